@@ -1,0 +1,26 @@
+/** Shared helpers for benchmark scripts: medians and peak memory. */
+import { readFileSync } from 'node:fs';
+
+export function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Peak resident set size of this process in MB (VmHWM from /proc; falls back to current RSS). */
+export function peakRssMb(): number {
+  try {
+    const status = readFileSync('/proc/self/status', 'utf8');
+    const m = /VmHWM:\s+(\d+)\s+kB/.exec(status);
+    if (m) return Number(m[1]) / 1024;
+  } catch {
+    /* not Linux */
+  }
+  return process.memoryUsage().rss / 1048576;
+}
+
+export function timeIt(fn: () => void): number {
+  const t0 = process.hrtime.bigint();
+  fn();
+  return Number(process.hrtime.bigint() - t0) / 1e9;
+}
