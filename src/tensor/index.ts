@@ -1,0 +1,10 @@
+export { Tensor, Tape, withTape, noGrad, markLeaf, recordOp, accumulateGrad, shapeSize, sameShape, assertShape } from './tensor.js';
+export { add, sub, mul, scale, exp, atan, square, abs, leakyRelu, softClamp } from './ops/elementwise.js';
+export { meanOver, meanAll } from './ops/reduce.js';
+export { reshape, concatChannels, sliceChannels, concatBatch, pairSquaredDiff } from './ops/shape.js';
+export { blur, maxPool2, nearest, nearestIndex } from './ops/resample.js';
+export { conv2d, channelMix } from './ops/conv.js';
+export { fftAbsMean, fft2InPlace } from './ops/fft.js';
+export { backend, setBackend, initBackend } from './kernels/index.js';
+export type { BackendOptions } from './kernels/index.js';
+export type { ConvShape, KernelBackend } from './kernels/backend.js';

@@ -1,0 +1,82 @@
+/** Convolution ops: the heavy ones, delegated to the active kernel backend. */
+import { Tensor, recordOp, accumulateGrad } from '../tensor.js';
+import { backend } from '../kernels/index.js';
+import type { ConvShape } from '../kernels/backend.js';
+
+/** 'Same' k x k cross-correlation, zero padding (k-1)/2, no bias: x [N,C,H,W], w [O,C,k,k]. */
+export function conv2d(x: Tensor, w: Tensor): Tensor {
+  if (x.shape.length !== 4 || w.shape.length !== 4) throw new Error('conv2d: expected x [N,C,H,W] and w [O,C,k,k]');
+  const [N, C, H, W] = x.shape as [number, number, number, number];
+  const [O, Ci, k, k2] = w.shape as [number, number, number, number];
+  if (Ci !== C) throw new Error(`conv2d: input has ${C} channels, weights expect ${Ci}`);
+  if (k !== k2 || k % 2 === 0) throw new Error(`conv2d: kernel must be square and odd, got ${k}x${k2}`);
+  const s: ConvShape = { batch: N, inChannels: C, outChannels: O, height: H, width: W, kernel: k };
+  const out = new Tensor([N, O, H, W]);
+  backend().conv2d(x.data, w.data, s, out.data);
+  recordOp(out, [x, w], (g) => {
+    if (x.requiresGrad) {
+      const gx = new Float32Array(x.size);
+      backend().conv2dGradInput(g, w.data, s, gx);
+      accumulateGrad(x, gx);
+    }
+    if (w.requiresGrad) {
+      const gw = new Float32Array(w.size);
+      backend().conv2dGradWeight(x.data, g, s, gw);
+      accumulateGrad(w, gw);
+    }
+  });
+  return out;
+}
+
+/** y[n,o] = sum_i m[o,i] x[n,i]: a 1x1 convolution with a C_out x C_in matrix. */
+export function channelMix(x: Tensor, m: Tensor): Tensor {
+  if (m.shape.length !== 2) throw new Error('channelMix: expected a matrix');
+  const [O, C] = m.shape as [number, number];
+  if (x.shape.length !== 4 || x.dim(1) !== C) throw new Error(`channelMix: input has ${x.shape[1]} channels, matrix expects ${C}`);
+  const [N, , H, W] = x.shape as [number, number, number, number];
+  const HW = H * W;
+  const out = new Tensor([N, O, H, W]);
+  const xd = x.data, md = m.data, y = out.data;
+  for (let n = 0; n < N; n++) {
+    for (let o = 0; o < O; o++) {
+      const yo = (n * O + o) * HW;
+      for (let c = 0; c < C; c++) {
+        const mv = md[o * C + c]!;
+        const xc = (n * C + c) * HW;
+        for (let p = 0; p < HW; p++) y[yo + p] += mv * xd[xc + p]!;
+      }
+    }
+  }
+  recordOp(out, [x, m], (g) => {
+    if (x.requiresGrad) {
+      const gx = new Float32Array(x.size);
+      for (let n = 0; n < N; n++) {
+        for (let o = 0; o < O; o++) {
+          const go = (n * O + o) * HW;
+          for (let c = 0; c < C; c++) {
+            const mv = md[o * C + c]!;
+            const xc = (n * C + c) * HW;
+            for (let p = 0; p < HW; p++) gx[xc + p] += mv * g[go + p]!;
+          }
+        }
+      }
+      accumulateGrad(x, gx);
+    }
+    if (m.requiresGrad) {
+      const gm = new Float32Array(m.size);
+      for (let n = 0; n < N; n++) {
+        for (let o = 0; o < O; o++) {
+          const go = (n * O + o) * HW;
+          for (let c = 0; c < C; c++) {
+            const xc = (n * C + c) * HW;
+            let acc = 0;
+            for (let p = 0; p < HW; p++) acc += g[go + p]! * xd[xc + p]!;
+            gm[o * C + c] += acc;
+          }
+        }
+      }
+      accumulateGrad(m, gm);
+    }
+  });
+  return out;
+}

@@ -1,0 +1,161 @@
+/**
+ * The unnormalised 2-D DFT (any size: radix-2 where the length is a power of two, Bluestein
+ * otherwise), in float64, and the loss op mean(|FFT2(x)|) with its gradient.
+ */
+import { Tensor, recordOp, accumulateGrad } from '../tensor.js';
+
+/** In-place iterative radix-2 FFT of length n (a power of two). sign -1: forward, +1: inverse (unscaled). */
+function fftRadix2(re: Float64Array, im: Float64Array, sign: number): void {
+  const n = re.length;
+  for (let i = 1, j = 0; i < n; i++) {
+    let bit = n >> 1;
+    for (; j & bit; bit >>= 1) j ^= bit;
+    j ^= bit;
+    if (i < j) {
+      let t = re[i]!; re[i] = re[j]!; re[j] = t;
+      t = im[i]!; im[i] = im[j]!; im[j] = t;
+    }
+  }
+  for (let len = 2; len <= n; len <<= 1) {
+    const ang = (sign * 2 * Math.PI) / len;
+    const wr = Math.cos(ang), wi = Math.sin(ang);
+    const half = len >> 1;
+    for (let i = 0; i < n; i += len) {
+      let cr = 1, ci = 0;
+      for (let k = 0; k < half; k++) {
+        const a = i + k, b = a + half;
+        const xr = re[b]! * cr - im[b]! * ci;
+        const xi = re[b]! * ci + im[b]! * cr;
+        re[b] = re[a]! - xr; im[b] = im[a]! - xi;
+        re[a] = re[a]! + xr; im[a] = im[a]! + xi;
+        const ncr = cr * wr - ci * wi;
+        ci = cr * wi + ci * wr;
+        cr = ncr;
+      }
+    }
+  }
+}
+
+const isPow2 = (n: number): boolean => (n & (n - 1)) === 0;
+
+/** A 1-D DFT of one fixed length, reusable across many rows. */
+class Dft1d {
+  private m = 0;
+  private chirpRe!: Float64Array;
+  private chirpIm!: Float64Array;
+  private kernRe!: Float64Array;
+  private kernIm!: Float64Array;
+  private bufRe!: Float64Array;
+  private bufIm!: Float64Array;
+
+  constructor(readonly n: number, readonly sign: number) {
+    if (isPow2(n)) return;
+    // Bluestein: x_k w_k convolved with conj chirp, via power-of-two FFTs of length m >= 2n-1.
+    let m = 1;
+    while (m < 2 * n - 1) m <<= 1;
+    this.m = m;
+    this.chirpRe = new Float64Array(n);
+    this.chirpIm = new Float64Array(n);
+    for (let k = 0; k < n; k++) {
+      const a = (sign * Math.PI * ((k * k) % (2 * n))) / n;
+      this.chirpRe[k] = Math.cos(a);
+      this.chirpIm[k] = Math.sin(a);
+    }
+    this.kernRe = new Float64Array(m);
+    this.kernIm = new Float64Array(m);
+    for (let k = 0; k < n; k++) {
+      this.kernRe[k] = this.chirpRe[k]!;
+      this.kernIm[k] = -this.chirpIm[k]!;
+      if (k > 0) {
+        this.kernRe[m - k] = this.chirpRe[k]!;
+        this.kernIm[m - k] = -this.chirpIm[k]!;
+      }
+    }
+    fftRadix2(this.kernRe, this.kernIm, -1);
+    this.bufRe = new Float64Array(m);
+    this.bufIm = new Float64Array(m);
+  }
+
+  /** Transforms re/im (length n) in place. */
+  run(re: Float64Array, im: Float64Array): void {
+    const n = this.n;
+    if (this.m === 0) {
+      fftRadix2(re, im, this.sign);
+      return;
+    }
+    const m = this.m, br = this.bufRe, bi = this.bufIm;
+    br.fill(0);
+    bi.fill(0);
+    for (let k = 0; k < n; k++) {
+      br[k] = re[k]! * this.chirpRe[k]! - im[k]! * this.chirpIm[k]!;
+      bi[k] = re[k]! * this.chirpIm[k]! + im[k]! * this.chirpRe[k]!;
+    }
+    fftRadix2(br, bi, -1);
+    for (let k = 0; k < m; k++) {
+      const r = br[k]! * this.kernRe[k]! - bi[k]! * this.kernIm[k]!;
+      bi[k] = br[k]! * this.kernIm[k]! + bi[k]! * this.kernRe[k]!;
+      br[k] = r;
+    }
+    fftRadix2(br, bi, 1);
+    for (let k = 0; k < n; k++) {
+      const r = br[k]! / m, i = bi[k]! / m;
+      re[k] = r * this.chirpRe[k]! - i * this.chirpIm[k]!;
+      im[k] = r * this.chirpIm[k]! + i * this.chirpRe[k]!;
+    }
+  }
+}
+
+/** Unnormalised 2-D DFT of an H x W complex plane, in place. sign -1 forward, +1 inverse. */
+export function fft2InPlace(re: Float64Array, im: Float64Array, H: number, W: number, sign = -1): void {
+  const rowT = new Dft1d(W, sign), colT = new Dft1d(H, sign);
+  const rr = new Float64Array(W), ri = new Float64Array(W);
+  for (let h = 0; h < H; h++) {
+    rr.set(re.subarray(h * W, (h + 1) * W));
+    ri.set(im.subarray(h * W, (h + 1) * W));
+    rowT.run(rr, ri);
+    re.set(rr, h * W);
+    im.set(ri, h * W);
+  }
+  const cr = new Float64Array(H), ci = new Float64Array(H);
+  for (let w = 0; w < W; w++) {
+    for (let h = 0; h < H; h++) { cr[h] = re[h * W + w]!; ci[h] = im[h * W + w]!; }
+    colT.run(cr, ci);
+    for (let h = 0; h < H; h++) { re[h * W + w] = cr[h]!; im[h * W + w] = ci[h]!; }
+  }
+}
+
+/**
+ * loss = mean over planes and frequencies of |FFT2(x)| for real x of shape [..., H, W].
+ * Gradient: d|X_f|/dx = Re(conj(F) (X/|X|)), i.e. the unscaled inverse DFT of X/|X| (0 where X = 0).
+ */
+export function fftAbsMean(x: Tensor): Tensor {
+  const H = x.dim(-2), W = x.dim(-1);
+  const planes = x.size / (H * W);
+  const count = x.size;
+  const phaseRe: Float64Array[] = [], phaseIm: Float64Array[] = [];
+  let total = 0;
+  for (let p = 0; p < planes; p++) {
+    const re = new Float64Array(H * W), im = new Float64Array(H * W);
+    for (let i = 0; i < H * W; i++) re[i] = x.data[p * H * W + i]!;
+    fft2InPlace(re, im, H, W, -1);
+    for (let i = 0; i < H * W; i++) {
+      const mag = Math.hypot(re[i]!, im[i]!);
+      total += mag;
+      if (mag > 0) { re[i] = re[i]! / mag; im[i] = im[i]! / mag; } else { re[i] = 0; im[i] = 0; }
+    }
+    phaseRe.push(re);
+    phaseIm.push(im);
+  }
+  const out = Tensor.from([1], [total / count]);
+  recordOp(out, [x], (g) => {
+    const gx = new Float32Array(x.size);
+    const c = g[0]! / count;
+    for (let p = 0; p < planes; p++) {
+      const re = phaseRe[p]!, im = phaseIm[p]!;
+      fft2InPlace(re, im, H, W, 1);
+      for (let i = 0; i < H * W; i++) gx[p * H * W + i] = c * re[i]!;
+    }
+    accumulateGrad(x, gx);
+  });
+  return out;
+}

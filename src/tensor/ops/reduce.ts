@@ -1,0 +1,39 @@
+/** Means over chosen axes (kept as size-1 dimensions, as PyTorch's keepdim=True). */
+import { Tensor, recordOp, accumulateGrad } from '../tensor.js';
+import { broadcastIndex } from './elementwise.js';
+
+export function meanOver(a: Tensor, dims: readonly number[]): Tensor {
+  const rank = a.shape.length;
+  const norm = dims.map((d) => (d < 0 ? d + rank : d));
+  for (const d of norm) if (d < 0 || d >= rank) throw new Error(`meanOver: no axis ${d} in shape [${a.shape.join(', ')}]`);
+  const outShape = a.shape.map((s, i) => (norm.includes(i) ? 1 : s));
+  const count = norm.reduce((p, d) => p * a.shape[d]!, 1);
+  const out = new Tensor(outShape);
+  const idx = broadcastIndex(a.shape, outShape, 'meanOver');
+  // Accumulate in float64: these means feed volume normalisation and the loss.
+  const acc = new Float64Array(out.size);
+  const x = a.data;
+  if (idx) for (let i = 0; i < x.length; i++) acc[idx[i]!] += x[i]!;
+  else for (let i = 0; i < x.length; i++) acc[i] += x[i]!;
+  for (let i = 0; i < acc.length; i++) out.data[i] = acc[i]! / count;
+  recordOp(out, [a], (g) => {
+    const ga = new Float32Array(a.size);
+    const inv = 1 / count;
+    if (idx) for (let i = 0; i < ga.length; i++) ga[i] = g[idx[i]!]! * inv;
+    else for (let i = 0; i < ga.length; i++) ga[i] = g[i]! * inv;
+    accumulateGrad(a, ga);
+  });
+  return out;
+}
+
+/** Mean of all elements, as a tensor of shape [1]. */
+export function meanAll(a: Tensor): Tensor {
+  let acc = 0;
+  for (let i = 0; i < a.size; i++) acc += a.data[i]!;
+  const out = Tensor.from([1], [acc / a.size]);
+  recordOp(out, [a], (g) => {
+    const ga = new Float32Array(a.size).fill(g[0]! / a.size);
+    accumulateGrad(a, ga);
+  });
+  return out;
+}

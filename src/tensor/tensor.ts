@@ -1,0 +1,170 @@
+/**
+ * Tensor: float32, C order (NCHW for images), shape-checked; and the Tape that records ops for
+ * reverse-mode gradients. Deliberately small: an op computes its output eagerly and, if a tape
+ * is recording and an input needs a gradient, pushes a closure that maps the output's gradient
+ * to its inputs' gradients.
+ */
+
+export class Tensor {
+  readonly shape: readonly number[];
+  data: Float32Array;
+  /** Gradient of the tape's output with respect to this tensor (same shape), once computed. */
+  grad: Float32Array | null = null;
+  requiresGrad: boolean;
+  /** Optional name, for error messages and parameter lists. */
+  name?: string;
+
+  constructor(shape: readonly number[], data?: Float32Array, requiresGrad = false) {
+    const size = shapeSize(shape);
+    if (data && data.length !== size) {
+      throw new Error(`Tensor: data of length ${data.length} does not fit shape [${shape.join(', ')}] (${size})`);
+    }
+    this.shape = [...shape];
+    this.data = data ?? new Float32Array(size);
+    this.requiresGrad = requiresGrad;
+  }
+
+  get size(): number {
+    return this.data.length;
+  }
+
+  /** Dimension i, negative counts from the end. */
+  dim(i: number): number {
+    const d = this.shape[i < 0 ? this.shape.length + i : i];
+    if (d === undefined) throw new Error(`Tensor: no dimension ${i} in shape [${this.shape.join(', ')}]`);
+    return d;
+  }
+
+  /** The gradient buffer, allocated (zeroed) on first use. */
+  gradBuffer(): Float32Array {
+    if (!this.grad) this.grad = new Float32Array(this.data.length);
+    return this.grad;
+  }
+
+  clone(): Tensor {
+    return new Tensor(this.shape, this.data.slice(), this.requiresGrad);
+  }
+
+  static zeros(shape: readonly number[]): Tensor {
+    return new Tensor(shape);
+  }
+
+  static from(shape: readonly number[], values: ArrayLike<number>): Tensor {
+    return new Tensor(shape, Float32Array.from(values));
+  }
+
+  static param(shape: readonly number[], data: Float32Array, name?: string): Tensor {
+    const t = new Tensor(shape, data, true);
+    t.name = name;
+    return t;
+  }
+}
+
+export function shapeSize(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) {
+    if (!Number.isInteger(d) || d < 0) throw new Error(`Tensor: bad dimension ${d} in shape [${shape.join(', ')}]`);
+    n *= d;
+  }
+  return n;
+}
+
+export function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+export function assertShape(t: Tensor, expected: readonly number[], what: string): void {
+  if (!sameShape(t.shape, expected)) {
+    throw new Error(`${what}: expected shape [${expected.join(', ')}], got [${t.shape.join(', ')}]`);
+  }
+}
+
+interface TapeEntry {
+  output: Tensor;
+  backward: (gradOut: Float32Array) => void;
+}
+
+/**
+ * Records ops while active. `backward(out)` runs the recorded closures in reverse order,
+ * accumulating into `.grad` of every tensor that requires a gradient. Intermediate gradients
+ * are dropped as soon as they have been propagated, to keep memory down.
+ */
+export class Tape {
+  private entries: TapeEntry[] = [];
+
+  record(output: Tensor, backward: (gradOut: Float32Array) => void): void {
+    this.entries.push({ output, backward });
+  }
+
+  get length(): number {
+    return this.entries.length;
+  }
+
+  /** Seeds `output.grad` with `seed` (default: ones, for a scalar loss) and back-propagates. */
+  backward(output: Tensor, seed?: Float32Array): void {
+    if (seed) {
+      if (seed.length !== output.size) throw new Error('Tape.backward: seed size differs from output');
+      output.gradBuffer().set(seed);
+    } else {
+      output.gradBuffer().fill(1);
+    }
+    for (let i = this.entries.length - 1; i >= 0; i--) {
+      const { output: out, backward } = this.entries[i]!;
+      const g = out.grad;
+      if (g) {
+        backward(g);
+        // A recorded op's output is an intermediate unless it is a leaf that wants its grad kept.
+        if (!out.requiresGrad || !isLeaf(out)) out.grad = null;
+      }
+    }
+    this.entries = [];
+  }
+}
+
+const leaves = new WeakSet<Tensor>();
+
+/** Marks a tensor as a leaf whose gradient is kept after backward (parameters, chosen inputs). */
+export function markLeaf(t: Tensor): Tensor {
+  t.requiresGrad = true;
+  leaves.add(t);
+  return t;
+}
+
+function isLeaf(t: Tensor): boolean {
+  return leaves.has(t);
+}
+
+let activeTape: Tape | null = null;
+
+/** Runs fn with `tape` recording (null: no recording). Restores the previous tape afterwards. */
+export function withTape<T>(tape: Tape | null, fn: () => T): T {
+  const prev = activeTape;
+  activeTape = tape;
+  try {
+    return fn();
+  } finally {
+    activeTape = prev;
+  }
+}
+
+export function noGrad<T>(fn: () => T): T {
+  return withTape(null, fn);
+}
+
+/**
+ * Called by ops: if a tape records and any input needs a gradient, the output needs one too and
+ * the closure is recorded. Returns whether it was recorded.
+ */
+export function recordOp(output: Tensor, inputs: readonly Tensor[], backward: (gradOut: Float32Array) => void): boolean {
+  if (!activeTape || !inputs.some((t) => t.requiresGrad)) return false;
+  output.requiresGrad = true;
+  activeTape.record(output, backward);
+  return true;
+}
+
+/** Adds src into t's gradient buffer (only if t requires a gradient). */
+export function accumulateGrad(t: Tensor, src: Float32Array): void {
+  if (!t.requiresGrad) return;
+  const g = t.gradBuffer();
+  for (let i = 0; i < g.length; i++) g[i] += src[i]!;
+}
