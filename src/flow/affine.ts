@@ -1,0 +1,63 @@
+/**
+ * The affine parameter block: conv_k -> LeakyReLU -> conv_k (last one zero-initialised), split
+ * into log-scale and shift, soft clamp of the log-scale, then volume normalisation so that the
+ * coupling preserves volume on average (CVN: per pixel, SVN: per channel).
+ */
+import { Tensor, conv2d, leakyRelu, sliceChannels, softClamp, meanOver, sub, exp } from '../tensor/index.js';
+import type { VolumeNorm } from '../api/types.js';
+
+export const CLAMP = 2;
+export const LEAKY_SLOPE = 0.01;
+const MOMENTUM = 0.1;
+
+export interface AffineMode {
+  /** Training mode normalises with the batch mean; evaluation with the running mean. */
+  training: boolean;
+  /** Whether a training forward updates the running mean (off when memory saving re-runs a block). */
+  updateStats: boolean;
+}
+
+export class AffineParams {
+  /** Running mean of the log-scale: shape [1] until the first training forward, then the batch mean's. */
+  runningMean: Tensor = Tensor.from([1, 1, 1, 1], [0]);
+
+  constructor(
+    readonly conv0: Tensor, // [hidden, in, k, k]
+    readonly conv2: Tensor, // [out, hidden, k, k], out = 2 * C
+    readonly volumeNorm: VolumeNorm,
+    /** The official 0.01; tests use a larger slope so finite differences are not dominated by kinks. */
+    readonly leakySlope = LEAKY_SLOPE,
+  ) {}
+
+  get outChannels(): number {
+    return this.conv0.dim(0) === 0 ? 0 : this.conv2.dim(0) / 2;
+  }
+
+  /** Returns exp(s) and t, each with half of the last convolution's channels. */
+  forward(input: Tensor, mode: AffineMode): { scale: Tensor; shift: Tensor } {
+    const h = leakyRelu(conv2d(input, this.conv0), this.leakySlope);
+    const o = conv2d(h, this.conv2);
+    const c = this.conv2.dim(0) / 2;
+    let s = softClamp(sliceChannels(o, 0, c), CLAMP);
+    const shift = sliceChannels(o, c, c);
+    if (mode.training) {
+      const mean = meanOver(s, this.volumeNorm === 'cvn' ? [0, 1] : [0, 2, 3]);
+      if (mode.updateStats) this.updateRunningMean(mean);
+      s = sub(s, mean);
+    } else {
+      s = sub(s, this.runningMean);
+    }
+    return { scale: exp(s), shift };
+  }
+
+  private updateRunningMean(batchMean: Tensor): void {
+    const rm = this.runningMean;
+    const next = new Tensor(batchMean.shape);
+    // Before the first update the running mean is the scalar 0 and takes the batch mean's shape.
+    for (let i = 0; i < next.size; i++) {
+      const prev = rm.size === 1 ? rm.data[0]! : rm.data[i]!;
+      next.data[i] = (1 - MOMENTUM) * prev + MOMENTUM * batchMean.data[i]!;
+    }
+    this.runningMean = next;
+  }
+}

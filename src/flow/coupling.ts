@@ -1,0 +1,81 @@
+/**
+ * The three coupling blocks. Each transforms one pyramid level (its target) with an affine map
+ * whose scale and shift come from neighbouring levels, which pass through unchanged; so each
+ * block is invertible given the levels it reads.
+ *   up(s):     target s,   parameters from level s+1 resized up to level s
+ *   down(s):   target s+1, parameters from level s, computed at s and resized down
+ *   middle(s): target s+1, parameters from levels s and s+2 resized to s+1 and concatenated
+ */
+import { Tensor, add, mul, sub, nearest, concatChannels, recordOp, accumulateGrad } from '../tensor/index.js';
+import type { BlockSpec } from './config.js';
+import { AffineParams, type AffineMode } from './affine.js';
+import { InvConv1x1 } from './invconv.js';
+
+export class CouplingBlock {
+  constructor(
+    readonly spec: BlockSpec,
+    readonly affine: AffineParams,
+    readonly conv: InvConv1x1,
+  ) {}
+
+  /** Index of the level this block changes. */
+  get target(): number {
+    return this.spec.kind === 'up' ? this.spec.start : this.spec.start + 1;
+  }
+
+  /** Indices of the levels the affine parameters are computed from. */
+  get sources(): number[] {
+    const s = this.spec.start;
+    if (this.spec.kind === 'up') return [s + 1];
+    if (this.spec.kind === 'down') return [s];
+    return [s, s + 2];
+  }
+
+  private params(levels: readonly Tensor[], mode: AffineMode): { scale: Tensor; shift: Tensor } {
+    const s = this.spec.start;
+    const tgt = levels[this.target]!;
+    const h = tgt.dim(2), w = tgt.dim(3);
+    if (this.spec.kind === 'up') return this.affine.forward(nearest(levels[s + 1]!, h, w), mode);
+    if (this.spec.kind === 'middle') {
+      const a = concatChannels([nearest(levels[s]!, h, w), nearest(levels[s + 2]!, h, w)]);
+      return this.affine.forward(a, mode);
+    }
+    const { scale, shift } = this.affine.forward(levels[s]!, mode);
+    return { scale: nearest(scale, h, w), shift: nearest(shift, h, w) };
+  }
+
+  /** The new value of the target level. */
+  forward(levels: readonly Tensor[], mode: AffineMode): Tensor {
+    const { scale, shift } = this.params(levels, mode);
+    return this.conv.forward(add(mul(levels[this.target]!, scale), shift));
+  }
+
+  /** The target level's value before this block, given the levels after it (no running-mean update). */
+  inverse(levels: readonly Tensor[], mode: AffineMode): Tensor {
+    const { scale, shift } = this.params(levels, { ...mode, updateStats: false });
+    return divide(sub(this.conv.inverse(levels[this.target]!), shift), scale);
+  }
+}
+
+/** a / b elementwise (same shape); only used on the inverse path, but differentiable anyway. */
+function divide(a: Tensor, b: Tensor): Tensor {
+  const out = new Tensor(a.shape);
+  for (let i = 0; i < out.size; i++) out.data[i] = a.data[i]! / b.data[i]!;
+  recordOp(out, [a, b], (g) => {
+    const ga = new Float32Array(g.length), gb = new Float32Array(g.length);
+    for (let i = 0; i < g.length; i++) {
+      ga[i] = g[i]! / b.data[i]!;
+      gb[i] = -g[i]! * out.data[i]! / b.data[i]!;
+    }
+    accumulateGrad(a, ga);
+    accumulateGrad(b, gb);
+  });
+  return out;
+}
+
+/** Replaces one level, keeping the others (the same tensor objects). */
+export function withLevel(levels: readonly Tensor[], index: number, value: Tensor): Tensor[] {
+  const out = [...levels];
+  out[index] = value;
+  return out;
+}

@@ -1,0 +1,29 @@
+/**
+ * The training loss: for every pair (i < j) of the batch, the squared latent differences of
+ * each level are composed back to full resolution, averaged over channels, and the mean
+ * modulus of their 2-D Fourier transform is taken (mean over pairs and pixels).
+ */
+import { Tensor, pairSquaredDiff, meanOver, fftAbsMean, sub, abs } from '../tensor/index.js';
+import { composePyramid } from './pyramid.js';
+
+export function allPairs(batch: number): [number, number][] {
+  const pairs: [number, number][] = [];
+  for (let i = 0; i < batch; i++) for (let j = i + 1; j < batch; j++) pairs.push([i, j]);
+  return pairs;
+}
+
+/** The per-pair difference map [P, 1, H, W] whose spectrum is the loss. */
+export function pairDifference(latents: readonly Tensor[]): Tensor {
+  const pairs = allPairs(latents[0]!.dim(0));
+  return meanOver(composePyramid(latents.map((z) => pairSquaredDiff(z, pairs))), [1]);
+}
+
+export function pyramidLoss(latents: readonly Tensor[]): Tensor {
+  if (latents[0]!.dim(0) < 2) throw new Error('loss: a batch needs at least 2 images');
+  return fftAbsMean(pairDifference(latents));
+}
+
+/** Anomaly maps [N, 1, H, W]: compose(|z_k - T_k|) averaged over channels. */
+export function anomalyMap(latents: readonly Tensor[], template: readonly Tensor[]): Tensor {
+  return meanOver(composePyramid(latents.map((z, k) => abs(sub(z, template[k]!)))), [1]);
+}

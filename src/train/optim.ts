@@ -1,0 +1,78 @@
+/**
+ * Gradient clipping by total L2 norm and Adam with classic (L2) weight decay, as PyTorch's
+ * clip_grad_norm_ and torch.optim.Adam. Updates are computed in float64 and stored in float32.
+ */
+import type { Tensor } from '../tensor/index.js';
+
+export interface AdamOptions {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+}
+
+export const OFFICIAL_ADAM: AdamOptions = { lr: 2e-4, beta1: 0.5, beta2: 0.9, eps: 1e-4, weightDecay: 1e-5 };
+export const MAX_GRAD_NORM = 1.0;
+
+/** The total L2 norm of all gradients (missing gradients count as zero). */
+export function gradNorm(params: readonly Tensor[]): number {
+  let s = 0;
+  for (const p of params) {
+    const g = p.grad;
+    if (!g) continue;
+    for (let i = 0; i < g.length; i++) s += g[i]! * g[i]!;
+  }
+  return Math.sqrt(s);
+}
+
+/** Scales gradients so their total norm is at most maxNorm; returns the norm before clipping. */
+export function clipGradNorm(params: readonly Tensor[], maxNorm = MAX_GRAD_NORM): number {
+  const norm = gradNorm(params);
+  const coef = Math.min(1, maxNorm / (norm + 1e-6));
+  if (coef < 1) {
+    for (const p of params) {
+      const g = p.grad;
+      if (!g) continue;
+      for (let i = 0; i < g.length; i++) g[i] = g[i]! * coef;
+    }
+  }
+  return norm;
+}
+
+export interface AdamState {
+  step: number;
+  m: Float32Array[];
+  v: Float32Array[];
+}
+
+export class Adam {
+  state: AdamState;
+
+  constructor(readonly params: readonly Tensor[], readonly opts: AdamOptions = OFFICIAL_ADAM) {
+    this.state = { step: 0, m: params.map((p) => new Float32Array(p.size)), v: params.map((p) => new Float32Array(p.size)) };
+  }
+
+  step(): void {
+    const { lr, beta1, beta2, eps, weightDecay } = this.opts;
+    const t = ++this.state.step;
+    const bc1 = 1 - beta1 ** t;
+    const bc2Sqrt = Math.sqrt(1 - beta2 ** t);
+    const stepSize = lr / bc1;
+    this.params.forEach((p, k) => {
+      const g = p.grad;
+      if (!g) return;
+      const m = this.state.m[k]!, v = this.state.v[k]!, w = p.data;
+      for (let i = 0; i < w.length; i++) {
+        const gi = g[i]! + weightDecay * w[i]!;
+        const mi = (m[i] = beta1 * m[i]! + (1 - beta1) * gi);
+        const vi = (v[i] = beta2 * v[i]! + (1 - beta2) * gi * gi);
+        w[i] = w[i]! - (stepSize * mi) / (Math.sqrt(vi) / bc2Sqrt + eps);
+      }
+    });
+  }
+
+  zeroGrad(): void {
+    for (const p of this.params) p.grad = null;
+  }
+}
