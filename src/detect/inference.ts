@@ -1,0 +1,75 @@
+/**
+ * Inference in evaluation mode: the latent template (mean latents of normal images, accumulated
+ * in float64) and anomaly maps (composed absolute latent differences, averaged over channels).
+ */
+import { Tensor, noGrad } from '../tensor/index.js';
+import type { PyramidFlow } from '../flow/model.js';
+import { anomalyMap } from '../flow/loss.js';
+
+/** Stacks normalised images (3*H*W each) into a batch tensor [N, 3, H, W]. */
+export function toBatch(images: readonly Float32Array[], height: number, width: number): Tensor {
+  const per = 3 * height * width;
+  const data = new Float32Array(images.length * per);
+  images.forEach((img, i) => {
+    if (img.length !== per) throw new Error(`toBatch: image ${i} has ${img.length} values, expected ${per}`);
+    data.set(img, i * per);
+  });
+  return new Tensor([images.length, 3, height, width], data);
+}
+
+function inBatches<T>(count: number, batch: number, fn: (from: number, to: number) => T): T[] {
+  const out: T[] = [];
+  for (let i = 0; i < count; i += batch) out.push(fn(i, Math.min(count, i + batch)));
+  return out;
+}
+
+/** Mean latents over the images, one tensor [1, C, h, w] per level. */
+export function computeTemplate(
+  model: PyramidFlow,
+  count: number,
+  image: (i: number) => Float32Array,
+  batch = 4,
+  onProgress?: (done: number) => void,
+): Tensor[] {
+  const { height, width } = model.config;
+  const wasTraining = model.training;
+  model.training = false;
+  let sums: Float64Array[] | null = null;
+  let shapes: number[][] = [];
+  inBatches(count, batch, (from, to) => {
+    const imgs = Array.from({ length: to - from }, (_, k) => image(from + k));
+    const z = noGrad(() => model.forward(toBatch(imgs, height, width)));
+    if (!sums) {
+      sums = z.map((t) => new Float64Array(t.size / t.dim(0)));
+      shapes = z.map((t) => [1, t.dim(1), t.dim(2), t.dim(3)]);
+    }
+    z.forEach((t, k) => {
+      const s = sums![k]!, per = s.length;
+      for (let n = 0; n < t.dim(0); n++) for (let i = 0; i < per; i++) s[i] += t.data[n * per + i]!;
+    });
+    onProgress?.(to);
+  });
+  model.training = wasTraining;
+  if (!sums) throw new Error('computeTemplate: no images');
+  return (sums as Float64Array[]).map((s, k) => new Tensor(shapes[k]!, Float32Array.from(s, (v) => v / count)));
+}
+
+/** Anomaly maps (H*W each, model resolution) of normalised images. */
+export function anomalyMaps(model: PyramidFlow, template: readonly Tensor[], images: readonly Float32Array[], batch = 4): Float32Array[] {
+  const { height, width } = model.config;
+  const wasTraining = model.training;
+  model.training = false;
+  const HW = height * width;
+  const maps = inBatches(images.length, batch, (from, to) => {
+    const m = noGrad(() => anomalyMap(model.forward(toBatch(images.slice(from, to), height, width)), template));
+    return Array.from({ length: to - from }, (_, n) => m.data.slice(n * HW, (n + 1) * HW));
+  }).flat();
+  model.training = wasTraining;
+  return maps;
+}
+
+export function maxOf(a: ArrayLike<number>): number {
+  let m = -Infinity;
+  for (let i = 0; i < a.length; i++) if (a[i]! > m) m = a[i]!;
+  return m;
+}

@@ -1,0 +1,25 @@
+/** Defect regions: connected components (8-connected) of the thresholded anomaly map. */
+import type { DefectRegion } from '../api/types.js';
+import { labelRegions } from '../metrics/index.js';
+
+export function findRegions(map: Float32Array, width: number, height: number, pixelThreshold: number, minArea = 1): DefectRegion[] {
+  const mask = new Uint8Array(map.length);
+  for (let i = 0; i < map.length; i++) mask[i] = map[i]! > pixelThreshold ? 1 : 0;
+  const { labels, count } = labelRegions(mask, width, height, 8);
+  const regions = Array.from({ length: count }, () => ({ area: 0, x0: Infinity, y0: Infinity, x1: -1, y1: -1, peak: -Infinity }));
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const l = labels[y * width + x]!;
+      if (l <= 0) continue;
+      const r = regions[l - 1]!;
+      r.area++;
+      r.x0 = Math.min(r.x0, x); r.y0 = Math.min(r.y0, y);
+      r.x1 = Math.max(r.x1, x); r.y1 = Math.max(r.y1, y);
+      r.peak = Math.max(r.peak, map[y * width + x]!);
+    }
+  }
+  return regions
+    .filter((r) => r.area >= minArea)
+    .map((r) => ({ area: r.area, x: r.x0, y: r.y0, width: r.x1 - r.x0 + 1, height: r.y1 - r.y0 + 1, peak: r.peak }))
+    .sort((a, b) => b.peak - a.peak);
+}

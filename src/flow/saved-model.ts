@@ -1,0 +1,105 @@
+/** What a model file holds, and reading/writing it (atomically). */
+import { readFileSync, existsSync } from 'node:fs';
+import type { ModelConfig, Thresholds } from '../api/types.js';
+import { PyramidFlowError } from '../util/errors.js';
+import { writeFileAtomic } from '../util/atomic-file.js';
+import { Tensor } from '../tensor/index.js';
+import { validateConfig } from './config.js';
+import { decodeModelFile, encodeModelFile, FORMAT_VERSION } from './model-file.js';
+import { modelBuffers, modelFromState, modelParams, type StateDict } from './state.js';
+import type { PyramidFlow } from './model.js';
+
+export interface TrainingRecord {
+  data: string;
+  category: string;
+  format: string;
+  augment: 'texture' | 'none';
+  seed: number;
+  batch: number;
+  lr: number;
+  epochs: number;
+  epochsDone: number;
+  steps: number;
+  threads: number;
+  saveMemory: boolean;
+  holdout: number;
+  fpr: { image: number; pixel: number };
+  checkpointEvery: number;
+  trainFiles: string[];
+  holdoutFiles: string[];
+  lossPerEpoch: number[];
+  seconds: number;
+}
+
+/** Enough to continue an interrupted training exactly where it stopped. */
+export interface ResumeState {
+  epoch: number; // 0-based epoch in progress
+  stepInEpoch: number; // steps of that epoch already done
+  adamStep: number;
+  adamM: Float32Array[];
+  adamV: Float32Array[];
+  epochLosses: number[]; // losses of the steps done in the epoch in progress
+}
+
+export interface SavedModel {
+  formatVersion: number;
+  createdAt: string;
+  config: ModelConfig;
+  params: StateDict;
+  buffers: StateDict;
+  /** Mean latents of the training images, one per level, [1, C, h, w]; null until training ends. */
+  template: { shape: number[]; data: Float32Array }[] | null;
+  thresholds: Thresholds | null;
+  training: TrainingRecord;
+  resume: ResumeState | null;
+}
+
+export function snapshot(
+  model: PyramidFlow,
+  training: TrainingRecord,
+  extra: { template?: Tensor[] | null; thresholds?: Thresholds | null; resume?: ResumeState | null } = {},
+): SavedModel {
+  // Copies, so that training can go on while the snapshot is written.
+  const copy = (d: StateDict): StateDict =>
+    Object.fromEntries(Object.entries(d).map(([k, v]) => [k, { shape: [...v.shape], data: v.data.slice() }]));
+  return {
+    formatVersion: FORMAT_VERSION,
+    createdAt: new Date().toISOString(),
+    config: { ...model.config },
+    params: copy(modelParams(model)),
+    buffers: copy(modelBuffers(model)),
+    template: extra.template ? extra.template.map((t) => ({ shape: [...t.shape], data: t.data.slice() })) : null,
+    thresholds: extra.thresholds ?? null,
+    training: structuredClone(training),
+    resume: extra.resume ?? null,
+  };
+}
+
+export function saveModelFile(path: string, saved: SavedModel): void {
+  writeFileAtomic(path, encodeModelFile(saved));
+}
+
+export function readModelFile(path: string): SavedModel {
+  if (!existsSync(path)) throw new PyramidFlowError(`${path}: model file not found`, 'E_MODEL_FILE');
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    throw new PyramidFlowError(`${path}: cannot read the model file (${(e as Error).message})`, 'E_MODEL_FILE');
+  }
+  const { content } = decodeModelFile<SavedModel>(bytes, path);
+  try {
+    validateConfig(content.config);
+  } catch (e) {
+    throw new PyramidFlowError(`${path}: invalid configuration in the model file (${(e as Error).message})`, 'E_MODEL_FILE');
+  }
+  return content;
+}
+
+export function restoreModel(saved: SavedModel): PyramidFlow {
+  return modelFromState(saved.config, saved.params, saved.buffers);
+}
+
+export function restoreTemplate(saved: SavedModel): Tensor[] | null {
+  return saved.template ? saved.template.map((t) => new Tensor(t.shape, t.data)) : null;
+}
