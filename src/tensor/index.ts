@@ -8,3 +8,4 @@ export { fftAbsMean, fft2InPlace } from './ops/fft.js';
 export { backend, setBackend, initBackend } from './kernels/index.js';
 export type { BackendOptions } from './kernels/index.js';
 export type { ConvShape, KernelBackend } from './kernels/backend.js';
+export { setProfiling, timed, profileTotals } from './profile.js';

@@ -12,6 +12,7 @@ import { normalizeImage, resizeImage, type DecodedImage } from '../data/image.js
 import { PyramidFlow } from '../flow/model.js';
 import { restoreModel, saveModelFile, snapshot, type SavedModel, type TrainingRecord } from '../flow/saved-model.js';
 import { toBatch } from '../detect/inference.js';
+import { timed, type Tensor } from '../tensor/index.js';
 import { Adam, clipGradNorm, OFFICIAL_ADAM } from './optim.js';
 import { lossGradients } from './gradients.js';
 
@@ -24,6 +25,18 @@ export interface TrainLoopInput {
   onProgress?: (p: TrainProgress) => void;
   /** Stop after this many steps in total (tests of resume); the run can be resumed later. */
   stopAfterSteps?: number;
+}
+
+/**
+ * One optimisation step: gradients of the loss, clipping to norm 1, Adam. Skips the update
+ * (and reports it through a non-finite loss or norm) when the loss diverged.
+ */
+export function trainStep(model: PyramidFlow, opt: Adam, images: Tensor, saveMemory: boolean): { loss: number; norm: number } {
+  opt.zeroGrad();
+  const { loss } = lossGradients(model, images, saveMemory);
+  const norm = clipGradNorm(model.parameters());
+  if (Number.isFinite(loss) && Number.isFinite(norm)) timed('optimizer', () => opt.step());
+  return { loss, norm };
 }
 
 /** Deterministic per-(seed, epoch, step) generator. */
@@ -78,17 +91,14 @@ export async function trainLoop(input: TrainLoopInput): Promise<{ model: Pyramid
         }
         return normalizeImage(img);
       });
-      opt.zeroGrad();
-      const { loss } = lossGradients(model, toBatch(batch, config.height, config.width), record.saveMemory);
-      const norm = clipGradNorm(model.parameters());
+      const { loss, norm } = trainStep(model, opt, toBatch(batch, config.height, config.width), record.saveMemory);
       if (!Number.isFinite(loss) || !Number.isFinite(norm)) {
         throw new PyramidFlowError(
           `training diverged at epoch ${epoch + 1}, step ${step + 1} (loss ${loss}, gradient norm ${norm}); ` +
-            `the last good checkpoint is kept in ${modelFile}. Try a lower --lr or --save-memory off.`,
+            `the last good checkpoint is kept in ${modelFile}. Try a lower --lr.`,
           'E_DIVERGED',
         );
       }
-      opt.step();
       epochLosses.push(loss);
       record.steps++;
       stepsThisRun++;

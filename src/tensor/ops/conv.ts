@@ -2,6 +2,7 @@
 import { Tensor, recordOp, accumulateGrad } from '../tensor.js';
 import { backend } from '../kernels/index.js';
 import type { ConvShape } from '../kernels/backend.js';
+import { timed } from '../profile.js';
 
 /** 'Same' k x k cross-correlation, zero padding (k-1)/2, no bias: x [N,C,H,W], w [O,C,k,k]. */
 export function conv2d(x: Tensor, w: Tensor): Tensor {
@@ -12,16 +13,16 @@ export function conv2d(x: Tensor, w: Tensor): Tensor {
   if (k !== k2 || k % 2 === 0) throw new Error(`conv2d: kernel must be square and odd, got ${k}x${k2}`);
   const s: ConvShape = { batch: N, inChannels: C, outChannels: O, height: H, width: W, kernel: k };
   const out = new Tensor([N, O, H, W]);
-  backend().conv2d(x.data, w.data, s, out.data);
+  timed(`conv${k} forward`, () => backend().conv2d(x.data, w.data, s, out.data));
   recordOp(out, [x, w], (g) => {
     if (x.requiresGrad) {
       const gx = new Float32Array(x.size);
-      backend().conv2dGradInput(g, w.data, s, gx);
+      timed(`conv${k} grad input`, () => backend().conv2dGradInput(g, w.data, s, gx));
       accumulateGrad(x, gx);
     }
     if (w.requiresGrad) {
       const gw = new Float32Array(w.size);
-      backend().conv2dGradWeight(x.data, g, s, gw);
+      timed(`conv${k} grad weight`, () => backend().conv2dGradWeight(x.data, g, s, gw));
       accumulateGrad(w, gw);
     }
   });
@@ -30,6 +31,10 @@ export function conv2d(x: Tensor, w: Tensor): Tensor {
 
 /** y[n,o] = sum_i m[o,i] x[n,i]: a 1x1 convolution with a C_out x C_in matrix. */
 export function channelMix(x: Tensor, m: Tensor): Tensor {
+  return timed('1x1 conv', () => channelMixUntimed(x, m));
+}
+
+function channelMixUntimed(x: Tensor, m: Tensor): Tensor {
   if (m.shape.length !== 2) throw new Error('channelMix: expected a matrix');
   const [O, C] = m.shape as [number, number];
   if (x.shape.length !== 4 || x.dim(1) !== C) throw new Error(`channelMix: input has ${x.shape[1]} channels, matrix expects ${C}`);
@@ -47,7 +52,7 @@ export function channelMix(x: Tensor, m: Tensor): Tensor {
       }
     }
   }
-  recordOp(out, [x, m], (g) => {
+  recordOp(out, [x, m], (g) => timed('1x1 conv', () => {
     if (x.requiresGrad) {
       const gx = new Float32Array(x.size);
       for (let n = 0; n < N; n++) {
@@ -77,6 +82,6 @@ export function channelMix(x: Tensor, m: Tensor): Tensor {
       }
       accumulateGrad(m, gm);
     }
-  });
+  }));
   return out;
 }

@@ -3,6 +3,7 @@
  * otherwise), in float64, and the loss op mean(|FFT2(x)|) with its gradient.
  */
 import { Tensor, recordOp, accumulateGrad } from '../tensor.js';
+import { timed } from '../profile.js';
 
 /** In-place iterative radix-2 FFT of length n (a power of two). sign -1: forward, +1: inverse (unscaled). */
 function fftRadix2(re: Float64Array, im: Float64Array, sign: number): void {
@@ -129,6 +130,10 @@ export function fft2InPlace(re: Float64Array, im: Float64Array, H: number, W: nu
  * Gradient: d|X_f|/dx = Re(conj(F) (X/|X|)), i.e. the unscaled inverse DFT of X/|X| (0 where X = 0).
  */
 export function fftAbsMean(x: Tensor): Tensor {
+  return timed('fft loss', () => fftAbsMeanUntimed(x));
+}
+
+function fftAbsMeanUntimed(x: Tensor): Tensor {
   const H = x.dim(-2), W = x.dim(-1);
   const planes = x.size / (H * W);
   const count = x.size;
@@ -147,7 +152,7 @@ export function fftAbsMean(x: Tensor): Tensor {
     phaseIm.push(im);
   }
   const out = Tensor.from([1], [total / count]);
-  recordOp(out, [x], (g) => {
+  recordOp(out, [x], (g) => timed('fft loss', () => {
     const gx = new Float32Array(x.size);
     const c = g[0]! / count;
     for (let p = 0; p < planes; p++) {
@@ -156,6 +161,6 @@ export function fftAbsMean(x: Tensor): Tensor {
       for (let i = 0; i < H * W; i++) gx[p * H * W + i] = c * re[i]!;
     }
     accumulateGrad(x, gx);
-  });
+  }));
   return out;
 }

@@ -3,6 +3,7 @@
  * nearest resizing (PyTorch's 'nearest': src = min(floor(dst * in / out), in - 1)).
  */
 import { Tensor, recordOp, accumulateGrad } from '../tensor.js';
+import { timed } from '../profile.js';
 
 function nchw(t: Tensor, what: string): [number, number, number, number] {
   if (t.shape.length !== 4) throw new Error(`${what}: expected an NCHW tensor, got shape [${t.shape.join(', ')}]`);
@@ -48,10 +49,10 @@ function blurPlanes(src: Float32Array, planes: number, H: number, W: number, dst
 export function blur(a: Tensor): Tensor {
   const [N, C, H, W] = nchw(a, 'blur');
   const out = new Tensor(a.shape);
-  blurPlanes(a.data, N * C, H, W, out.data);
+  timed('pyramid (blur)', () => blurPlanes(a.data, N * C, H, W, out.data));
   recordOp(out, [a], (g) => {
     const ga = new Float32Array(a.size);
-    blurPlanes(g, N * C, H, W, ga);
+    timed('pyramid (blur)', () => blurPlanes(g, N * C, H, W, ga));
     accumulateGrad(a, ga);
   });
   return out;

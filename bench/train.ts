@@ -1,0 +1,63 @@
+/**
+ * `npm run bench -- train [model options] [--steps N] [--save-memory] [--threads N] [--json]`:
+ * times training steps of the default model (or the one given) through the same step function
+ * as `pyramidflow train`, with a breakdown by operation and the peak memory of the process.
+ */
+import { parseArgs } from 'node:util';
+import { resolveConfig } from '../src/flow/config.js';
+import { PyramidFlow } from '../src/flow/model.js';
+import { Adam, OFFICIAL_ADAM } from '../src/train/optim.js';
+import { trainStep } from '../src/train/trainer.js';
+import { ensureBackend } from '../src/api/runtime.js';
+import { setProfiling, profileTotals, Tensor } from '../src/tensor/index.js';
+import { Random } from '../src/util/random.js';
+import { median, peakRssMb } from './_util.js';
+import { modelArgs, modelOptionsFrom, printBreakdown } from './_model-args.js';
+
+export async function run(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { ...modelArgs, steps: { type: 'string', default: '5' }, batch: { type: 'string', default: '2' }, 'save-memory': { type: 'boolean', default: false }, threads: { type: 'string' }, json: { type: 'boolean', default: false } } });
+  const config = resolveConfig(modelOptionsFrom(values));
+  const threads = values.threads ? Number(values.threads) : undefined;
+  const backendName = await ensureBackend(threads);
+  const batch = Number(values.batch), steps = Number(values.steps), saveMemory = values['save-memory'] === true;
+  const model = PyramidFlow.create(config, 0);
+  const opt = new Adam(model.parameters(), OFFICIAL_ADAM);
+  const rng = new Random(1);
+  const images = new Tensor([batch, 3, config.height, config.width]);
+  for (let i = 0; i < images.size; i++) images.data[i] = rng.normal();
+  trainStep(model, opt, images, saveMemory); // warm-up: compiles, grows memory, makes last convs non-zero
+  const times: number[] = [];
+  const breakdowns: Record<string, number>[] = [];
+  for (let s = 0; s < steps; s++) {
+    setProfiling(true);
+    const t0 = performance.now();
+    trainStep(model, opt, images, saveMemory);
+    times.push((performance.now() - t0) / 1000);
+    breakdowns.push(profileTotals());
+    setProfiling(false);
+  }
+  const result = {
+    bench: 'train', backend: backendName, config, batch, save_memory: saveMemory, steps,
+    step_seconds_median: median(times), step_seconds: times, peak_rss_mb: Math.round(peakRssMb()),
+    breakdown_ms: medianBreakdown(breakdowns, median(times) * 1000),
+  };
+  if (values.json) console.log(JSON.stringify(result));
+  else {
+    console.log(`training step, ${describe(config)}, batch ${batch}, ${saveMemory ? 'memory saving' : 'plain backprop'}, ${backendName}`);
+    console.log(`  median ${result.step_seconds_median.toFixed(3)} s over ${steps} steps (${times.map((t) => t.toFixed(2)).join(', ')}); peak RSS ${result.peak_rss_mb} MB`);
+    printBreakdown(result.breakdown_ms);
+  }
+}
+
+export function describe(c: ReturnType<typeof resolveConfig>): string {
+  return `C${c.channels} k${c.kernel} L${c.levels} S${c.stacks} ${c.volumeNorm} ${c.height}x${c.width}`;
+}
+
+export function medianBreakdown(list: Record<string, number>[], totalMs: number): Record<string, number> {
+  const keys = [...new Set(list.flatMap((b) => Object.keys(b)))];
+  const out: Record<string, number> = {};
+  for (const k of keys) out[k] = Math.round(median(list.map((b) => b[k] ?? 0)));
+  const known = Object.values(out).reduce((a, b) => a + b, 0);
+  out['other (elementwise, reductions, copies)'] = Math.max(0, Math.round(totalMs - known));
+  return out;
+}
