@@ -34,36 +34,107 @@ export function broadcastIndex(full: readonly number[], small: readonly number[]
   return idx;
 }
 
-function reduceToSmall(g: Float32Array, idx: Int32Array | null, smallSize: number): Float32Array {
-  if (!idx) return g;
+/**
+ * NCHW broadcasting by planes: for each (n, c) plane of `full`, where the matching data of
+ * `small` starts and whether it is a whole plane (small has H, W) or one value (small has 1, 1).
+ * Covers every broadcast the model makes (per pixel, per channel) without index arrays.
+ */
+export interface Planes {
+  count: number;
+  size: number;
+  offsets: Int32Array;
+  spatial: boolean;
+}
+
+export function planes(full: readonly number[], small: readonly number[]): Planes | null {
+  if (full.length !== 4 || small.length !== 4) return null;
+  const [N, C, H, W] = full as [number, number, number, number];
+  const [n1, c1, h1, w1] = small as [number, number, number, number];
+  const spatial = h1 === H && w1 === W;
+  if (!spatial && !(h1 === 1 && w1 === 1)) return null;
+  if ((n1 !== N && n1 !== 1) || (c1 !== C && c1 !== 1)) return null;
+  const size = H * W;
+  const offsets = new Int32Array(N * C);
+  for (let n = 0; n < N; n++)
+    for (let c = 0; c < C; c++) offsets[n * C + c] = ((n1 === 1 ? 0 : n) * c1 + (c1 === 1 ? 0 : c)) * (spatial ? size : 1);
+  return { count: N * C, size, offsets, spatial };
+}
+
+type BinaryKind = 'add' | 'sub' | 'mul';
+
+/** out = a (op) broadcast(b). */
+function binaryForward(kind: BinaryKind, a: Tensor, b: Tensor, out: Float32Array): void {
+  const x = a.data, y = b.data;
+  if (sameShape(a.shape, b.shape)) {
+    if (kind === 'add') for (let i = 0; i < out.length; i++) out[i] = x[i]! + y[i]!;
+    else if (kind === 'sub') for (let i = 0; i < out.length; i++) out[i] = x[i]! - y[i]!;
+    else for (let i = 0; i < out.length; i++) out[i] = x[i]! * y[i]!;
+    return;
+  }
+  const pl = planes(a.shape, b.shape);
+  if (!pl) {
+    const idx = broadcastIndex(a.shape, b.shape, kind)!;
+    for (let i = 0; i < out.length; i++) out[i] = kind === 'add' ? x[i]! + y[idx[i]!]! : kind === 'sub' ? x[i]! - y[idx[i]!]! : x[i]! * y[idx[i]!]!;
+    return;
+  }
+  const S = pl.size;
+  for (let p = 0; p < pl.count; p++) {
+    const o = p * S, bo = pl.offsets[p]!;
+    if (pl.spatial) {
+      if (kind === 'add') for (let i = 0; i < S; i++) out[o + i] = x[o + i]! + y[bo + i]!;
+      else if (kind === 'sub') for (let i = 0; i < S; i++) out[o + i] = x[o + i]! - y[bo + i]!;
+      else for (let i = 0; i < S; i++) out[o + i] = x[o + i]! * y[bo + i]!;
+    } else {
+      const v = y[bo]!;
+      if (kind === 'add') for (let i = 0; i < S; i++) out[o + i] = x[o + i]! + v;
+      else if (kind === 'sub') for (let i = 0; i < S; i++) out[o + i] = x[o + i]! - v;
+      else for (let i = 0; i < S; i++) out[o + i] = x[o + i]! * v;
+    }
+  }
+}
+
+/** Sums a full-shape gradient down to the broadcast operand's shape. */
+function reduceToSmall(g: Float32Array, full: readonly number[], small: readonly number[], smallSize: number): Float32Array {
+  if (sameShape(full, small)) return g;
   const out = new Float32Array(smallSize);
-  for (let i = 0; i < g.length; i++) out[idx[i]!] += g[i]!;
+  const pl = planes(full, small);
+  if (!pl) {
+    const idx = broadcastIndex(full, small, 'reduce')!;
+    for (let i = 0; i < g.length; i++) out[idx[i]!] += g[i]!;
+    return out;
+  }
+  const S = pl.size;
+  for (let p = 0; p < pl.count; p++) {
+    const o = p * S, bo = pl.offsets[p]!;
+    if (pl.spatial) for (let i = 0; i < S; i++) out[bo + i] += g[o + i]!;
+    else {
+      let acc = 0;
+      for (let i = 0; i < S; i++) acc += g[o + i]!;
+      out[bo] += acc;
+    }
+  }
   return out;
 }
 
 export function add(a: Tensor, b: Tensor): Tensor {
-  const idx = broadcastIndex(a.shape, b.shape, 'add');
+  broadcastCheck(a, b, 'add');
   const out = new Tensor(a.shape);
-  const o = out.data, x = a.data, y = b.data;
-  if (idx) for (let i = 0; i < o.length; i++) o[i] = x[i]! + y[idx[i]!]!;
-  else for (let i = 0; i < o.length; i++) o[i] = x[i]! + y[i]!;
+  binaryForward('add', a, b, out.data);
   recordOp(out, [a, b], (g) => {
     accumulateGrad(a, g);
-    if (b.requiresGrad) accumulateGrad(b, reduceToSmall(g, idx, b.size));
+    if (b.requiresGrad) accumulateGrad(b, reduceToSmall(g, a.shape, b.shape, b.size));
   });
   return out;
 }
 
 export function sub(a: Tensor, b: Tensor): Tensor {
-  const idx = broadcastIndex(a.shape, b.shape, 'sub');
+  broadcastCheck(a, b, 'sub');
   const out = new Tensor(a.shape);
-  const o = out.data, x = a.data, y = b.data;
-  if (idx) for (let i = 0; i < o.length; i++) o[i] = x[i]! - y[idx[i]!]!;
-  else for (let i = 0; i < o.length; i++) o[i] = x[i]! - y[i]!;
+  binaryForward('sub', a, b, out.data);
   recordOp(out, [a, b], (g) => {
     accumulateGrad(a, g);
     if (b.requiresGrad) {
-      const r = reduceToSmall(g, idx, b.size);
+      const r = reduceToSmall(g, a.shape, b.shape, b.size);
       const neg = new Float32Array(r.length);
       for (let i = 0; i < r.length; i++) neg[i] = -r[i]!;
       accumulateGrad(b, neg);
@@ -73,25 +144,30 @@ export function sub(a: Tensor, b: Tensor): Tensor {
 }
 
 export function mul(a: Tensor, b: Tensor): Tensor {
-  const idx = broadcastIndex(a.shape, b.shape, 'mul');
+  broadcastCheck(a, b, 'mul');
   const out = new Tensor(a.shape);
-  const o = out.data, x = a.data, y = b.data;
-  if (idx) for (let i = 0; i < o.length; i++) o[i] = x[i]! * y[idx[i]!]!;
-  else for (let i = 0; i < o.length; i++) o[i] = x[i]! * y[i]!;
+  binaryForward('mul', a, b, out.data);
   recordOp(out, [a, b], (g) => {
     if (a.requiresGrad) {
       const ga = new Float32Array(g.length);
-      if (idx) for (let i = 0; i < g.length; i++) ga[i] = g[i]! * y[idx[i]!]!;
-      else for (let i = 0; i < g.length; i++) ga[i] = g[i]! * y[i]!;
+      binaryForward('mul', new Tensor(a.shape, g), b, ga);
       accumulateGrad(a, ga);
     }
     if (b.requiresGrad) {
       const gb = new Float32Array(g.length);
+      const x = a.data;
       for (let i = 0; i < g.length; i++) gb[i] = g[i]! * x[i]!;
-      accumulateGrad(b, reduceToSmall(gb, idx, b.size));
+      accumulateGrad(b, reduceToSmall(gb, a.shape, b.shape, b.size));
     }
   });
   return out;
+}
+
+function broadcastCheck(a: Tensor, b: Tensor, what: string): void {
+  if (sameShape(a.shape, b.shape)) return;
+  if (a.shape.length !== b.shape.length || b.shape.some((d, i) => d !== 1 && d !== a.shape[i])) {
+    throw new Error(`${what}: cannot broadcast [${b.shape.join(', ')}] to [${a.shape.join(', ')}]`);
+  }
 }
 
 /** a * c for a constant c. */
@@ -106,38 +182,52 @@ export function scale(a: Tensor, c: number): Tensor {
   return out;
 }
 
-/** Unary op from a value function and its derivative expressed with input x and output y. */
-function unary(a: Tensor, f: (x: number) => number, df: (x: number, y: number) => number): Tensor {
-  const out = new Tensor(a.shape);
-  const x = a.data, y = out.data;
-  for (let i = 0; i < y.length; i++) y[i] = f(x[i]!);
+/**
+ * Unary ops are written out one loop each: a shared loop calling a function argument becomes
+ * megamorphic in V8 and runs several times slower on the 4-million-element maps of the model.
+ */
+function unaryOut(a: Tensor): Tensor {
+  return new Tensor(a.shape);
+}
+
+function finish(a: Tensor, out: Tensor, grad: (g: Float32Array, ga: Float32Array) => void): Tensor {
   recordOp(out, [a], (g) => {
     const ga = new Float32Array(g.length);
-    for (let i = 0; i < g.length; i++) ga[i] = g[i]! * df(x[i]!, y[i]!);
+    grad(g, ga);
     accumulateGrad(a, ga);
   });
   return out;
 }
 
 export function exp(a: Tensor): Tensor {
-  return unary(a, Math.exp, (_x, y) => y);
+  const out = unaryOut(a), x = a.data, y = out.data;
+  for (let i = 0; i < y.length; i++) y[i] = Math.exp(x[i]!);
+  return finish(a, out, (g, ga) => { for (let i = 0; i < g.length; i++) ga[i] = g[i]! * y[i]!; });
 }
 
 export function atan(a: Tensor): Tensor {
-  return unary(a, Math.atan, (x) => 1 / (1 + x * x));
+  const out = unaryOut(a), x = a.data, y = out.data;
+  for (let i = 0; i < y.length; i++) y[i] = Math.atan(x[i]!);
+  return finish(a, out, (g, ga) => { for (let i = 0; i < g.length; i++) { const v = x[i]!; ga[i] = g[i]! / (1 + v * v); } });
 }
 
 export function square(a: Tensor): Tensor {
-  return unary(a, (x) => x * x, (x) => 2 * x);
+  const out = unaryOut(a), x = a.data, y = out.data;
+  for (let i = 0; i < y.length; i++) y[i] = x[i]! * x[i]!;
+  return finish(a, out, (g, ga) => { for (let i = 0; i < g.length; i++) ga[i] = 2 * g[i]! * x[i]!; });
 }
 
 /** |x|, with gradient 0 at 0 (as PyTorch). */
 export function abs(a: Tensor): Tensor {
-  return unary(a, Math.abs, (x) => (x > 0 ? 1 : x < 0 ? -1 : 0));
+  const out = unaryOut(a), x = a.data, y = out.data;
+  for (let i = 0; i < y.length; i++) y[i] = Math.abs(x[i]!);
+  return finish(a, out, (g, ga) => { for (let i = 0; i < g.length; i++) { const v = x[i]!; ga[i] = v > 0 ? g[i]! : v < 0 ? -g[i]! : 0; } });
 }
 
 export function leakyRelu(a: Tensor, slope = 0.01): Tensor {
-  return unary(a, (x) => (x > 0 ? x : x * slope), (x) => (x > 0 ? 1 : slope));
+  const out = unaryOut(a), x = a.data, y = out.data;
+  for (let i = 0; i < y.length; i++) { const v = x[i]!; y[i] = v > 0 ? v : v * slope; }
+  return finish(a, out, (g, ga) => { for (let i = 0; i < g.length; i++) ga[i] = x[i]! > 0 ? g[i]! : g[i]! * slope; });
 }
 
 /**
@@ -145,13 +235,8 @@ export function leakyRelu(a: Tensor, slope = 0.01): Tensor {
  * every log-scale map. The constant 0.636 (about 2/pi) is the official code's.
  */
 export function softClamp(a: Tensor, clamp: number): Tensor {
-  const c = clamp * 0.636;
-  return unary(
-    a,
-    (x) => c * Math.atan(x / clamp),
-    (x) => {
-      const u = x / clamp;
-      return (c / clamp) / (1 + u * u);
-    },
-  );
+  const c = clamp * 0.636, inv = 1 / clamp, d = c / clamp;
+  const out = unaryOut(a), x = a.data, y = out.data;
+  for (let i = 0; i < y.length; i++) y[i] = c * Math.atan(x[i]! * inv);
+  return finish(a, out, (g, ga) => { for (let i = 0; i < g.length; i++) { const u = x[i]! * inv; ga[i] = (g[i]! * d) / (1 + u * u); } });
 }

@@ -1,6 +1,6 @@
 /** Means over chosen axes (kept as size-1 dimensions, as PyTorch's keepdim=True). */
 import { Tensor, recordOp, accumulateGrad } from '../tensor.js';
-import { broadcastIndex } from './elementwise.js';
+import { broadcastIndex, planes } from './elementwise.js';
 
 export function meanOver(a: Tensor, dims: readonly number[]): Tensor {
   const rank = a.shape.length;
@@ -9,17 +9,36 @@ export function meanOver(a: Tensor, dims: readonly number[]): Tensor {
   const outShape = a.shape.map((s, i) => (norm.includes(i) ? 1 : s));
   const count = norm.reduce((p, d) => p * a.shape[d]!, 1);
   const out = new Tensor(outShape);
-  const idx = broadcastIndex(a.shape, outShape, 'meanOver');
+  const pl = planes(a.shape, outShape);
+  const idx = pl ? null : broadcastIndex(a.shape, outShape, 'meanOver');
   // Accumulate in float64: these means feed volume normalisation and the loss.
   const acc = new Float64Array(out.size);
   const x = a.data;
-  if (idx) for (let i = 0; i < x.length; i++) acc[idx[i]!] += x[i]!;
+  if (pl) {
+    const S = pl.size;
+    for (let p = 0; p < pl.count; p++) {
+      const o = p * S, bo = pl.offsets[p]!;
+      if (pl.spatial) for (let i = 0; i < S; i++) acc[bo + i] += x[o + i]!;
+      else {
+        let sum = 0;
+        for (let i = 0; i < S; i++) sum += x[o + i]!;
+        acc[bo] += sum;
+      }
+    }
+  } else if (idx) for (let i = 0; i < x.length; i++) acc[idx[i]!] += x[i]!;
   else for (let i = 0; i < x.length; i++) acc[i] += x[i]!;
   for (let i = 0; i < acc.length; i++) out.data[i] = acc[i]! / count;
   recordOp(out, [a], (g) => {
     const ga = new Float32Array(a.size);
     const inv = 1 / count;
-    if (idx) for (let i = 0; i < ga.length; i++) ga[i] = g[idx[i]!]! * inv;
+    if (pl) {
+      const S = pl.size;
+      for (let p = 0; p < pl.count; p++) {
+        const o = p * S, bo = pl.offsets[p]!;
+        if (pl.spatial) for (let i = 0; i < S; i++) ga[o + i] = g[bo + i]! * inv;
+        else ga.fill(g[bo]! * inv, o, o + S);
+      }
+    } else if (idx) for (let i = 0; i < ga.length; i++) ga[i] = g[idx[i]!]! * inv;
     else for (let i = 0; i < ga.length; i++) ga[i] = g[i]! * inv;
     accumulateGrad(a, ga);
   });

@@ -1,0 +1,86 @@
+/**
+ * What the commands need from the outside world, in one object, so tests can run the whole
+ * command line with fake streams and a fake API. The defaults import modules lazily, so `--help`
+ * stays fast and a command loads only what it uses.
+ */
+import type * as Api from '../api/index.js';
+import type { ReportOptions } from '../report/index.js';
+import type { TestResult } from '../api/types.js';
+import type { SynthOptions, SynthSummary } from '../data/synth.js';
+import { PyramidFlowError } from '../util/errors.js';
+
+/** A place to print text (process.stdout, process.stderr, or a test's buffer). */
+export interface TextSink {
+  write(chunk: string): unknown;
+  isTTY?: boolean;
+  columns?: number;
+}
+
+export type { SynthOptions, SynthSummary };
+
+export interface CliApi {
+  train: typeof Api.train;
+  test: typeof Api.test;
+  predict: typeof Api.predict;
+  calibrate: typeof Api.calibrate;
+  info: typeof Api.info;
+  conformance: typeof Api.conformance;
+}
+
+/** The part of src/server/index.ts the `serve` command calls. */
+export interface ServerModule {
+  parseModelSpec(spec: string): { name: string; file: string };
+  startServer(opts: { models: Array<{ name: string; file: string }>; port?: number; host?: string; threads?: number; maxQueue?: number }): Promise<{ url: string }>;
+}
+
+export interface CliContext {
+  stdout: TextSink;
+  stderr: TextSink;
+  api: CliApi;
+  writeReport(dir: string, result: TestResult, opts?: ReportOptions): Promise<string>;
+  synthesize(opts: SynthOptions): Promise<SynthSummary>;
+  runBench(argv: string[]): Promise<void>;
+  loadServer(): Promise<ServerModule>;
+  /** Set by a command that leaves work running (the server), so the entry does not exit. */
+  keepAlive: boolean;
+  /** Set by a command that finished but must report failure (a failed conformance check). */
+  exitCode: number;
+}
+
+const api = (): Promise<typeof Api> => import('../api/index.js');
+
+/** A clear message when an optional part of the package is missing from this build. */
+function missingModule(err: unknown, path: string, what: string): unknown {
+  const code = (err as { code?: string }).code;
+  if (code === 'ERR_MODULE_NOT_FOUND' && String((err as Error).message).includes(path)) {
+    return new PyramidFlowError(`${what} is not part of this build (${path} is missing)`, 'E_MISSING');
+  }
+  return err;
+}
+
+export function defaultContext(): CliContext {
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    api: {
+      train: async (opts, onProgress) => (await api()).train(opts, onProgress),
+      test: async (opts) => (await api()).test(opts),
+      predict: async (opts) => (await api()).predict(opts),
+      calibrate: async (opts) => (await api()).calibrate(opts),
+      info: async (file) => (await api()).info(file),
+      conformance: async (file) => (await api()).conformance(file),
+    },
+    writeReport: async (dir, result, opts) => (await import('../report/index.js')).writeReport(dir, result, opts),
+    synthesize: async (opts) => (await import('../data/synth.js')).synthesize(opts),
+    runBench: async (argv) => (await import('../../bench/main.js')).runBench(argv),
+    loadServer: async () => {
+      try {
+        return await import('../server/index.js');
+      } catch (err) {
+        throw missingModule(err, 'server/index', 'the server');
+      }
+    },
+    keepAlive: false,
+    exitCode: 0,
+  };
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env node
+/** Entry of the `pyramidflow` command (bin/pyramidflow.js imports the compiled file). */
+import { defaultContext } from './context.js';
+import { runCli } from './program.js';
+
+const ctx = defaultContext();
+const exitCode = await runCli(process.argv, ctx);
+// A benchmark may set process.exitCode itself; the larger code wins.
+const code = Math.max(exitCode, Number(process.exitCode ?? 0));
+if (ctx.keepAlive) {
+  process.exitCode = code; // the server keeps the process alive and exits on a signal
+} else {
+  // Flush piped output (asynchronous on some platforms), then exit without waiting for idle
+  // worker threads or timers that a library may have left behind.
+  await new Promise<void>((done) => process.stdout.write('', () => done()));
+  await new Promise<void>((done) => process.stderr.write('', () => done()));
+  process.exit(code);
+}

@@ -1,0 +1,111 @@
+/** `pyramidflow test`: evaluate a model on a labelled test set, optionally write the report. */
+import type { Command } from 'commander';
+import type { MetricSet, TestOptions, TestResult } from '../api/types.js';
+import type { CliContext } from './context.js';
+import { formatCount, formatNumber, formatPercent, formatRate, formatSigned, formatTable, jsonLine } from './format.js';
+import { definedOnly, parseChoice, parseInteger, parseNumber, requireText } from './options.js';
+import { FORMATS } from './train.js';
+
+export interface TestCliOptions {
+  model?: string;
+  data?: string;
+  category?: string;
+  format?: string;
+  maps?: string;
+  report?: string;
+  evalSize?: string;
+  fprLimit?: string;
+  threads?: string;
+  galleryCount?: string;
+  json?: boolean;
+}
+
+export function toTestOptions(cli: TestCliOptions): TestOptions {
+  const galleryCount = parseInteger('--gallery-count', cli.galleryCount, { min: 0 });
+  return definedOnly<TestOptions>({
+    model: requireText('--model', cli.model),
+    data: requireText('--data', cli.data),
+    category: cli.category,
+    format: parseChoice('--format', cli.format, FORMATS),
+    maps: cli.maps,
+    report: cli.report,
+    evalSize: parseChoice('--eval-size', cli.evalSize, ['model', 'original'] as const),
+    fprLimit: parseNumber('--fpr-limit', cli.fprLimit, { above: 0, max: 1 }),
+    threads: parseInteger('--threads', cli.threads, { min: 1 }),
+    // Without a report nobody looks at the gallery: keep no pictures in memory.
+    galleryCount: galleryCount ?? (cli.report === undefined ? 0 : undefined),
+  });
+}
+
+const METRIC_HEADERS = ['type', 'images', 'image AUROC', 'pixel AUROC', 'AUPRO', 'PRO full', 'image F1', 'pixel F1'];
+
+function metricRow(name: string, m: MetricSet): Array<string | number> {
+  return [name, m.images, formatPercent(m.image_auroc), formatPercent(m.pixel_auroc), formatPercent(m.aupro), formatPercent(m.pro_full), formatPercent(m.image_f1_max), formatPercent(m.pixel_f1_max)];
+}
+
+export function formatTestResult(r: TestResult): string {
+  const types = Object.keys(r.perType).sort();
+  const table = formatTable(METRIC_HEADERS, [metricRow('overall', r.overall), ...types.map((t) => metricRow(t, r.perType[t]))]);
+  const t = r.thresholds;
+  const c = r.confusion;
+  return [
+    `${r.category}: ${r.overall.images} test images in ${r.seconds.toFixed(1)}s (${r.model})`,
+    '',
+    table,
+    `(percent; AUPRO up to FPR ${r.overall.aupro_fpr_limit}; "PRO full" is the official code's full-range variant)`,
+    '',
+    `At the calibrated thresholds (image ${formatNumber(t.image)}, pixel ${formatNumber(t.pixel)}; ${t.images} ${t.source} images):`,
+    `  good images rejected  ${formatCount(c.goodRejected, c.goodImages)}   (target ${formatRate(t.imageFpr)})`,
+    `  defect images missed  ${formatCount(c.defectsMissed, c.defectImages)}`,
+    `  gap to F1-max         image ${formatSigned(r.thresholdGap.image)} (best ${formatNumber(r.overall.image_f1_threshold)}), pixel ${formatSigned(r.thresholdGap.pixel)} (best ${formatNumber(r.overall.pixel_f1_threshold)})`,
+    ...(t.note ? [`  note                  ${t.note}`] : []),
+  ].join('\n');
+}
+
+/** The --json object: overall metrics at the top level, per defect type under per_type. */
+export function testResultJson(r: TestResult, reportFile?: string): Record<string, unknown> {
+  return {
+    category: r.category,
+    model: r.model,
+    ...r.overall,
+    seconds: r.seconds,
+    per_type: r.perType,
+    thresholds: r.thresholds,
+    confusion: r.confusion,
+    threshold_gap: r.thresholdGap,
+    ...(reportFile ? { report: reportFile } : {}),
+  };
+}
+
+export function registerTest(program: Command, ctx: CliContext): void {
+  program
+    .command('test')
+    .description('evaluate a model on a test set (AUROC, AUPRO, F1) and optionally write an HTML report')
+    .requiredOption('--model <model-file>', 'trained model file')
+    .requiredOption('--data <root>', 'data set root folder')
+    .option('--category <name>', 'MVTec/BTAD category')
+    .option('--format <format>', `data set layout: ${FORMATS.join('|')} (default: detected)`)
+    .option('--maps <dir>', 'write every anomaly map as float32 TIFF under DIR')
+    .option('--report <dir>', 'write an HTML report to DIR/index.html')
+    .option('--eval-size <model|original>', 'compare maps at the model size or each image\'s own size (default model)')
+    .option('--fpr-limit <rate>', 'false-positive rate limit of AUPRO (default 0.3)')
+    .option('--threads <n>', 'kernel threads (default: all cores)')
+    .option('--gallery-count <n>', 'worst images shown in the report (default 24)')
+    .option('--json', 'print one JSON object')
+    .addHelpText(
+      'after',
+      `
+Example:
+  $ pyramidflow test --model carpet.pflow --data ./mvtec --category carpet --report ./carpet-report`,
+    )
+    .action(async (cli: TestCliOptions) => {
+      const result = await ctx.api.test(toTestOptions(cli));
+      const reportFile = cli.report === undefined ? undefined : await ctx.writeReport(cli.report, result);
+      if (cli.json) {
+        ctx.stdout.write(jsonLine(testResultJson(result, reportFile)));
+        return;
+      }
+      ctx.stdout.write(`${formatTestResult(result)}\n`);
+      if (reportFile) ctx.stdout.write(`\nreport: ${reportFile}\n`);
+    });
+}
