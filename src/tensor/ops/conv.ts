@@ -29,59 +29,29 @@ export function conv2d(x: Tensor, w: Tensor): Tensor {
   return out;
 }
 
-/** y[n,o] = sum_i m[o,i] x[n,i]: a 1x1 convolution with a C_out x C_in matrix. */
+/**
+ * y[n,o] = sum_i m[o,i] x[n,i]: a 1x1 convolution with a C_out x C_in matrix, run by the
+ * backend's convolution kernels (a small GEMM over all pixels).
+ */
 export function channelMix(x: Tensor, m: Tensor): Tensor {
-  return timed('1x1 conv', () => channelMixUntimed(x, m));
-}
-
-function channelMixUntimed(x: Tensor, m: Tensor): Tensor {
   if (m.shape.length !== 2) throw new Error('channelMix: expected a matrix');
   const [O, C] = m.shape as [number, number];
   if (x.shape.length !== 4 || x.dim(1) !== C) throw new Error(`channelMix: input has ${x.shape[1]} channels, matrix expects ${C}`);
   const [N, , H, W] = x.shape as [number, number, number, number];
-  const HW = H * W;
+  const s: ConvShape = { batch: N, inChannels: C, outChannels: O, height: H, width: W, kernel: 1 };
   const out = new Tensor([N, O, H, W]);
-  const xd = x.data, md = m.data, y = out.data;
-  for (let n = 0; n < N; n++) {
-    for (let o = 0; o < O; o++) {
-      const yo = (n * O + o) * HW;
-      for (let c = 0; c < C; c++) {
-        const mv = md[o * C + c]!;
-        const xc = (n * C + c) * HW;
-        for (let p = 0; p < HW; p++) y[yo + p] += mv * xd[xc + p]!;
-      }
-    }
-  }
-  recordOp(out, [x, m], (g) => timed('1x1 conv', () => {
+  timed('1x1 conv', () => backend().conv2d(x.data, m.data, s, out.data));
+  recordOp(out, [x, m], (g) => {
     if (x.requiresGrad) {
       const gx = new Float32Array(x.size);
-      for (let n = 0; n < N; n++) {
-        for (let o = 0; o < O; o++) {
-          const go = (n * O + o) * HW;
-          for (let c = 0; c < C; c++) {
-            const mv = md[o * C + c]!;
-            const xc = (n * C + c) * HW;
-            for (let p = 0; p < HW; p++) gx[xc + p] += mv * g[go + p]!;
-          }
-        }
-      }
+      timed('1x1 conv', () => backend().conv2dGradInput(g, m.data, s, gx));
       accumulateGrad(x, gx);
     }
     if (m.requiresGrad) {
       const gm = new Float32Array(m.size);
-      for (let n = 0; n < N; n++) {
-        for (let o = 0; o < O; o++) {
-          const go = (n * O + o) * HW;
-          for (let c = 0; c < C; c++) {
-            const xc = (n * C + c) * HW;
-            let acc = 0;
-            for (let p = 0; p < HW; p++) acc += g[go + p]! * xd[xc + p]!;
-            gm[o * C + c] += acc;
-          }
-        }
-      }
+      timed('1x1 conv', () => backend().conv2dGradWeight(x.data, g, s, gm));
       accumulateGrad(m, gm);
     }
-  }));
+  });
   return out;
 }

@@ -1,0 +1,62 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { synth, train, test as evaluateModel, predict, calibrate, info } from '../../src/api/index.js';
+import { readFloatTiff } from '../../src/data/image.js';
+
+// One small end-to-end run shared by the checks below: synthetic data, a tiny model, 2 epochs.
+const dir = mkdtempSync(join(tmpdir(), 'pf-api-'));
+const data = join(dir, 'data');
+const model = join(dir, 'm.pflow');
+const opts = { data, category: 'fabric', out: model, size: 32, channels: 4, kernel: 3, levels: 3, stacks: 1, epochs: 2, batch: 2, threads: 1 };
+
+test('synth, train, test, predict, calibrate and info work end to end', async () => {
+  await synth({ out: data, categories: ['fabric'], size: 32, train: 12, testGood: 3, testDefect: 4, seed: 3 });
+  const events: string[] = [];
+  const summary = await train(opts, (p) => events.push(p.kind));
+  assert.equal(summary.epochs, 2);
+  assert.equal(summary.trainImages + summary.holdoutImages, 12);
+  assert.equal(summary.holdoutImages, 1);
+  assert.ok(summary.lossPerEpoch.every(Number.isFinite));
+  assert.ok(events.includes('step') && events.includes('epoch') && events.includes('checkpoint') && events.at(-1) === 'done');
+  assert.equal(summary.thresholds.source, 'holdout');
+  assert.match(summary.thresholds.note ?? '', /only 1 good image/);
+
+  const maps = join(dir, 'maps');
+  const result = await evaluateModel({ model, data, category: 'fabric', maps });
+  assert.equal(result.overall.images, 7);
+  for (const v of [result.overall.pixel_auroc, result.overall.image_auroc, result.overall.aupro]) assert.ok(v >= 0 && v <= 1);
+  assert.equal(result.confusion.goodImages + result.confusion.defectImages, 7);
+  const tiff = await readFloatTiff(join(maps, 'fabric', 'test', 'good', '000.tiff'));
+  assert.equal(tiff.width, 32);
+  const original = await evaluateModel({ model, data, category: 'fabric', evalSize: 'original' });
+  assert.equal(original.overall.images, 7);
+
+  const preds = await predict({ model, inputs: [join(data, 'fabric', 'test', 'good')], out: join(dir, 'pred') });
+  assert.equal(preds.length, 3);
+  const p = preds[0]!;
+  assert.equal(p.map.length, p.width * p.height);
+  assert.ok(p.verdict === 'good' || p.verdict === 'defect');
+  assert.equal(p.verdict === 'defect', p.score > summary.thresholds.image);
+  assert.ok(existsSync(p.pictures!.heatmap) && existsSync(p.pictures!.overlay) && existsSync(p.pictures!.outline));
+  assert.deepEqual([...readFileSync(p.pictures!.heatmap).subarray(1, 4)], [0x50, 0x4e, 0x47]); // "PNG"
+
+  // Loading the model again reproduces the maps bit for bit.
+  const again = await predict({ model, inputs: [join(data, 'fabric', 'test', 'good')] });
+  assert.deepEqual(again[0]!.map, p.map);
+
+  const t = await calibrate({ model, good: join(data, 'fabric', 'test', 'good') });
+  assert.equal(t.source, 'calibrate');
+  assert.equal(t.images, 3);
+  const i = await info(model);
+  assert.equal(i.thresholds?.source, 'calibrate');
+  assert.equal(i.training.epochsDone, 2);
+  assert.equal(i.config.channels, 4);
+});
+
+test('resume of a finished model is refused; a missing data folder is named', async () => {
+  await assert.rejects(train({ ...opts, resume: true }), /finished training.*nothing to resume/);
+  await assert.rejects(train({ ...opts, data: join(dir, 'nope'), out: join(dir, 'x.pflow') }), /nope/);
+});
