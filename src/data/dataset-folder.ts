@@ -1,0 +1,79 @@
+/**
+ * The plain-folder layout (in the spirit of anomalib's Folder dataset).
+ *
+ * Either `data` holds the normal images directly: train = those images, no test set.
+ * Or `data` is a root with named sub-folders (names can be changed, or given as absolute paths):
+ *   <data>/good/         normal images -> train                      (normalDir)
+ *   <data>/defect/       defect images -> test, type 'defect'        (abnormalDir, optional)
+ *      or defect/<type>/ one sub-folder per defect type
+ *   <data>/mask/         masks, same stem as the defect image, optionally with '_mask'
+ *      or mask/<type>/   (maskDir, optional: without it, defects have no mask: image labels only)
+ *   normalTestDir        normal images to test on (optional, no default)
+ * Once a mask folder exists, every defect image needs a mask there.
+ */
+import { basename, join, resolve } from 'node:path';
+import { PyramidFlowError } from '../util/errors.js';
+import type { Dataset, OpenDatasetOptions, Sample } from './datasets.js';
+import { findImageByStem, isDirectory, listImageFiles, listSubdirectories, stemOf } from './files.js';
+
+const DEFAULT_NORMAL = 'good';
+const DEFAULT_ABNORMAL = 'defect';
+const DEFAULT_MASK = 'mask';
+
+export function openFolderDataset(root: string, opts: OpenDatasetOptions): Dataset {
+  const category = opts.category ?? basename(root);
+  const structured = opts.normalDir !== undefined || isDirectory(join(root, DEFAULT_NORMAL));
+  if (!structured) {
+    const train = listImageFiles(root, 'data folder');
+    if (train.length === 0) {
+      throw new PyramidFlowError(
+        `Data folder "${root}" has no images and no "${DEFAULT_NORMAL}" sub-folder (folder layout: put normal images in it directly, or in ${DEFAULT_NORMAL}/).`,
+      );
+    }
+    return { format: 'folder', root, category, train, test: [] };
+  }
+
+  const normalDir = resolve(root, opts.normalDir ?? DEFAULT_NORMAL);
+  if (!isDirectory(normalDir)) throw new PyramidFlowError(`Normal-image folder "${normalDir}" does not exist.`);
+  const train = listImageFiles(normalDir, 'normal-image folder');
+  if (train.length === 0) throw new PyramidFlowError(`Normal-image folder "${normalDir}" has no images.`);
+
+  const test: Sample[] = [];
+  if (opts.normalTestDir !== undefined) {
+    const dir = resolve(root, opts.normalTestDir);
+    if (!isDirectory(dir)) throw new PyramidFlowError(`Normal test folder "${dir}" does not exist.`);
+    for (const path of listImageFiles(dir, 'normal test folder')) test.push({ path, type: 'good', label: 0, maskPath: null });
+  }
+
+  const abnormalDir = optionalFolder(root, opts.abnormalDir, DEFAULT_ABNORMAL, 'Defect-image folder');
+  if (abnormalDir === null) return { format: 'folder', root, category, train, test };
+  const maskDir = optionalFolder(root, opts.maskDir, DEFAULT_MASK, 'Mask folder');
+
+  const groups: { type: string; dir: string }[] = [];
+  if (listImageFiles(abnormalDir).length > 0) groups.push({ type: basename(abnormalDir), dir: abnormalDir });
+  for (const sub of listSubdirectories(abnormalDir)) groups.push({ type: sub, dir: join(abnormalDir, sub) });
+  for (const { type, dir } of groups) {
+    for (const path of listImageFiles(dir, 'defect-image folder')) {
+      test.push({ path, type, label: 1, maskPath: maskDir === null ? null : findMask(maskDir, dir === abnormalDir ? null : type, path) });
+    }
+  }
+  return { format: 'folder', root, category, train, test };
+}
+
+/** An explicitly named folder must exist; a default one is used only if present. */
+function optionalFolder(root: string, given: string | undefined, fallback: string, what: string): string | null {
+  const dir = resolve(root, given ?? fallback);
+  if (isDirectory(dir)) return dir;
+  if (given !== undefined) throw new PyramidFlowError(`${what} "${dir}" does not exist.`);
+  return null;
+}
+
+function findMask(maskDir: string, type: string | null, imagePath: string): string {
+  const stem = stemOf(imagePath);
+  const dirs = type === null ? [maskDir] : [join(maskDir, type), maskDir];
+  for (const dir of dirs) {
+    const found = findImageByStem(dir, stem) ?? findImageByStem(dir, stem, '_mask');
+    if (found !== null) return found;
+  }
+  throw new PyramidFlowError(`Defect image "${imagePath}" has no mask in "${dirs[0]}" (expected ${stem}.png or ${stem}_mask.png).`);
+}
