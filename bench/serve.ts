@@ -1,0 +1,152 @@
+/**
+ * `npm run bench -- serve --model FILE [--seconds 60] [--connections 4] [--image FILE]
+ *   [--threads N] [--concurrency 1] [--max-queue 16] [--json]`:
+ * serves the model in this process on 127.0.0.1 (the real loadDetector), POSTs one image from
+ * `connections` clients for a bounded time with autocannon, and prints requests/s, p50/p99
+ * latency, status counts (only deliberate 503s may be non-2xx) and the RSS at start, middle and
+ * end of the run with its peak (it must stay flat: no memory growing per request).
+ */
+import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import sharp from 'sharp';
+import { buildServer, parseModelSpec } from '../src/server/index.js';
+import { peakRssMb } from './_util.js';
+
+interface AutocannonResult {
+  requests: { average: number; total: number };
+  latency: { p50: number; p99: number; max: number; average: number };
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  statusCodeStats: Record<string, { count: number }>;
+}
+// autocannon ships no types; this is the part of its programmatic API used here.
+type Autocannon = (opts: {
+  url: string;
+  method: 'POST';
+  headers: Record<string, string>;
+  body: Buffer;
+  connections: number;
+  duration: number;
+  timeout: number;
+}) => Promise<AutocannonResult>;
+const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
+
+const rssMb = (): number => process.memoryUsage().rss / 1048576;
+
+/** A deterministic noise image at the model's size: the same work per request as a real photo. */
+async function noisePng(width: number, height: number): Promise<Buffer> {
+  const rgb = Buffer.alloc(width * height * 3);
+  let s = 12345;
+  for (let i = 0; i < rgb.length; i++) {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    rgb[i] = 96 + (s >>> 26); // mid grey with a little noise
+  }
+  return sharp(rgb, { raw: { width, height, channels: 3 } }).png().toBuffer();
+}
+
+function positive(name: string, text: string): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, got '${text}'`);
+  return n;
+}
+
+export async function run(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      model: { type: 'string' },
+      image: { type: 'string' },
+      seconds: { type: 'string', default: '60' },
+      connections: { type: 'string', default: '4' },
+      threads: { type: 'string' },
+      concurrency: { type: 'string', default: '1' },
+      'max-queue': { type: 'string', default: '16' },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  if (!values.model) {
+    console.error('usage: npm run bench -- serve --model FILE [--seconds 60] [--connections 4] [--image FILE] [--threads N] [--json]');
+    process.exitCode = 2;
+    return;
+  }
+  const seconds = positive('seconds', values.seconds);
+  const connections = Math.round(positive('connections', values.connections));
+  const spec = parseModelSpec(values.model);
+  const app = await buildServer({
+    models: [spec],
+    threads: values.threads ? Math.round(positive('threads', values.threads)) : undefined,
+    concurrency: Math.round(positive('concurrency', values.concurrency)),
+    maxQueue: Math.round(Number(values['max-queue'])),
+  });
+  try {
+    const base = await app.listen({ port: 0, host: '127.0.0.1' });
+    const model = (await (await fetch(`${base}/v1/models/${spec.name}`)).json()) as { config: { width: number; height: number } };
+    const image = values.image ? readFileSync(values.image) : await noisePng(model.config.width, model.config.height);
+    const url = `${base}/v1/models/${spec.name}/predict`;
+    const headers = { 'content-type': 'application/octet-stream' };
+
+    // One request first: it must succeed, and it warms the kernels up.
+    const warm = await fetch(url, { method: 'POST', headers, body: new Uint8Array(image) });
+    if (warm.status !== 200) throw new Error(`the warm-up request failed: HTTP ${warm.status} ${await warm.text()}`);
+    await warm.arrayBuffer().catch(() => undefined);
+
+    const samples: number[] = [];
+    const rss = { start: rssMb(), middle: 0, end: 0 };
+    const t0 = performance.now();
+    const sampler = setInterval(() => {
+      samples.push(rssMb());
+      if (!rss.middle && performance.now() - t0 >= (seconds * 1000) / 2) rss.middle = rssMb();
+    }, 250);
+    let result: AutocannonResult;
+    try {
+      result = await autocannon({ url, method: 'POST', headers, body: image, connections, duration: seconds, timeout: Math.max(30, seconds) });
+    } finally {
+      clearInterval(sampler);
+    }
+    rss.end = rssMb();
+    rss.middle ||= rss.end;
+    const peak = Math.max(rss.start, rss.end, ...samples);
+
+    const statuses = Object.fromEntries(Object.entries(result.statusCodeStats).map(([code, s]) => [code, s.count]));
+    const unexpected = Object.entries(statuses).filter(([code]) => !code.startsWith('2') && code !== '503');
+    // Start to middle includes warm-up (JIT, pools, autocannon's own buffers in this process);
+    // a leak shows as growth from the middle to the end.
+    const growth = (rss.end - rss.middle) / rss.middle;
+    const summary = {
+      bench: 'serve',
+      model: spec.file,
+      image_bytes: image.length,
+      connections,
+      seconds,
+      requests_per_second: result.requests.average,
+      requests_total: result.requests.total,
+      latency_ms: { p50: result.latency.p50, p99: result.latency.p99, max: result.latency.max },
+      statuses,
+      non2xx: result.non2xx,
+      errors: result.errors,
+      timeouts: result.timeouts,
+      rss_mb: { start: Math.round(rss.start), middle: Math.round(rss.middle), end: Math.round(rss.end), peak: Math.round(peak), vm_hwm: Math.round(peakRssMb()) },
+      rss_growth_second_half: Math.round(growth * 1000) / 1000,
+    };
+    if (values.json) {
+      console.log(JSON.stringify(summary));
+    } else {
+      const fmt = (n: number): string => n.toFixed(1);
+      console.log(`serve: ${spec.name} (${spec.file}), ${model.config.width}x${model.config.height}, image ${image.length} bytes, ${connections} connections, ${seconds} s`);
+      console.log(`  requests/s  ${fmt(summary.requests_per_second)} (${summary.requests_total} in all)`);
+      console.log(`  latency     p50 ${fmt(result.latency.p50)} ms, p99 ${fmt(result.latency.p99)} ms, max ${fmt(result.latency.max)} ms`);
+      console.log(`  statuses    ${Object.entries(statuses).map(([c, n]) => `${c}: ${n}`).join(', ') || 'none'}; non-2xx ${result.non2xx} (503 = deliberate back-pressure)`);
+      console.log(`  errors      ${result.errors} (timeouts ${result.timeouts})`);
+      console.log(`  RSS MB      start ${summary.rss_mb.start}, middle ${summary.rss_mb.middle}, end ${summary.rss_mb.end}, peak ${summary.rss_mb.peak} (VmHWM ${summary.rss_mb.vm_hwm}); second half ${growth >= 0 ? '+' : ''}${(growth * 100).toFixed(1)}%`);
+    }
+    if (unexpected.length > 0 || result.errors > 0) {
+      console.error(`serve bench: unexpected replies ${JSON.stringify(Object.fromEntries(unexpected))}, ${result.errors} connection errors`);
+      process.exitCode = 1;
+    }
+    if (growth > 0.1) console.error(`serve bench: RSS grew ${(growth * 100).toFixed(0)}% in the second half of the run; memory is not flat`);
+  } finally {
+    await app.close();
+  }
+}

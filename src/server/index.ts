@@ -1,0 +1,238 @@
+/**
+ * `pyramidflow serve`: an HTTP inspection service over the library's Detector, and its web page.
+ * buildServer() wires the routes onto a Fastify instance (models loaded, not listening);
+ * startServer() listens, prints the URL, reloads on SIGHUP and closes gracefully on SIGINT/SIGTERM.
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import multipart from '@fastify/multipart';
+import { loadDetector as loadDetectorFromApi } from '../api/index.js';
+import { errorBody, HttpError, toErrorReply } from './errors.js';
+import { Metrics, METRICS_CONTENT_TYPE } from './metrics.js';
+import { ModelRegistry, type DetectorLoader, type ModelEntry, type ModelSpec } from './models.js';
+import { PAGE_CSP, pageHtml } from './page.js';
+import { registerPredictRoutes } from './predict.js';
+import { BoundedQueue } from './queue.js';
+import { OneTimeStore } from './results.js';
+
+export { parseModelSpec, type ModelSpec, type DetectorLoader } from './models.js';
+export { BoundedQueue } from './queue.js';
+
+export interface ServerOptions {
+  models: ModelSpec[];
+  /** How a model file becomes a Detector; default: the library's loadDetector. */
+  loadDetector?: DetectorLoader;
+  threads?: number; // kernel threads per model (default loader only)
+  concurrency?: number; // predictions at once, default 1 (the kernels already use every core)
+  maxQueue?: number; // requests waiting beyond that, default 16; more are answered 503
+  maxBytes?: number; // largest upload, default 20 MB
+  maxPixels?: number; // largest image, default 40 megapixels
+  resultTtlMs?: number; // lifetime of one-time picture URLs, default 60 s
+  /** Where internal errors and reload notes go; default stderr. */
+  log?: (line: string) => void;
+}
+
+export interface ServeOptions extends ServerOptions {
+  port?: number; // default 8080; 0 picks a free port
+  host?: string; // default 127.0.0.1
+  handleSignals?: boolean; // SIGHUP reloads, SIGINT/SIGTERM close; default true
+  /** Called after a signal closed the server; default process.exit. */
+  exit?: (code: number) => void;
+  /** Where the URL and signal notes are printed; default stdout. */
+  print?: (line: string) => void;
+}
+
+export interface RunningServer {
+  app: FastifyInstance;
+  url: string; // e.g. http://127.0.0.1:8080
+  reloadAll(): Promise<Array<{ name: string; ok: boolean; error?: string }>>;
+  close(): Promise<void>;
+}
+
+export const DEFAULTS = { concurrency: 1, maxQueue: 16, maxBytes: 20 * 1024 * 1024, maxPixels: 40_000_000, port: 8080, host: '127.0.0.1' };
+
+interface ServerState {
+  registry: ModelRegistry;
+  queue: BoundedQueue;
+  metrics: Metrics;
+}
+const states = new WeakMap<FastifyInstance, ServerState>();
+
+function describe(entry: ModelEntry): Record<string, unknown> {
+  const info = entry.detector.info;
+  return {
+    name: entry.name,
+    file: entry.file,
+    config: info.config,
+    thresholds: info.thresholds,
+    parameters: info.parameters,
+    created_at: info.createdAt,
+    loaded_at: entry.loadedAt.toISOString(),
+  };
+}
+
+/** Loads every model and returns the Fastify instance with all routes (call listen() or inject()). */
+export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
+  const maxBytes = opts.maxBytes ?? DEFAULTS.maxBytes;
+  const maxPixels = opts.maxPixels ?? DEFAULTS.maxPixels;
+  const log = opts.log ?? ((line: string) => console.error(line));
+  const loader = opts.loadDetector ?? ((file: string) => loadDetectorFromApi(file, { threads: opts.threads }));
+  const registry = new ModelRegistry(opts.models, loader);
+  await registry.loadAll();
+  const queue = new BoundedQueue(opts.concurrency ?? DEFAULTS.concurrency, opts.maxQueue ?? DEFAULTS.maxQueue);
+  const store = new OneTimeStore({ ttlMs: opts.resultTtlMs });
+  const metrics = new Metrics();
+
+  // Unknown query parameters are refused rather than silently dropped (a typo would go unnoticed).
+  const app = Fastify({ logger: false, bodyLimit: maxBytes, ajv: { customOptions: { removeAdditional: false } } });
+  states.set(app, { registry, queue, metrics });
+  await app.register(multipart, { limits: { fileSize: maxBytes, files: 1, fields: 8, parts: 9 } });
+  // Raw image bodies arrive as Buffers; their format is read from the bytes, not the header.
+  const asBuffer = (_req: unknown, body: Buffer, done: (err: null, body: Buffer) => void): void => done(null, body);
+  app.addContentTypeParser(/^image\/[\w.+-]+\s*(;.*)?$/i, { parseAs: 'buffer', bodyLimit: maxBytes }, asBuffer);
+  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: maxBytes }, asBuffer);
+
+  app.setErrorHandler((err, request, reply) => {
+    const r = toErrorReply(err);
+    if (r.internal) log(`pyramidflow serve: ${request.method} ${request.url}: ${(err as Error).stack ?? String(err)}`);
+    metrics.countError(r.code);
+    return reply.code(r.status).headers(r.headers).send(errorBody(r.code, r.message));
+  });
+  app.setNotFoundHandler((request, reply) => {
+    metrics.countError('E_NOT_FOUND');
+    return reply.code(404).send(errorBody('E_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`));
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    if (request.routeOptions.url !== '/v1/models/:name/predict') return;
+    const name = (request.params as { name: string }).name;
+    // Unknown names share one label so that clients cannot grow the label set without bound.
+    metrics.observeRequest(registry.get(name) ? name : '(unknown)', reply.statusCode, reply.elapsedTime / 1000);
+  });
+
+  registerPredictRoutes(app, { registry, queue, store, maxBytes, maxPixels });
+
+  app.get('/v1/models', async () => ({ models: registry.list().map(describe) }));
+  app.get<{ Params: { name: string } }>('/v1/models/:name', async (request) => {
+    const entry = registry.get(request.params.name);
+    if (!entry) throw new HttpError(404, 'E_UNKNOWN_MODEL', `unknown model "${request.params.name}"`);
+    return describe(entry);
+  });
+  app.post<{ Params: { name: string } }>('/v1/models/:name/reload', async (request) => {
+    const { name } = request.params;
+    if (!registry.get(name)) throw new HttpError(404, 'E_UNKNOWN_MODEL', `unknown model "${name}"`);
+    try {
+      const entry = await registry.reload(name);
+      metrics.countReload(name, true);
+      log(`pyramidflow serve: reloaded model "${name}" from ${entry.file}`);
+      return { reloaded: true, model: describe(entry) };
+    } catch (err) {
+      metrics.countReload(name, false);
+      const since = registry.get(name)!.loadedAt.toISOString();
+      throw new HttpError(500, 'E_RELOAD_FAILED', `${(err as Error).message}; still serving the model loaded at ${since}`);
+    }
+  });
+
+  app.get('/healthz', async () => ({
+    status: 'ok',
+    models: registry.list().map((e) => e.name),
+    queue: { active: queue.active, waiting: queue.waiting, concurrency: queue.concurrency, max_waiting: queue.maxQueue },
+  }));
+  app.get('/metrics', async (_request, reply) => {
+    const body = metrics.render({ queueLength: queue.waiting, inFlight: queue.active, models: registry.size });
+    return reply.type(METRICS_CONTENT_TYPE).send(body);
+  });
+  app.get('/', async (_request, reply) => {
+    return reply.type('text/html; charset=utf-8').header('content-security-policy', PAGE_CSP).send(pageHtml);
+  });
+
+  // While closing, replies still being prepared (in flight or queued) close their connection,
+  // so that close() need not wait out the keep-alive timeout of their clients; once no
+  // prediction runs or waits, connections left (e.g. opened but never used) are cut after 1 s.
+  let closing = false;
+  let cutTimer: NodeJS.Timeout | undefined;
+  app.addHook('preClose', async () => {
+    closing = true;
+    void queue.onIdle().then(() => {
+      cutTimer = setTimeout(() => app.server.closeAllConnections(), 1000);
+      cutTimer.unref();
+    });
+  });
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (closing) reply.header('connection', 'close');
+    return payload;
+  });
+
+  // Expired one-time pictures are dropped on every use; this sweep also frees them when idle.
+  const sweeper = setInterval(() => store.sweep(), 10_000);
+  sweeper.unref();
+  app.addHook('onClose', async () => {
+    clearInterval(sweeper);
+    clearTimeout(cutTimer);
+    store.clear();
+  });
+  return app;
+}
+
+/** Reloads every model of a server built by buildServer (what SIGHUP does). */
+export async function reloadAllModels(app: FastifyInstance): Promise<Array<{ name: string; ok: boolean; error?: string }>> {
+  const state = states.get(app);
+  if (!state) throw new Error('reloadAllModels: not a pyramidflow server');
+  const results = await state.registry.reloadAll();
+  for (const r of results) state.metrics.countReload(r.name, r.ok);
+  return results;
+}
+
+/** Builds, listens and prints the URL; the `serve` command's whole job. */
+export async function startServer(opts: ServeOptions): Promise<RunningServer> {
+  const print = opts.print ?? ((line: string) => console.log(line));
+  const log = opts.log ?? ((line: string) => console.error(line));
+  const app = await buildServer({ ...opts, log });
+  const url = await app.listen({ port: opts.port ?? DEFAULTS.port, host: opts.host ?? DEFAULTS.host });
+  const names = opts.models.map((m) => m.name).join(', ');
+  print(`pyramidflow: serving ${names} at ${url}/`);
+
+  const reloadAll = async (): Promise<Array<{ name: string; ok: boolean; error?: string }>> => {
+    const results = await reloadAllModels(app);
+    for (const r of results) log(r.ok ? `pyramidflow serve: reloaded "${r.name}"` : `pyramidflow serve: ${r.error}`);
+    return results;
+  };
+  let closing: Promise<void> | null = null;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      removeSignals();
+      await app.close(); // stops accepting; requests in flight finish first
+    })();
+    return closing;
+  };
+  const onHup = (): void => {
+    log('pyramidflow serve: SIGHUP, reloading models');
+    void reloadAll();
+  };
+  const onStop = (signal: 'SIGINT' | 'SIGTERM'): void => {
+    const exit = opts.exit ?? ((code: number) => process.exit(code));
+    if (closing) {
+      exit(signal === 'SIGINT' ? 130 : 143); // a second signal: stop waiting
+      return;
+    }
+    log(`pyramidflow serve: ${signal}, finishing requests in flight`);
+    void close().then(
+      () => exit(0),
+      (err: unknown) => {
+        log(`pyramidflow serve: close failed: ${(err as Error).message}`);
+        exit(1);
+      },
+    );
+  };
+  const onInt = (): void => onStop('SIGINT');
+  const onTerm = (): void => onStop('SIGTERM');
+  const removeSignals = (): void => {
+    process.off('SIGHUP', onHup);
+    process.off('SIGINT', onInt);
+    process.off('SIGTERM', onTerm);
+  };
+  if (opts.handleSignals ?? true) {
+    process.on('SIGHUP', onHup);
+    process.on('SIGINT', onInt);
+    process.on('SIGTERM', onTerm);
+  }
+  return { app, url, reloadAll, close };
+}

@@ -1,0 +1,176 @@
+/**
+ * POST /v1/models/:name/predict and GET /v1/results/:id/:picture: read one uploaded image, check
+ * it cheaply, wait for a prediction slot, run the detector and answer JSON (with pictures inline
+ * as data URLs or behind one-time URLs, and a low-resolution anomaly map for the web page).
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type {} from '@fastify/multipart'; // request.isMultipart() and request.file()
+import type { DetectOptions, ImagePrediction } from '../api/index.js';
+import { HttpError } from './errors.js';
+import { readImageHeader } from './image-header.js';
+import type { ModelRegistry } from './models.js';
+import type { BoundedQueue } from './queue.js';
+import type { OneTimeStore } from './results.js';
+
+export interface PredictDeps {
+  registry: ModelRegistry;
+  queue: BoundedQueue;
+  store: OneTimeStore;
+  maxBytes: number;
+  maxPixels: number;
+}
+
+interface PredictQuery {
+  heatmap?: 'png';
+  mask?: 'png';
+  map?: 'json';
+  map_size?: number;
+  pictures?: 'inline' | 'url';
+  threshold?: number;
+  pixel_threshold?: number;
+  min_area?: number;
+}
+
+const predictQuerySchema = {
+  type: 'object',
+  properties: {
+    heatmap: { type: 'string', enum: ['png'] },
+    mask: { type: 'string', enum: ['png'] },
+    map: { type: 'string', enum: ['json'] },
+    map_size: { type: 'integer', minimum: 8, maximum: 1024 },
+    pictures: { type: 'string', enum: ['inline', 'url'] },
+    threshold: { type: 'number' },
+    pixel_threshold: { type: 'number' },
+    min_area: { type: 'integer', minimum: 0 },
+  },
+  additionalProperties: false,
+} as const;
+
+/** The anomaly map shrunk by max-pooling (so no peak vanishes), for thresholding in a browser. */
+export interface LowResMap {
+  width: number;
+  height: number;
+  values: number[]; // row-major, 5 significant digits
+}
+
+export function downsampleMax(map: Float32Array, width: number, height: number, maxSide: number): LowResMap {
+  const f = Math.max(1, Math.ceil(Math.max(width, height) / maxSide));
+  const w = Math.ceil(width / f);
+  const h = Math.ceil(height / f);
+  const values = new Array<number>(w * h).fill(-Infinity);
+  for (let y = 0; y < height; y++) {
+    const row = ((y / f) | 0) * w;
+    for (let x = 0; x < width; x++) {
+      const i = row + ((x / f) | 0);
+      const v = map[y * width + x]!;
+      if (v > values[i]!) values[i] = v;
+    }
+  }
+  for (let i = 0; i < values.length; i++) values[i] = Number(values[i]!.toPrecision(5));
+  return { width: w, height: h, values };
+}
+
+async function readUpload(request: FastifyRequest, maxBytes: number): Promise<{ bytes: Buffer; name: string }> {
+  if (request.isMultipart()) {
+    const part = await request.file({ limits: { fileSize: maxBytes, files: 1 } });
+    if (!part) throw new HttpError(400, 'E_EMPTY_BODY', 'the multipart form holds no file; send the image in one file field');
+    const bytes = await part.toBuffer();
+    const name = part.filename || 'the uploaded image';
+    if (bytes.length === 0) throw new HttpError(400, 'E_EMPTY_BODY', `${name} is empty`);
+    return { bytes, name };
+  }
+  const body = request.body;
+  if (body === undefined || body === null || body === '' || (Buffer.isBuffer(body) && body.length === 0)) {
+    throw new HttpError(400, 'E_EMPTY_BODY', 'the request has no body; send the image bytes');
+  }
+  if (!Buffer.isBuffer(body)) {
+    throw new HttpError(
+      415,
+      'E_NOT_IMAGE',
+      'send the image bytes as the body with an image/* or application/octet-stream content type, or as multipart/form-data with one file',
+    );
+  }
+  return { bytes: body, name: 'the uploaded image' };
+}
+
+/** An AbortSignal that fires when the client goes away before its reply was written. */
+function clientGone(reply: FastifyReply): AbortSignal {
+  const controller = new AbortController();
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableFinished) controller.abort();
+  });
+  return controller.signal;
+}
+
+function dataUrl(png: Buffer): string {
+  return `data:image/png;base64,${png.toString('base64')}`;
+}
+
+const round1 = (ms: number): number => Math.round(ms * 10) / 10;
+
+export function registerPredictRoutes(app: FastifyInstance, deps: PredictDeps): void {
+  const { registry, queue, store } = deps;
+
+  app.post<{ Params: { name: string }; Querystring: PredictQuery }>(
+    '/v1/models/:name/predict',
+    { schema: { querystring: predictQuerySchema } },
+    async (request, reply) => {
+      const t0 = performance.now();
+      const { name } = request.params;
+      const q = request.query;
+      if (!registry.get(name)) {
+        const known = registry.list().map((e) => e.name).join(', ');
+        throw new HttpError(404, 'E_UNKNOWN_MODEL', `unknown model "${name}"; this server has: ${known}`);
+      }
+      const upload = await readUpload(request, deps.maxBytes);
+      const header = await readImageHeader(upload.bytes, upload.name);
+      const pixels = header.width * header.height;
+      if (pixels > deps.maxPixels) {
+        throw new HttpError(413, 'E_TOO_MANY_PIXELS', `${upload.name} has ${header.width}x${header.height} = ${pixels} pixels; the server accepts at most ${deps.maxPixels}`);
+      }
+      const detectOpts: DetectOptions = { fileName: upload.name, threshold: q.threshold, pixelThreshold: q.pixel_threshold, minArea: q.min_area };
+      const queuedAt = performance.now();
+      const done = await queue.run(async () => {
+        const startedAt = performance.now();
+        // The detector current when the work starts; a reload meanwhile does not affect this request.
+        const entry = registry.get(name)!;
+        const pred: ImagePrediction = await entry.detector.predictImage(upload.bytes, detectOpts);
+        const pictures: Record<string, Buffer> = {};
+        if (q.heatmap) pictures.heatmap = await entry.detector.heatmapPng(pred);
+        if (q.mask) pictures.mask = await entry.detector.maskPng(pred, q.pixel_threshold);
+        return { entry, pred, pictures, queuedMs: startedAt - queuedAt };
+      }, clientGone(reply));
+      const { entry, pred, pictures } = done;
+      const saved = entry.detector.info.thresholds;
+      const body: Record<string, unknown> = {
+        model: name,
+        score: pred.score,
+        normalized_score: pred.normalizedScore,
+        verdict: pred.verdict,
+        thresholds: { image: q.threshold ?? saved?.image ?? null, pixel: q.pixel_threshold ?? saved?.pixel ?? null },
+        regions: pred.regions,
+        width: pred.width,
+        height: pred.height,
+      };
+      if (Object.keys(pictures).length > 0) {
+        if (q.pictures === 'url') {
+          const id = store.put(pictures);
+          for (const key of Object.keys(pictures)) body[key] = `/v1/results/${id}/${key}.png`;
+        } else {
+          for (const [key, png] of Object.entries(pictures)) body[key] = dataUrl(png);
+        }
+      }
+      if (q.map) body.map = downsampleMax(pred.map, pred.width, pred.height, q.map_size ?? 128);
+      body.queued_ms = round1(done.queuedMs);
+      body.elapsed_ms = round1(performance.now() - t0);
+      return body;
+    },
+  );
+
+  app.get<{ Params: { id: string; picture: string } }>('/v1/results/:id/:picture', async (request, reply) => {
+    const m = /^(heatmap|mask)\.png$/.exec(request.params.picture);
+    const png = m ? store.take(request.params.id, m[1]!) : undefined;
+    if (!png) throw new HttpError(404, 'E_NOT_FOUND', 'no such picture: result URLs are served once and expire after a minute');
+    return reply.type('image/png').header('cache-control', 'no-store').send(png);
+  });
+}
