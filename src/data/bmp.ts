@@ -1,7 +1,19 @@
 /**
- * A small BMP decoder. sharp's prebuilt libvips has no BMP loader, and bmp-ts lays out palette
- * images differently from true-colour ones and ignores the pixel-data offset, so BMP files
- * (BTAD masks, many industrial cameras) are decoded here.
+ * A small BMP decoder. sharp's prebuilt libvips has no BMP loader, so BMP files (BTAD masks, many
+ * industrial cameras) are decoded here: no npm BMP decoder passes test/data/bmp.test.ts.
+ * Checked (with the test's cases and with files written by ImageMagick 6.9):
+ * - fast-bmp 4.0.1 (image-js): only 1/8/24/32-bit; returns palette indices, not colours, for 1/8-bit;
+ *   reads the height as unsigned (top-down files throw a RangeError); no 4/16-bit, no RLE; only the
+ *   default 32-bit masks; 32-bit BI_RGB throws a RangeError.
+ * - @cwasm/nsbmp 0.1.3 and bmpimagejs 1.0.4 (both libnsbmp 0.1.5; built 2022 and 2017): reject
+ *   RLE8 that ends with end-of-line then end-of-bitmap, which is how ImageMagick writes every RLE8
+ *   file; 16-bit fields are shifted, not scaled (31 -> 248, not 255); errors say only "failed".
+ * - bmp-ts 1.0.9, @wokwi/bmp-ts 3.0.0 (and @jimp/js-bmp, built on bmp-ts): palette byte order
+ *   wrong, pixel-data offset ignored, RLE8 decodes to black; @wokwi also fails on top-down files.
+ * - bmp-js 0.1.0, @vingle/bmp-js 0.2.5: ignore the pixel-data offset, RLE8 wrong, 16-bit shifted;
+ *   bmp-js also throws on BI_BITFIELDS.
+ * - decode-bmp 0.2.1: ignores the pixel-data offset; no 16-bit, bit-field masks, RLE or top-down
+ *   rows; decodes compression 4 (embedded JPEG) as raw pixels.
  *
  * Supports: BITMAPCOREHEADER (OS/2, 12 bytes) and BITMAPINFOHEADER..V5 (40..124 bytes);
  * 1/4/8-bit palettes, 16/24/32-bit true colour, BI_BITFIELDS / BI_ALPHABITFIELDS masks,

@@ -15,13 +15,15 @@ interface BmpSpec {
   masks?: [number, number, number];
   /** Raw pixel data instead of rows (RLE). */
   raw?: number[];
+  /** Unused bytes between the palette and the pixel data (the pixel-data offset skips them). */
+  gap?: number;
 }
 
 /** Builds a BMP by hand, following the format description (BITMAPINFOHEADER). */
 function buildBmp(spec: BmpSpec): Uint8Array {
   const palette = spec.palette ?? [];
   const maskBytes = spec.masks ? 12 : 0;
-  const headerEnd = 14 + 40 + maskBytes + palette.length * 4;
+  const headerEnd = 14 + 40 + maskBytes + palette.length * 4 + (spec.gap ?? 0);
   const rowBytes = Math.ceil((spec.width * spec.bpp) / 32) * 4;
   let pixels: number[];
   if (spec.raw) {
@@ -114,6 +116,36 @@ describe('decodeBmp', () => {
     const bottom = [...data.subarray(15)];
     assert.deepEqual(top, [1, 2, 3, 1, 2, 3, 1, 2, 3, 1, 2, 3, 1, 2, 3]);
     assert.deepEqual(bottom, [200, 100, 50, 200, 100, 50, 0, 255, 0, 1, 2, 3, 10, 20, 30]);
+  });
+
+  it('honours the pixel-data offset (bytes between the palette and the pixels)', () => {
+    const pal = buildBmp({ width: 2, height: 2, bpp: 8, palette: PALETTE, gap: 6, rows: [[0, 1], [2, 3]] });
+    assert.deepEqual([...decodeBmp(pal, 'x.bmp').data], [10, 20, 30, 200, 100, 50, 0, 255, 0, 1, 2, 3]);
+    const rgb = buildBmp({ width: 1, height: 2, bpp: 24, gap: 2, rows: [[3, 2, 1], [6, 5, 4]] });
+    assert.deepEqual([...decodeBmp(rgb, 'x.bmp').data], [1, 2, 3, 4, 5, 6]);
+  });
+
+  it('reads 16-bit 5-5-5 without masks (the default layout)', () => {
+    const value = (31 << 10) | (0 << 5) | 16;
+    const bmp = buildBmp({ width: 1, height: 1, bpp: 16, rows: [[value & 255, value >> 8]] });
+    assert.deepEqual([...decodeBmp(bmp, 'x.bmp').data], [255, 0, Math.round((16 * 255) / 31)]);
+  });
+
+  it('decodes RLE8 that ends the last row with end of line before end of bitmap (as ImageMagick writes it)', () => {
+    // Same image as above, with 00 00 after the top row too. libnsbmp (@cwasm/nsbmp, bmpimagejs) rejects this.
+    const raw = [2, 1, 0, 3, 2, 3, 0, 0, 0, 0, 5, 3, 0, 0, 0, 1];
+    const bmp = buildBmp({ width: 5, height: 2, bpp: 8, compression: 1, palette: PALETTE, rows: [], raw });
+    const data = [...decodeBmp(bmp, 'x.bmp').data];
+    assert.deepEqual(data.slice(0, 15), [1, 2, 3, 1, 2, 3, 1, 2, 3, 1, 2, 3, 1, 2, 3]);
+    assert.deepEqual(data.slice(15), [200, 100, 50, 200, 100, 50, 0, 255, 0, 1, 2, 3, 10, 20, 30]);
+  });
+
+  it('decodes RLE4 (nibble runs and absolute runs)', () => {
+    // Run of 4 alternating 1,2; absolute run 3,0,1 (2 bytes, already even); end of line; end of bitmap.
+    const raw = [4, 0x12, 0, 3, 0x30, 0x10, 0, 0, 0, 1];
+    const bmp = buildBmp({ width: 7, height: 1, bpp: 4, compression: 2, palette: PALETTE, rows: [], raw });
+    const [c0, c1, c2, c3] = PALETTE;
+    assert.deepEqual([...decodeBmp(bmp, 'x.bmp').data], [c1, c2, c1, c2, c3, c0, c1].flat());
   });
 
   it('reads the size from the header alone', () => {
