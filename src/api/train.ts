@@ -40,7 +40,7 @@ export async function train(opts: TrainOptions, onProgress?: (p: TrainProgress) 
   const seed = opts.seed ?? 0;
   const holdout = opts.holdout ?? 0.1;
   checkNumber('batch', batch, 2, 1024, true);
-  checkNumber('epochs', epochs, 1, 100000, true);
+  checkNumber('epochs', epochs, 0, 100000, true); // 0: the untrained flow with its template, a baseline
   checkNumber('lr', lr, 1e-12, 1);
   checkNumber('seed', seed, 0, 2 ** 32 - 1, true);
   checkNumber('holdout', holdout, 0, 0.9);

@@ -67,7 +67,7 @@ export function toTrainOptions(cli: TrainCliOptions): TrainOptions {
     volumeNorm: parseChoice('--volume-norm', cli.volumeNorm, VOLUME_NORMS),
     downsample: parseChoice('--downsample', cli.downsample, DOWNSAMPLES),
     batch: parseInteger('--batch', cli.batch, { min: 2 }),
-    epochs: parseInteger('--epochs', cli.epochs, { min: 1 }),
+    epochs: parseInteger('--epochs', cli.epochs, { min: 0 }),
     lr: parseNumber('--lr', cli.lr, { above: 0 }),
     seed: parseInteger('--seed', cli.seed, { min: 0 }),
     threads: parseInteger('--threads', cli.threads, { min: 1 }),
@@ -113,7 +113,7 @@ export function registerTrain(program: Command, ctx: CliContext): void {
     .option('--volume-norm <cvn|svn|auto>', 'volume normalisation (default auto)')
     .option('--downsample <maxpool|nearest>', 'pyramid downsampling (default maxpool, as the official code)')
     .option('--batch <n>', 'batch size >= 2 (default 2)')
-    .option('--epochs <n>', 'epochs (default 15)')
+    .option('--epochs <n>', 'epochs (default 15; 0 = the untrained flow, a baseline)')
     .option('--lr <rate>', 'learning rate (default 2e-4)')
     .option('--seed <n>', 'random seed (default 0)')
     .option('--threads <n>', 'kernel threads (default: all cores)')
