@@ -5,6 +5,7 @@
  */
 import { Tensor, conv2d, leakyRelu, sliceChannels, softClamp, meanOver, sub, exp } from '../tensor/index.js';
 import type { VolumeNorm } from '../api/types.js';
+import { fusedAffine } from './fused-affine.js';
 
 export const CLAMP = 2;
 export const LEAKY_SLOPE = 0.01;
@@ -33,10 +34,23 @@ export class AffineParams {
     return this.conv0.dim(0) === 0 ? 0 : this.conv2.dim(0) / 2;
   }
 
-  /** Returns exp(s) and t, each with half of the last convolution's channels. */
+  /** The two convolutions: raw log-scale (first half of the channels) and shift (second half). */
+  raw(input: Tensor): Tensor {
+    return conv2d(leakyRelu(conv2d(input, this.conv0), this.leakySlope), this.conv2);
+  }
+
+  /** scale * x + shift for the target level x (resized by nearest when its size differs): the fused path. */
+  couple(input: Tensor, x: Tensor, mode: AffineMode): Tensor {
+    const { y, batchMean } = fusedAffine(this.raw(input), x, {
+      clamp: CLAMP, volumeNorm: this.volumeNorm, training: mode.training, runningMean: this.runningMean,
+    });
+    if (batchMean && mode.updateStats) this.updateRunningMean(batchMean);
+    return y;
+  }
+
+  /** Returns exp(s) and t, each with half of the last convolution's channels (the unfused path). */
   forward(input: Tensor, mode: AffineMode): { scale: Tensor; shift: Tensor } {
-    const h = leakyRelu(conv2d(input, this.conv0), this.leakySlope);
-    const o = conv2d(h, this.conv2);
+    const o = this.raw(input);
     const c = this.conv2.dim(0) / 2;
     let s = softClamp(sliceChannels(o, 0, c), CLAMP);
     const shift = sliceChannels(o, c, c);

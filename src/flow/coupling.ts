@@ -31,21 +31,30 @@ export class CouplingBlock {
     return [s, s + 2];
   }
 
-  private params(levels: readonly Tensor[], mode: AffineMode): { scale: Tensor; shift: Tensor } {
+  /** What the affine block reads: for down blocks at the source's own resolution, else at the target's. */
+  private affineInput(levels: readonly Tensor[]): Tensor {
     const s = this.spec.start;
     const tgt = levels[this.target]!;
     const h = tgt.dim(2), w = tgt.dim(3);
-    if (this.spec.kind === 'up') return this.affine.forward(nearest(levels[s + 1]!, h, w), mode);
-    if (this.spec.kind === 'middle') {
-      const a = concatChannels([nearest(levels[s]!, h, w), nearest(levels[s + 2]!, h, w)]);
-      return this.affine.forward(a, mode);
-    }
-    const { scale, shift } = this.affine.forward(levels[s]!, mode);
-    return { scale: nearest(scale, h, w), shift: nearest(shift, h, w) };
+    if (this.spec.kind === 'up') return nearest(levels[s + 1]!, h, w);
+    if (this.spec.kind === 'middle') return concatChannels([nearest(levels[s]!, h, w), nearest(levels[s + 2]!, h, w)]);
+    return levels[s]!;
+  }
+
+  /** Scale and shift at the target's resolution (the unfused path, used by the inverse). */
+  params(levels: readonly Tensor[], mode: AffineMode): { scale: Tensor; shift: Tensor } {
+    const tgt = levels[this.target]!;
+    const { scale, shift } = this.affine.forward(this.affineInput(levels), mode);
+    return { scale: nearest(scale, tgt.dim(2), tgt.dim(3)), shift: nearest(shift, tgt.dim(2), tgt.dim(3)) };
   }
 
   /** The new value of the target level. */
   forward(levels: readonly Tensor[], mode: AffineMode): Tensor {
+    return this.conv.forward(this.affine.couple(this.affineInput(levels), levels[this.target]!, mode));
+  }
+
+  /** The same through the unfused ops (the fused op's test oracle). */
+  forwardUnfused(levels: readonly Tensor[], mode: AffineMode): Tensor {
     const { scale, shift } = this.params(levels, mode);
     return this.conv.forward(add(mul(levels[this.target]!, scale), shift));
   }

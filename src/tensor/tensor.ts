@@ -162,9 +162,17 @@ export function recordOp(output: Tensor, inputs: readonly Tensor[], backward: (g
   return true;
 }
 
-/** Adds src into t's gradient buffer (only if t requires a gradient). */
-export function accumulateGrad(t: Tensor, src: Float32Array): void {
+/**
+ * Adds src into t's gradient (only if t requires one). The first contribution is adopted
+ * without copying when `fresh` (the caller allocated src for this purpose and will not touch it
+ * again); pass fresh = false for a buffer that is shared, such as the output's own gradient.
+ */
+export function accumulateGrad(t: Tensor, src: Float32Array, fresh = true): void {
   if (!t.requiresGrad) return;
-  const g = t.gradBuffer();
+  if (!t.grad) {
+    t.grad = fresh ? src : src.slice();
+    return;
+  }
+  const g = t.grad;
   for (let i = 0; i < g.length; i++) g[i] += src[i]!;
 }

@@ -121,8 +121,11 @@ export function add(a: Tensor, b: Tensor): Tensor {
   const out = new Tensor(a.shape);
   binaryForward('add', a, b, out.data);
   recordOp(out, [a, b], (g) => {
-    accumulateGrad(a, g);
-    if (b.requiresGrad) accumulateGrad(b, reduceToSmall(g, a.shape, b.shape, b.size));
+    accumulateGrad(a, g, false);
+    if (b.requiresGrad) {
+      const r = reduceToSmall(g, a.shape, b.shape, b.size);
+      accumulateGrad(b, r, r !== g);
+    }
   });
   return out;
 }
@@ -132,7 +135,7 @@ export function sub(a: Tensor, b: Tensor): Tensor {
   const out = new Tensor(a.shape);
   binaryForward('sub', a, b, out.data);
   recordOp(out, [a, b], (g) => {
-    accumulateGrad(a, g);
+    accumulateGrad(a, g, false);
     if (b.requiresGrad) {
       const r = reduceToSmall(g, a.shape, b.shape, b.size);
       const neg = new Float32Array(r.length);

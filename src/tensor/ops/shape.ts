@@ -4,7 +4,7 @@ import { Tensor, recordOp, accumulateGrad, shapeSize } from '../tensor.js';
 export function reshape(a: Tensor, shape: readonly number[]): Tensor {
   if (shapeSize(shape) !== a.size) throw new Error(`reshape: [${a.shape.join(', ')}] cannot become [${shape.join(', ')}]`);
   const out = new Tensor(shape, a.data);
-  recordOp(out, [a], (g) => accumulateGrad(a, g));
+  recordOp(out, [a], (g) => accumulateGrad(a, g, false));
   return out;
 }
 
@@ -75,7 +75,7 @@ export function concatBatch(parts: readonly Tensor[]): Tensor {
   recordOp(out, parts, (g) => {
     let o = 0;
     for (const p of parts) {
-      if (p.requiresGrad) accumulateGrad(p, g.subarray(o, o + p.size));
+      if (p.requiresGrad) accumulateGrad(p, g.subarray(o, o + p.size), false);
       o += p.size;
     }
   });
