@@ -2,7 +2,18 @@
  * The WebAssembly backend: AssemblyScript kernels (assembly/) compiled to SIMD128 and relaxed
  * SIMD builds, run by a pool of worker threads over one shared memory. Calls are synchronous:
  * inputs are copied into the shared memory, the work is split into tasks that every thread
- * claims, the output is copied back.
+ * claims (pool.ts), the output is copied back.
+ *
+ * Two algorithms, chosen per pass and shape by a cost model (chooseAlgorithm):
+ * - direct: zero-padded copy of the input, register-blocked kernels (4 output channels x 8
+ *   pixels); the gradient of the input is the same kernel with transposed, flipped weights.
+ * - fft: overlap-save over T x T tiles (T = 16, 32 or 64, V = T - k + 1 outputs a side), 4
+ *   tiles per vector. Forward and gradient of the input: filter spectra once per call, then
+ *   per tile group the input spectra, per-frequency complex products across channels and
+ *   inverse transforms (kept in the core's cache: "fused"). Gradient of the weights: input
+ *   and output-gradient spectra of all tiles, products summed over tiles per frequency,
+ *   one inverse transform per (o, c) filter.
+ * All three passes are checked against the JS reference in test/tensor/kernels/wasm.test.ts.
  */
 import type { ConvShape, KernelBackend } from '../backend.js';
 import { nodePlatform, type Platform } from './platform.js';
@@ -24,7 +35,14 @@ export type ConvPass = 'forward' | 'gradInput' | 'gradWeight';
 
 // Kernel ids (assembly/index.ts).
 const K_PAD = 1, K_CROP = 2, K_WEIGHTS_DIRECT = 3, K_CONV_DIRECT = 4, K_GRADW_DIRECT = 5;
-const K_FFT_INPUT = 6, K_FFT_FILTER = 7, K_FFT_CONV = 8, K_FFT_GRADW = 9, K_FFT_GRADW_INV = 10;
+const K_FFT_INPUT = 6, K_FFT_FILTER = 7, K_FFT_CONV = 8, K_FFT_GRADW = 9, K_FFT_GRADW_INV = 10, K_FFT_FUSED = 11;
+
+/** Names of the kernel ids, for profiles. */
+export const KERNEL_NAMES: Record<number, string> = {
+  [K_PAD]: 'pad', [K_CROP]: 'crop', [K_WEIGHTS_DIRECT]: 'weights', [K_CONV_DIRECT]: 'direct', [K_GRADW_DIRECT]: 'direct-dw',
+  [K_FFT_INPUT]: 'fft-input', [K_FFT_FILTER]: 'fft-filters', [K_FFT_CONV]: 'fft-products', [K_FFT_GRADW]: 'fft-dw-products',
+  [K_FFT_GRADW_INV]: 'fft-dw-inverse', [K_FFT_FUSED]: 'fft-fused',
+};
 
 const f32bits = (v: number): number => {
   const b = new Float32Array([v]);
@@ -43,26 +61,32 @@ interface FftPlan {
   numTiles: number;
   G: number;
   F: number;
-  /** Padded input plane (tiles read T x T from it). */
-  Hx: number;
-  Wx: number;
 }
 
 function fftPlan(s: ConvShape, T: number): FftPlan {
   const V = T - s.kernel + 1;
   const tY = Math.ceil(s.height / V), tX = Math.ceil(s.width / V);
   const numTiles = s.batch * tY * tX;
-  return { T, V, tY, tX, numTiles, G: Math.ceil(numTiles / 4), F: slotCount(T), Hx: (tY - 1) * V + T, Wx: (tX - 1) * V + T };
+  return { T, V, tY, tX, numTiles, G: Math.ceil(numTiles / 4), F: slotCount(T) };
 }
 
 const PAGE = 65536;
 const MAX_PAGES = 65536;
 /** Work (flops) below which a kernel stays on the calling thread: waking workers costs more. */
 const PARALLEL_FLOPS = 4e6;
+/** Bytes of input and output-gradient spectra per chunk of tiles in the weight gradient. */
+const GRADW_CHUNK_BYTES = 8 << 20;
 /** Elements below which a copy / pad job stays on the calling thread. */
 const PARALLEL_ELEMS = 1 << 17;
 
 const ceilTo = (v: number, m: number): number => Math.ceil(v / m) * m;
+
+/**
+ * A plane stride (floats) for h x w planes walked together: one cache line more when h*w is a
+ * multiple of 1 KiB, so that the same pixel of consecutive planes does not map to the same
+ * few L1 cache sets.
+ */
+const planeStride = (h: number, w: number): number => h * w + ((h * w) % 256 === 0 ? 16 : 0);
 
 /** A bump allocator over the shared memory, reset at every kernel call. */
 class Arena {
@@ -100,7 +124,7 @@ export class WasmBackend implements KernelBackend {
   /** The algorithm a pass of this shape runs with. */
   algorithm(pass: ConvPass, s: ConvShape): ConvAlgorithm {
     const forced = this.forceAlgorithm ?? this.force;
-    if (forced === 'fft' && s.kernel >= 3 && s.kernel <= 31) return 'fft';
+    if (forced === 'fft' && fftTiles(s.kernel).length > 0) return 'fft';
     if (forced === 'direct') return 'direct';
     return chooseAlgorithm(pass, s);
   }
@@ -108,9 +132,19 @@ export class WasmBackend implements KernelBackend {
   /** Overrides the per-shape choice (tests, benchmarks); undefined restores it. */
   forceAlgorithm: ConvAlgorithm | undefined;
 
-  /** FFT tile size used for a shape. */
-  fftTile(s: ConvShape): number {
-    return s.kernel <= 11 ? 32 : 64;
+  /** FFT forward/gradient-of-input job structure: per shape (auto), or forced (tests, benchmarks). */
+  fftMode: 'auto' | 'fused' | 'separate' = 'auto';
+
+  /** Bytes of spectra per chunk of tiles in the FFT weight gradient (tests, benchmarks). */
+  gradWeightChunkBytes = GRADW_CHUNK_BYTES;
+
+  /** Forces the FFT tile size (16, 32 or 64; tests); undefined: the cheapest by the cost model. */
+  forceTile: number | undefined;
+
+  /** FFT tile size used for a pass of a shape. */
+  fftTile(pass: ConvPass, s: ConvShape): number {
+    if (this.forceTile && this.forceTile - s.kernel + 1 >= 1) return this.forceTile;
+    return chooseTile(pass, s);
   }
 
   conv2d(x: Float32Array, w: Float32Array, s: ConvShape, y: Float32Array): void {
@@ -170,25 +204,36 @@ export class WasmBackend implements KernelBackend {
     out.set(this.f32(offset, length));
   }
 
-  /** When set, accumulates CPU milliseconds (all threads) per kernel id: a profiling aid for benchmarks. */
-  profile: Map<number, number> | undefined;
-
-  private run(params: number[], ntasks: number, work: number, threshold = PARALLEL_FLOPS): void {
-    if (!this.profile) {
-      this.pool.run(params, ntasks, work >= threshold);
-      return;
-    }
-    const t0 = process.cpuUsage();
-    this.pool.run(params, ntasks, work >= threshold);
-    const d = process.cpuUsage(t0);
-    const k = params[0]!;
-    this.profile.set(k, (this.profile.get(k) ?? 0) + (d.user + d.system) / 1000);
+  /** Copies elements [from, from + length) of the float array at `offset` into out[from ...]. */
+  private getRange(offset: number, out: Float32Array, from: number, length: number): void {
+    out.set(this.f32(offset + from * 4, length), from);
   }
 
-  /** Copies planes [N][C][H][W] to [N][Cd][Hd][Wd] at (ty, tx), zero elsewhere. */
+  /**
+   * When set, accumulates wall milliseconds per kernel id (KERNEL_NAMES): a profiling aid for
+   * benchmarks (`npm run bench -- kernels --profile`).
+   */
+  profile: Map<number, number> | undefined;
+
+  /**
+   * Runs a job over the pool; `meanwhile` (copies) runs on this thread while the workers start.
+   * Jobs with less than `threshold` work stay on this thread.
+   */
+  private run(params: number[], ntasks: number, work: number, threshold = PARALLEL_FLOPS, meanwhile?: () => void): void {
+    if (!this.profile) {
+      this.pool.run(params, ntasks, work >= threshold, meanwhile);
+      return;
+    }
+    const t0 = performance.now();
+    this.pool.run(params, ntasks, work >= threshold, meanwhile);
+    const k = params[0]!;
+    this.profile.set(k, (this.profile.get(k) ?? 0) + performance.now() - t0);
+  }
+
+  /** Copies planes [N][C][H][W] to [N][Cd][Hd][Wd] (plane stride `plane`) at (ty, tx), zero elsewhere. */
   private pad(src: number, dst: number, N: number, C: number, Cd: number, H: number, W: number,
-              Hd: number, Wd: number, ty: number, tx: number): void {
-    this.run([K_PAD, src, dst, N, C, Cd, H, W, Hd, Wd, ty, tx], N * Cd, N * Cd * Hd * Wd, PARALLEL_ELEMS);
+              Hd: number, Wd: number, ty: number, tx: number, plane: number): void {
+    this.run([K_PAD, src, dst, N, C, Cd, H, W, Hd, Wd, ty, tx, plane], N * Cd, N * Cd * Hd * Wd, PARALLEL_ELEMS);
   }
 
   /**
@@ -203,28 +248,36 @@ export class WasmBackend implements KernelBackend {
     const p = (K - 1) >> 1;
     const KK = K * K;
     const Wq = ceilTo(W, 8), Wp = Wq + K - 1, Hp = H + K - 1, Oq = ceilTo(Cout, 4);
+    const planeX = planeStride(Hp, Wp), planeY = planeStride(H, Wq);
     const inLen = N * Cin * H * W, outLen = N * Cout * H * W, wLen = s.outChannels * s.inChannels * KK;
-    const direct = Wq === W && Oq === Cout;
+    const direct = Wq === W && Oq === Cout && planeY === H * Wq;
     const a = this.arena;
     a.reset();
     const xin = a.floats(inLen);
-    const xp = a.floats(N * Cin * Hp * Wp);
+    const xp = a.floats(N * Cin * planeX);
     const win = a.floats(wLen);
     const wr = a.floats(Oq * Cin * KK);
-    const yq = a.floats(N * Oq * H * Wq);
+    const yq = a.floats(N * Oq * planeY);
     const yout = direct ? yq : a.floats(outLen);
+    const taps = a.floats(Cin * KK);
     this.commit();
     this.put(xin, xa, inLen);
     this.put(win, wa, wLen);
-    this.pad(xin, xp, N, Cin, Cin, H, W, Hp, Wp, p, p);
+    this.pad(xin, xp, N, Cin, Cin, H, W, Hp, Wp, p, p, planeX);
     this.run([K_WEIGHTS_DIRECT, win, wr, s.outChannels, s.inChannels, K, mode], Oq >> 2, wLen * 8);
     const flops = 2 * N * H * Wq * Cin * Oq * KK;
     const rowsTotal = N * (Oq >> 2) * H;
     const band = Math.max(1, Math.min(H, Math.ceil(rowsTotal / (this.threads * 12))));
     const nBands = Math.ceil(H / band);
-    this.run([K_CONV_DIRECT, xp, wr, yq, N, Cin, Oq, H, Wq, Hp, Wp, K, band], N * (Oq >> 2) * nBands, flops);
+    // input channels per pass: their K rows (about 24 KiB) stay in the L1 cache
+    const CC = Math.max(1, Math.min(Cin, Math.floor(24576 / (K * Wp * 4))));
+    const tapView = new Int32Array(this.memory.buffer, taps, Cin * KK);
+    for (let c = 0, i = 0; c < Cin; c++) {
+      for (let ka = 0; ka < K; ka++) for (let kb = 0; kb < K; kb++) tapView[i++] = (c * planeX + ka * Wp + kb) * 4;
+    }
+    this.run([K_CONV_DIRECT, xp, wr, yq, N, Cin, Oq, H, Wq, Hp, Wp, K, band, CC, taps, planeX, planeY], N * (Oq >> 2) * nBands, flops);
     if (!direct) {
-      this.run([K_CROP, yq, yout, N, Oq, Cout, H, Wq, W], N * Cout, outLen, PARALLEL_ELEMS);
+      this.run([K_CROP, yq, yout, N, Oq, Cout, H, Wq, W, planeY], N * Cout, outLen, PARALLEL_ELEMS);
     }
     this.get(yout, ya, outLen);
   }
@@ -234,30 +287,35 @@ export class WasmBackend implements KernelBackend {
     const p = (K - 1) >> 1;
     const KK = K * K;
     const Wq = ceilTo(W, 8), Wp = Wq + K - 1, Hp = H + K - 1, Oq = ceilTo(O, 4);
+    const planeX = planeStride(Hp, Wp), planeY = planeStride(H, Wq);
     const xLen = N * C * H * W, dyLen = N * O * H * W, wLen = O * C * KK;
     const a = this.arena;
     a.reset();
     const xin = a.floats(xLen);
-    const xp = a.floats(N * C * Hp * Wp);
+    const xp = a.floats(N * C * planeX);
     const dyin = a.floats(dyLen);
-    const dyq = a.floats(N * Oq * H * Wq);
+    const dyq = a.floats(N * Oq * planeY);
     const ntasks = (Oq >> 2) * C;
     const acc = a.floats(ntasks * 4 * K * (K + 1) * 4);
     const dw = a.floats(wLen);
     this.commit();
     this.put(xin, xa, xLen);
     this.put(dyin, dya, dyLen);
-    this.pad(xin, xp, N, C, C, H, W, Hp, Wp, p, p);
-    this.pad(dyin, dyq, N, O, Oq, H, W, H, Wq, 0, 0);
+    this.pad(xin, xp, N, C, C, H, W, Hp, Wp, p, p, planeX);
+    this.pad(dyin, dyq, N, O, Oq, H, W, H, Wq, 0, 0, planeY);
     const rows = Math.max(1, Math.floor(32768 / (4 * (4 * Wq + Wp))));
     const flops = 2 * N * H * Wq * C * Oq * K * (K + 1);
-    this.run([K_GRADW_DIRECT, xp, dyq, dw, N, C, O, Oq, H, Wq, Hp, Wp, K, rows, acc], ntasks, flops);
+    this.run([K_GRADW_DIRECT, xp, dyq, dw, N, C, O, Oq, H, Wq, Hp, Wp, K, rows, acc, planeX, planeY], ntasks, flops);
     this.get(dw, dwa, wLen);
   }
 
-  /** Per-thread scratch of the FFT kernels, in bytes: B, P, S, OB products, lane table. */
-  private fftScratch(p: FftPlan, OB: number): { base: number; per: number } {
-    const per = ceilTo(((p.T / 2) * p.T + p.T + p.F + OB * p.F) * 32 + 64 + 256, 64);
+  /**
+   * Per-thread scratch of the FFT kernels (assembly/fftconv.ts scr*): row pairs, one column,
+   * one spectrum, lane table, column masks, a zero row, then `spectra` more spectra.
+   */
+  private fftScratch(p: FftPlan, spectra: number): { base: number; per: number } {
+    const T = p.T;
+    const per = ceilTo(((T / 2) * T + T + p.F) * 32 + 4 * 64 + (T / 4) * 64 + (T + 8) * 4 + spectra * p.F * 32 + 256, 64);
     const base = this.arena.floats((per * this.threads) / 4);
     return { base, per };
   }
@@ -273,34 +331,56 @@ export class WasmBackend implements KernelBackend {
     const Lq = ceilTo(L, 4);
     const p = (K - 1) >> 1;
     const KK = K * K;
-    const plan = fftPlan(s, this.fftTile(s));
-    const { T, V, tY, tX, numTiles, G, F, Hx, Wx } = plan;
-    const OB = Math.min(Lq, 8);
+    const plan = fftPlan(s, this.fftTile(mode === 0 ? 'forward' : 'gradInput', s));
+    const { T, V, tY, tX, numTiles, G, F } = plan;
+    const CB = Math.min(R, 8);
+    // One task per tile group (input spectra kept in the core's cache) when there are enough
+    // groups for the threads; otherwise input transforms and products as separate jobs.
+    const fused = this.fftMode === 'fused' || (this.fftMode !== 'separate' && (G >= 3 * this.threads || this.threads === 1));
+    let OB: number;
+    if (fused) OB = Math.min(Lq, 16);
+    else {
+      OB = Math.min(Lq, 8);
+      while (OB > 4 && G * Math.ceil(Lq / OB) < 3 * this.threads) OB -= 4;
+    }
     const inLen = N * R * H * W, outLen = N * L * H * W, wLen = s.outChannels * s.inChannels * KK;
     const a = this.arena;
     a.reset();
     const xin = a.floats(inLen);
-    const xp = a.floats(N * R * Hx * Wx);
     const win = a.floats(wLen);
     const Ws = a.floats(F * R * Lq * 2);
-    const Xs = a.floats(G * F * R * 8);
+    const Xs = fused ? 0 : a.floats(G * F * R * 8);
     const yout = a.floats(outLen);
-    const zeroLen = T * Wx + 64;
-    const zero = a.floats(zeroLen);
-    const sc = this.fftScratch(plan, OB);
+    // (the filter job stages CB spectra in the same scratch)
+    const sc = this.fftScratch(plan, fused ? R + OB : Math.max(CB, OB));
     this.commit();
-    this.put(xin, xa, inLen);
+    if (ya.length < outLen) throw new Error(`output array too short: ${ya.length} < ${outLen}`);
     this.put(win, wa, wLen);
-    this.f32(zero, zeroLen).fill(0);
-    this.pad(xin, xp, N, R, R, H, W, Hx, Wx, p, p);
     const tfFlops = 12 * T * T * Math.log2(T);
-    this.run([K_FFT_FILTER, win, Ws, L, Lq, R, K, T, mode, f32bits(1 / (4 * T * T)), sc.base, sc.per],
-      (R * Lq) >> 2, ((R * Lq) >> 2) * tfFlops);
-    this.run([K_FFT_INPUT, xp, Xs, N, R, T, V, tY, tX, Wx, Hx * Wx, T, T, F * R * 32, process.env.HACK ? 32 : R * 32, zero, numTiles, sc.base, sc.per],
-      G * R, G * R * tfFlops);
-    const nOB = Math.ceil(Lq / OB);
-    this.run([K_FFT_CONV, Xs, Ws, yout, N, R, L, Lq, H, W, T, V, tY, tX, numTiles, OB, sc.base, sc.per],
-      G * nOB, G * F * R * Lq * 32);
+    // The input is copied while the workers transform the filters.
+    this.run([K_FFT_FILTER, win, Ws, L, Lq, R, K, T, mode, f32bits(1 / (4 * T * T)), sc.base, sc.per, CB],
+      (Lq >> 2) * Math.ceil(R / CB), ((R * Lq) >> 2) * tfFlops, PARALLEL_FLOPS, () => this.put(xin, xa, inLen));
+    const productFlops = G * F * R * Lq * 32;
+    const tpi = tY * tX;
+    if (fused && this.threads > 1 && N >= 2 && tpi % 4 === 0) {
+      // One job per image, each image's output copied out while the next one is computed.
+      const gPer = tpi / 4, imgOut = L * H * W;
+      for (let n = 0; n < N; n++) {
+        this.run([K_FFT_FUSED, xin, Ws, yout, N, R, L, Lq, H, W, T, V, tY, tX, numTiles, OB, sc.base, sc.per, p, n * gPer],
+          gPer, productFlops / N, PARALLEL_FLOPS, n > 0 ? () => this.getRange(yout, ya, (n - 1) * imgOut, imgOut) : undefined);
+      }
+      this.getRange(yout, ya, (N - 1) * imgOut, imgOut);
+      return;
+    }
+    if (fused) {
+      this.run([K_FFT_FUSED, xin, Ws, yout, N, R, L, Lq, H, W, T, V, tY, tX, numTiles, OB, sc.base, sc.per, p, 0],
+        G, productFlops);
+    } else {
+      this.run([K_FFT_INPUT, xin, Xs, N, R, T, V, tY, tX, H, W, p, T, F * R * 32, R * 32, numTiles, sc.base, sc.per, CB, 0, 0, 0],
+        G * Math.ceil(R / CB), G * R * tfFlops);
+      this.run([K_FFT_CONV, Xs, Ws, yout, N, R, L, Lq, H, W, T, V, tY, tX, numTiles, OB, sc.base, sc.per],
+        G * Math.ceil(Lq / OB), productFlops);
+    }
     this.get(yout, ya, outLen);
   }
 
@@ -308,47 +388,109 @@ export class WasmBackend implements KernelBackend {
     const { batch: N, inChannels: C, outChannels: O, height: H, width: W, kernel: K } = s;
     const p = (K - 1) >> 1;
     const KK = K * K;
-    const plan = fftPlan(s, this.fftTile(s));
-    const { T, V, tY, tX, numTiles, G, F, Hx, Wx } = plan;
-    const Hd = tY * V, Wd = tX * V;
-    const OCq = ceilTo(O * C, 4);
+    const plan = fftPlan(s, this.fftTile('gradWeight', s));
+    const { T, V, tY, tX, numTiles, G, F } = plan;
+    const Fq = Math.ceil(F / 4);
+    // byte strides between tiles: one cache line more than the channels need, so that the
+    // tile loop of the products does not hit the same few cache sets (power-of-two strides)
+    const txB = C * 32 + 64, tdB = O * 32 + 64;
+    // Tiles are taken a chunk of CG tile groups at a time, their spectra (CG*4 tiles) small
+    // enough to stay in the last-level cache between the transforms and the products.
+    const perGroup = Fq * 4 * (txB + tdB);
+    const CG = Math.max(1, Math.min(G, Math.floor(this.gradWeightChunkBytes / perGroup)));
+    const Tn = CG * 4;
+    const CB = 8;
     const xLen = N * C * H * W, dyLen = N * O * H * W, wLen = O * C * KK;
     const a = this.arena;
     a.reset();
     const xin = a.floats(xLen);
-    const xp = a.floats(N * C * Hx * Wx);
     const dyin = a.floats(dyLen);
-    const dyp = a.floats(N * O * Hd * Wd);
-    const Xs = a.floats(F * G * C * 8);
-    const DYs = a.floats(F * G * O * 8);
-    const Racc = a.floats(F * OCq * 2);
+    // spectra as frequency quads: [f/4][tile][channel] complex vectors over 4 slots
+    const Xs = a.floats((Fq * Tn * txB) / 4);
+    const DYs = a.floats((Fq * Tn * tdB) / 4);
+    const Racc = a.floats(Fq * O * C * 8);
     const dw = a.floats(wLen);
-    const zeroLen = T * Wx + 64;
-    const zero = a.floats(zeroLen);
-    const sc = this.fftScratch(plan, 0);
+    const sc = this.fftScratch(plan, CB);
     this.commit();
     this.put(xin, xa, xLen);
-    this.put(dyin, dya, dyLen);
-    this.f32(zero, zeroLen).fill(0);
-    this.pad(xin, xp, N, C, C, H, W, Hx, Wx, p, p);
-    this.pad(dyin, dyp, N, O, O, H, W, Hd, Wd, 0, 0);
     const tfFlops = 12 * T * T * Math.log2(T);
-    this.run([K_FFT_INPUT, xp, Xs, N, C, T, V, tY, tX, Wx, Hx * Wx, T, T, C * 32, G * C * 32, zero, numTiles, sc.base, sc.per],
-      G * C, G * C * tfFlops);
-    this.run([K_FFT_INPUT, dyp, DYs, N, O, T, V, tY, tX, Wd, Hd * Wd, V, V, O * 32, G * O * 32, zero, numTiles, sc.base, sc.per],
-      G * O, G * O * tfFlops);
-    const fPer = Math.max(1, Math.ceil(F / (this.threads * 8)));
-    this.run([K_FFT_GRADW, Xs, DYs, Racc, C, O, G, F, fPer, OCq], Math.ceil(F / fPer), G * F * O * C * 32);
-    this.run([K_FFT_GRADW_INV, Racc, dw, O * C, OCq, K, T, f32bits(1 / (4 * T * T)), sc.base, sc.per],
-      OCq >> 2, (OCq >> 2) * tfFlops);
+    const qPer = Math.max(1, Math.ceil(Fq / (this.threads * 8)));
+    for (let g0 = 0; g0 < G; g0 += CG) {
+      const ng = Math.min(CG, G - g0);
+      const tiles = ng * 4;
+      // the first chunk copies dy in while the workers transform x
+      this.run([K_FFT_INPUT, xin, Xs, N, C, T, V, tY, tX, H, W, p, T, 4 * txB, Tn * txB, numTiles, sc.base, sc.per, CB, 1, txB, g0],
+        ng * Math.ceil(C / CB), ng * C * tfFlops, PARALLEL_FLOPS, g0 === 0 ? () => this.put(dyin, dya, dyLen) : undefined);
+      this.run([K_FFT_INPUT, dyin, DYs, N, O, T, V, tY, tX, H, W, 0, V, 4 * tdB, Tn * tdB, numTiles, sc.base, sc.per, CB, 1, tdB, g0],
+        ng * Math.ceil(O / CB), ng * O * tfFlops);
+      this.run([K_FFT_GRADW, Xs, DYs, Racc, C, O, tiles, Fq, qPer, txB, tdB, g0 > 0 ? 1 : 0],
+        Math.ceil(Fq / qPer), Fq * tiles * O * C * 32);
+    }
+    this.run([K_FFT_GRADW_INV, Racc, dw, O * C, K, T, f32bits(1 / (4 * T * T)), sc.base, sc.per],
+      Math.ceil((O * C) / 4), Math.ceil((O * C) / 4) * tfFlops);
     this.get(dw, dwa, wLen);
   }
 }
 
-/** The per-shape choice between direct and FFT convolution (see bench/kernels.ts). */
-export function chooseAlgorithm(_pass: ConvPass, s: ConvShape): ConvAlgorithm {
-  if (s.kernel < 5) return 'direct';
-  return 'fft';
+/**
+ * Cost model behind the per-shape choice, in seconds on one core, calibrated with
+ * bench/kernels.ts (relaxed SIMD, Zen-class core): direct convolution runs at about
+ * DIRECT_FLOPS; the FFT path costs its per-frequency products (vector multiply-adds at
+ * FFT_FMA) plus its 2D transforms (FFT_TRANSFORM each for 32 x 32 tiles, 4 tiles a time).
+ */
+const DIRECT_FLOPS = 32e9;
+const FFT_FMA = 3.5e9;
+const FFT_TRANSFORM = 5e-6;
+
+/** Estimated single-thread seconds of a pass with FFT tiles T. */
+function estimateFft(pass: ConvPass, s: ConvShape, T: number): number {
+  const { inChannels: C, outChannels: O } = s;
+  const plan = fftPlan(s, T);
+  const tf = FFT_TRANSFORM * ((T * T * Math.log2(T)) / (32 * 32 * 5));
+  const R = pass === 'gradInput' ? O : C;
+  const L = pass === 'gradInput' ? C : O;
+  const products = (plan.G * plan.F * R * Math.ceil(L / 4) * 4 * 4) / FFT_FMA;
+  // input + output tile transforms, plus the filters (about 0.6 of a full transform each)
+  const transforms = pass === 'gradWeight'
+    ? plan.G * (C + O) + (O * C) / 4
+    : plan.G * (R + L) + 0.6 * ((R * Math.ceil(L / 4) * 4) / 4);
+  return (products + transforms * tf) * (TILE_CALIBRATION[T] ?? 1);
+}
+
+/** Measured / modelled time per tile size (bench/kernels.ts, 7x7 at 64 and 128 pixels). */
+const TILE_CALIBRATION: Record<number, number> = { 16: 0.95, 32: 1.08, 64: 1.1 };
+
+/** Estimated single-thread seconds of a pass with each algorithm (FFT: the best tile size). */
+export function estimateSeconds(pass: ConvPass, s: ConvShape): { direct: number; fft: number; tile: number } {
+  const { batch: N, inChannels: C, outChannels: O, height: H, width: W, kernel: K } = s;
+  const direct = (2 * N * H * W * C * O * K * K) / DIRECT_FLOPS;
+  let fft = Infinity, tile = 0;
+  for (const T of fftTiles(K)) {
+    const e = estimateFft(pass, s, T);
+    if (e < fft) {
+      fft = e;
+      tile = T;
+    }
+  }
+  return { direct, fft, tile };
+}
+
+/** FFT tile sizes usable with a kernel size: each tile yields T - K + 1 >= 4 outputs a side. */
+export function fftTiles(K: number): number[] {
+  if (K < 3) return [];
+  return [16, 32, 64].filter((T) => T - K + 1 >= 4);
+}
+
+/** The FFT tile size of a pass: the cheapest by the cost model. */
+export function chooseTile(pass: ConvPass, s: ConvShape): number {
+  return estimateSeconds(pass, s).tile;
+}
+
+/** The per-shape choice between direct and FFT convolution: the cheaper by the cost model. */
+export function chooseAlgorithm(pass: ConvPass, s: ConvShape): ConvAlgorithm {
+  const e = estimateSeconds(pass, s);
+  // The direct kernels need less memory and are the reference: prefer them when close.
+  return e.fft < 0.8 * e.direct ? 'fft' : 'direct';
 }
 
 /** Compiles the kernels, starts the worker threads and returns the backend. */

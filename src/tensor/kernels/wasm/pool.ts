@@ -54,16 +54,21 @@ export class ThreadPool {
   /**
    * Runs tasks 0..ntasks-1 of the job described by `params` (params[0] = kernel id; numbers
    * are written as 32-bit words, byte offsets included: memory is at most 4 GiB).
-   * `parallel` false (small jobs) keeps everything on the calling thread.
+   * `parallel` false (small jobs) keeps everything on the calling thread. `meanwhile` runs on
+   * the calling thread once the workers are woken, before it claims tasks itself.
    */
-  run(params: ArrayLike<number>, ntasks: number, parallel = true): void {
+  run(params: ArrayLike<number>, ntasks: number, parallel = true, meanwhile?: () => void): void {
     if (this.disposed) throw new Error('wasm backend used after dispose()');
-    if (ntasks <= 0) return;
+    if (ntasks <= 0) {
+      meanwhile?.();
+      return;
+    }
     const jw = this.jobWords;
     if (params.length > JOB_WORDS) throw new Error('job parameter block too long');
     for (let i = 0; i < params.length; i++) jw[i] = params[i]! | 0;
     const run = this.runTask;
     if (!parallel || this.workers.length === 0 || ntasks === 1) {
+      meanwhile?.();
       for (let t = 0; t < ntasks; t++) run(JOB_OFFSET, t, 0);
       return;
     }
@@ -75,6 +80,9 @@ export class ThreadPool {
     Atomics.notify(c, SEQ);
     let err: unknown;
     try {
+      // Work of the calling thread that overlaps the workers' start (copies in or out of the
+      // shared memory), then its share of the tasks.
+      meanwhile?.();
       for (;;) {
         const t = Atomics.add(c, NEXT, 1);
         if (t >= ntasks) break;

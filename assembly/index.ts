@@ -1,0 +1,37 @@
+// Entry point of the kernel module. Every parallel kernel is a "job": a block of 32-bit
+// parameters in shared memory, whose first word names the kernel, split into numbered
+// tasks. Each thread (the main one and the workers) calls runTask(job, task, thread) for the
+// tasks it claims. Nothing here allocates: all buffers are laid out by the caller.
+import { padTask, cropTask, weightsDirectTask } from './layout';
+import { convDirectTask, gradWeightDirectTask } from './direct';
+import { fftInputTask, fftFilterTask, fftConvTask, fftGradWTask, fftGradWInverseTask, fftConvFusedTask } from './fftconv';
+export { initTables } from './fft';
+
+
+export function runTask(job: usize, t: i32, thread: i32): void {
+  const kind = load<i32>(job);
+  switch (kind) {
+    case 1: padTask(job, t); break;
+    case 2: cropTask(job, t); break;
+    case 3: weightsDirectTask(job, t); break;
+    case 4: convDirectTask(job, t); break;
+    case 5: gradWeightDirectTask(job, t); break;
+    case 6: fftInputTask(job, t, thread); break;
+    case 7: fftFilterTask(job, t, thread); break;
+    case 8: fftConvTask(job, t, thread); break;
+    case 9: fftGradWTask(job, t, thread); break;
+    case 10: fftGradWInverseTask(job, t, thread); break;
+    case 11: fftConvFusedTask(job, t, thread); break;
+    default: unreachable();
+  }
+}
+
+/** Runs tasks [t0, t1) of a job; lets a caller avoid one call per task. */
+export function runTasks(job: usize, t0: i32, t1: i32, thread: i32): void {
+  for (let t = t0; t < t1; t++) runTask(job, t, thread);
+}
+
+/** 1 in the relaxed-SIMD build, 0 in the plain one. */
+export function relaxed(): i32 {
+  return ASC_FEATURE_RELAXED_SIMD ? 1 : 0;
+}

@@ -1,0 +1,182 @@
+/**
+ * `npm run bench -- kernels [--runs N] [--threads N] [--no-relaxed] [--algorithm direct|fft] [--profile]`
+ *
+ * Effective GFLOP/s (2*N*H*W*Cin*Cout*k*k per pass, whatever the algorithm really does) of the
+ * wasm convolution kernels on the default model's 7x7 shapes (batch 2): one thread and all
+ * threads (the two alternating run by run), medians after warm-up; the FLOP-weighted
+ * one-thread average over the 7x7 passes of one training step; and a comparison with the
+ * plain JS reference on a small shape. "cpu" columns divide by the process CPU time instead
+ * of wall time: on a shared machine they show what the kernels do when they get the core (for
+ * short calls they also count the spinning of the other backend's idle worker, so they read
+ * low there). --profile adds the one-thread time split by kernel (ms per call).
+ */
+import os from 'node:os';
+import type { ConvShape } from '../src/tensor/kernels/backend.js';
+import { JsBackend } from '../src/tensor/kernels/js/conv.js';
+import { createWasmBackend, KERNEL_NAMES, type ConvPass } from '../src/tensor/kernels/wasm/backend.js';
+import { median, peakRssMb } from './_util.js';
+
+interface Options {
+  runs: number;
+  threads: number;
+  relaxed: boolean;
+  algorithm: 'auto' | 'direct' | 'fft';
+  profile: boolean;
+}
+
+function parse(args: string[]): Options {
+  const o: Options = { runs: 7, threads: os.availableParallelism(), relaxed: true, algorithm: 'auto', profile: false };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--runs') o.runs = Math.max(1, Number(args[++i]));
+    else if (a === '--threads') o.threads = Math.max(1, Number(args[++i]));
+    else if (a === '--no-relaxed') o.relaxed = false;
+    else if (a === '--algorithm') o.algorithm = args[++i] as Options['algorithm'];
+    else if (a === '--profile') o.profile = true;
+    else throw new Error(`unknown option ${a}`);
+  }
+  return o;
+}
+
+const flopsOf = (s: ConvShape): number => 2 * s.batch * s.height * s.width * s.inChannels * s.outChannels * s.kernel * s.kernel;
+
+const shape = (inChannels: number, outChannels: number, size: number, kernel = 7, batch = 2): ConvShape =>
+  ({ batch, inChannels, outChannels, height: size, width: size, kernel });
+
+/** The default model's 7x7 shapes and how many of each one training step runs. */
+const SHAPES: { s: ConvShape; perStep: number }[] = [
+  { s: shape(16, 32, 256), perStep: 1 },
+  { s: shape(32, 32, 256), perStep: 1 },
+  { s: shape(32, 32, 128), perStep: 2 },
+  { s: shape(16, 32, 64), perStep: 1 },
+  { s: shape(32, 32, 64), perStep: 3 },
+];
+const PASSES: ConvPass[] = ['forward', 'gradInput', 'gradWeight'];
+
+function random(n: number): Float32Array {
+  const a = new Float32Array(n);
+  let x = 12345;
+  for (let i = 0; i < n; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    a[i] = x / 2147483648 - 1;
+  }
+  return a;
+}
+
+interface Buffers {
+  x: Float32Array;
+  w: Float32Array;
+  dy: Float32Array;
+  y: Float32Array;
+  dx: Float32Array;
+  dw: Float32Array;
+}
+
+function buffers(s: ConvShape): Buffers {
+  const { batch: N, inChannels: C, outChannels: O, height: H, width: W, kernel: K } = s;
+  return {
+    x: random(N * C * H * W), w: random(O * C * K * K), dy: random(N * O * H * W),
+    y: new Float32Array(N * O * H * W), dx: new Float32Array(N * C * H * W), dw: new Float32Array(O * C * K * K),
+  };
+}
+
+function call(b: { conv2d: JsBackend['conv2d']; conv2dGradInput: JsBackend['conv2dGradInput']; conv2dGradWeight: JsBackend['conv2dGradWeight'] },
+              pass: ConvPass, s: ConvShape, d: Buffers): void {
+  if (pass === 'forward') b.conv2d(d.x, d.w, s, d.y);
+  else if (pass === 'gradInput') b.conv2dGradInput(d.dy, d.w, s, d.dx);
+  else b.conv2dGradWeight(d.x, d.dy, s, d.dw);
+}
+
+interface Timing {
+  wall: number;
+  cpu: number;
+}
+
+/**
+ * Median wall and CPU seconds of `runs` calls of each function after 2 warm-up calls, the
+ * functions taking turns so that they see the same machine (other processes come and go).
+ */
+function measure(fns: (() => void)[], runs: number): Timing[] {
+  for (const fn of fns) {
+    fn();
+    fn();
+  }
+  const walls: number[][] = fns.map(() => []), cpus: number[][] = fns.map(() => []);
+  for (let i = 0; i < runs; i++) {
+    fns.forEach((fn, k) => {
+      const c0 = process.cpuUsage();
+      const t0 = performance.now();
+      fn();
+      walls[k]!.push((performance.now() - t0) / 1000);
+      const c = process.cpuUsage(c0);
+      cpus[k]!.push((c.user + c.system) / 1e6);
+    });
+  }
+  return fns.map((_, k) => ({ wall: median(walls[k]!), cpu: median(cpus[k]!) }));
+}
+
+const pad = (v: string | number, n: number): string => String(v).padStart(n);
+const label = (s: ConvShape): string => `${s.inChannels}->${s.outChannels} @${s.height}`;
+
+export async function run(args: string[]): Promise<void> {
+  const o = parse(args);
+  const algorithm = o.algorithm;
+  const one = await createWasmBackend({ threads: 1, relaxedSimd: o.relaxed, algorithm });
+  const many = o.threads > 1 ? await createWasmBackend({ threads: o.threads, relaxedSimd: o.relaxed, algorithm }) : undefined;
+  try {
+    console.log(`wasm kernels: ${one.name}${many ? ` / ${many.name}` : ''}; k 7, batch 2; effective GFLOP/s = 2*N*H*W*Cin*Cout*k*k / time; median of ${o.runs} runs after 2 warm-up`);
+    console.log('algo: direct, or fftT = FFT with T x T tiles');
+    console.log(`cpu: ${os.cpus()[0]?.model ?? '?'} x${os.availableParallelism()}, load average ${os.loadavg().map((v) => v.toFixed(1)).join(' ')}`);
+    console.log('');
+    const head = `${'shape'.padEnd(14)} ${'pass'.padEnd(10)} ${'algo'.padEnd(6)} ${pad('ms x1', 8)} ${pad('GF/s x1', 8)} ${pad('cpu GF/s', 9)}` +
+      (many ? ` ${pad(`ms x${many.threads}`, 8)} ${pad(`GF/s x${many.threads}`, 9)} ${pad('ratio', 6)}` : '');
+    console.log(head);
+    console.log('-'.repeat(head.length));
+    let stepFlops = 0, stepWall = 0, stepCpu = 0, stepWallMany = 0;
+    for (const { s, perStep } of SHAPES) {
+      const d = buffers(s);
+      const f = flopsOf(s);
+      for (const pass of PASSES) {
+        if (o.profile) one.profile = new Map();
+        const fns = [() => call(one, pass, s, d)];
+        if (many) fns.push(() => call(many, pass, s, d));
+        const [r1, rn] = measure(fns, o.runs) as [Timing, Timing | undefined];
+        const prof = one.profile;
+        one.profile = undefined;
+        stepFlops += perStep * f;
+        stepWall += perStep * r1.wall;
+        stepCpu += perStep * r1.cpu;
+        const algo = one.algorithm(pass, s) === 'fft' ? `fft${one.fftTile(pass, s)}` : 'direct';
+        let line = `${label(s).padEnd(14)} ${pass.padEnd(10)} ${algo.padEnd(6)} ${pad((r1.wall * 1e3).toFixed(1), 8)} ` +
+          `${pad((f / r1.wall / 1e9).toFixed(1), 8)} ${pad((f / r1.cpu / 1e9).toFixed(1), 9)}`;
+        if (many && rn) {
+          stepWallMany += perStep * rn.wall;
+          line += ` ${pad((rn.wall * 1e3).toFixed(1), 8)} ${pad((f / rn.wall / 1e9).toFixed(1), 9)} ${pad((r1.wall / rn.wall).toFixed(2), 6)}`;
+        }
+        console.log(line);
+        if (prof) {
+          const calls = o.runs + 2;
+          console.log(`${''.padEnd(14)}   ${[...prof].map(([k, v]) => `${KERNEL_NAMES[k] ?? k} ${(v / calls).toFixed(2)}`).join(', ')} ms/call`);
+        }
+      }
+    }
+    console.log('');
+    console.log(`one training step, all 7x7 passes (${(stepFlops / 1e9).toFixed(1)} GFLOP): ` +
+      `1 thread ${(stepWall * 1e3).toFixed(0)} ms = ${(stepFlops / stepWall / 1e9).toFixed(1)} GFLOP/s (FLOP-weighted; cpu ${(stepFlops / stepCpu / 1e9).toFixed(1)})` +
+      (many ? `; ${many.threads} threads ${(stepWallMany * 1e3).toFixed(0)} ms = ${(stepFlops / stepWallMany / 1e9).toFixed(1)} GFLOP/s, ratio ${(stepWall / stepWallMany).toFixed(2)}` : ''));
+
+    // Against the plain JS reference, once, on a small shape.
+    const small = shape(8, 8, 32);
+    const d = buffers(small);
+    const js = new JsBackend();
+    const [tj] = measure([() => call(js, 'forward', small, d)], 3) as [Timing];
+    const [tw] = measure([() => call(one, 'forward', small, d)], 7) as [Timing];
+    const smallAlgo = one.algorithm('forward', small) === 'fft' ? `fft${one.fftTile('forward', small)}` : 'direct';
+    console.log(`JS reference on ${label(small)} k7 forward: ${(tj.wall * 1e3).toFixed(1)} ms vs wasm x1 (${smallAlgo}) ` +
+      `${(tw.wall * 1e3).toFixed(2)} ms: ${(tj.wall / tw.wall).toFixed(0)}x faster`);
+    console.log(`peak RSS ${peakRssMb().toFixed(0)} MB`);
+  } finally {
+    one.dispose();
+    many?.dispose();
+  }
+}

@@ -1,0 +1,206 @@
+/**
+ * The WebAssembly kernels (both builds, 1 and 2 threads, direct and FFT algorithms) against
+ * the plain TypeScript reference, on odd shapes: sizes that are not multiples of the vector
+ * width or of the FFT tile, kernel larger than the image, single channels, 33 channels.
+ */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import type { ConvShape } from '../../../src/tensor/kernels/backend.js';
+import { conv2dRef, conv2dGradInputRef, conv2dGradWeightRef } from '../../../src/tensor/kernels/js/conv.js';
+import { createWasmBackend, chooseAlgorithm, chooseTile, type WasmBackend, type ConvAlgorithm } from '../../../src/tensor/kernels/wasm/backend.js';
+
+/** Small deterministic generator (mulberry32) for test data. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function randomArray(n: number, next: () => number): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = next() * 2 - 1;
+  return a;
+}
+
+/** max |a - b| / max |a| */
+function relErr(ref: Float32Array, got: Float32Array): number {
+  assert.equal(got.length, ref.length);
+  let m = 0, e = 0;
+  for (let i = 0; i < ref.length; i++) {
+    const d = Math.abs(ref[i]! - got[i]!);
+    if (!(d <= e)) e = Number.isNaN(d) ? Infinity : Math.max(e, d);
+    m = Math.max(m, Math.abs(ref[i]!));
+  }
+  return m === 0 ? e : e / m;
+}
+
+const shape = (batch: number, inChannels: number, outChannels: number, height: number, width: number, kernel: number): ConvShape =>
+  ({ batch, inChannels, outChannels, height, width, kernel });
+
+// [N, C, O, H, W, K]
+const SHAPES: ConvShape[] = [
+  shape(1, 3, 4, 7, 9, 3),
+  shape(1, 3, 2, 7, 9, 1),
+  shape(2, 5, 6, 13, 17, 5),
+  shape(1, 1, 1, 5, 5, 7), // kernel larger than the image
+  shape(1, 2, 3, 1, 1, 3),
+  shape(1, 33, 7, 17, 13, 1),
+  shape(2, 7, 33, 13, 31, 7),
+  shape(1, 2, 3, 31, 5, 3),
+  shape(1, 3, 2, 9, 7, 11),
+  shape(2, 2, 3, 30, 23, 9),
+  // FFT: several tiles per image, sizes that do not divide the tile's valid region (26 for k 7)
+  shape(1, 6, 5, 40, 45, 7),
+  shape(3, 2, 2, 27, 53, 5),
+  shape(2, 9, 10, 53, 27, 7),
+  shape(3, 4, 5, 60, 58, 7), // 27 tiles: one task per tile group even with 2 threads
+  shape(3, 3, 4, 40, 90, 7), // 8 tiles per image: one job per image, outputs copied meanwhile
+  shape(1, 2, 3, 20, 17, 13),
+];
+
+interface Case {
+  s: ConvShape;
+  x: Float32Array;
+  w: Float32Array;
+  dy: Float32Array;
+  y: Float32Array;
+  dx: Float32Array;
+  dw: Float32Array;
+}
+
+const cases: Case[] = SHAPES.map((s, i) => {
+  const next = rng(1234 + i);
+  const { batch: N, inChannels: C, outChannels: O, height: H, width: W, kernel: K } = s;
+  const x = randomArray(N * C * H * W, next), w = randomArray(O * C * K * K, next), dy = randomArray(N * O * H * W, next);
+  const y = new Float32Array(N * O * H * W), dx = new Float32Array(N * C * H * W), dw = new Float32Array(O * C * K * K);
+  conv2dRef(x, w, s, y);
+  conv2dGradInputRef(dy, w, s, dx);
+  conv2dGradWeightRef(x, dy, s, dw);
+  return { s, x, w, dy, y, dx, dw };
+});
+
+const TOL = 1e-4;
+
+function checkAll(b: WasmBackend, algorithm: ConvAlgorithm, list: Case[] = cases): void {
+  b.forceAlgorithm = algorithm;
+  try {
+    for (const c of list) {
+      if (algorithm === 'fft' && c.s.kernel < 3) continue;
+      const label = `${b.name} ${algorithm} ${JSON.stringify(c.s)}`;
+      assert.equal(b.algorithm('forward', c.s), algorithm, label);
+      const y = new Float32Array(c.y.length).fill(NaN);
+      b.conv2d(c.x, c.w, c.s, y);
+      const ey = relErr(c.y, y);
+      assert.ok(ey <= TOL, `conv2d ${label}: relative error ${ey}`);
+      const dx = new Float32Array(c.dx.length).fill(NaN);
+      b.conv2dGradInput(c.dy, c.w, c.s, dx);
+      const ex = relErr(c.dx, dx);
+      assert.ok(ex <= TOL, `conv2dGradInput ${label}: relative error ${ex}`);
+      const dw = new Float32Array(c.dw.length).fill(NaN);
+      b.conv2dGradWeight(c.x, c.dy, c.s, dw);
+      const ew = relErr(c.dw, dw);
+      assert.ok(ew <= TOL, `conv2dGradWeight ${label}: relative error ${ew}`);
+    }
+  } finally {
+    b.forceAlgorithm = undefined;
+  }
+}
+
+const backends: WasmBackend[] = [];
+after(() => {
+  for (const b of backends) b.dispose();
+});
+
+async function make(threads: number, relaxedSimd: boolean): Promise<WasmBackend> {
+  const b = await createWasmBackend({ threads, relaxedSimd });
+  backends.push(b);
+  return b;
+}
+
+for (const relaxed of [false, true]) {
+  for (const threads of [1, 2]) {
+    test(`wasm ${relaxed ? 'relaxed-simd' : 'simd'} build, ${threads} thread(s): direct and FFT match the reference`, async (t) => {
+      const b = await make(threads, relaxed);
+      if (relaxed && !b.relaxedSimd) {
+        t.skip('relaxed SIMD is not available in this runtime');
+        return;
+      }
+      assert.equal(b.relaxedSimd, relaxed);
+      assert.equal(b.threads, threads);
+      assert.match(b.name, new RegExp(`^wasm-${relaxed ? 'relaxed-simd' : 'simd'} x${threads}$`));
+      checkAll(b, 'direct');
+      checkAll(b, 'fft');
+    });
+  }
+}
+
+test('wasm: a larger FFT shape split over 2 threads, repeated calls reuse memory', async () => {
+  const s = shape(2, 8, 12, 64, 60, 7);
+  const next = rng(99);
+  const { batch: N, inChannels: C, outChannels: O, height: H, width: W, kernel: K } = s;
+  const x = randomArray(N * C * H * W, next), w = randomArray(O * C * K * K, next), dy = randomArray(N * O * H * W, next);
+  const y = new Float32Array(N * O * H * W), dx = new Float32Array(N * C * H * W), dw = new Float32Array(O * C * K * K);
+  conv2dRef(x, w, s, y);
+  conv2dGradInputRef(dy, w, s, dx);
+  conv2dGradWeightRef(x, dy, s, dw);
+  const c: Case = { s, x, w, dy, y, dx, dw };
+  const b = await make(2, true);
+  checkAll(b, 'fft', [c, cases[2]!, c]);
+  checkAll(b, 'direct', [c]);
+});
+
+test('wasm: every FFT tile size (16, 32, 64) on shapes that do not divide the tile', async () => {
+  const b = await make(2, true);
+  for (const tile of [16, 32, 64]) {
+    b.forceTile = tile;
+    checkAll(b, 'fft', cases.filter((c) => c.s.kernel <= tile - 3 && c.s.kernel >= 3 && c.s.height * c.s.width <= 3000));
+  }
+  b.forceTile = undefined;
+  // weight gradient over several chunks of tiles (one tile group per chunk)
+  b.gradWeightChunkBytes = 1;
+  checkAll(b, 'fft', cases.filter((c) => c.s.kernel >= 3 && c.s.height * c.s.width >= 1000));
+  b.gradWeightChunkBytes = Infinity;
+  checkAll(b, 'fft', cases.filter((c) => c.s.kernel >= 3 && c.s.height * c.s.width >= 1000));
+  // both job structures of the forward-type passes on every shape
+  for (const mode of ['fused', 'separate'] as const) {
+    b.fftMode = mode;
+    checkAll(b, 'fft', cases.filter((c) => c.s.height * c.s.width >= 1000));
+  }
+  b.fftMode = 'auto';
+});
+
+test('wasm: algorithm choice, errors, dispose', async () => {
+  assert.equal(chooseAlgorithm('forward', shape(2, 8, 8, 64, 64, 3)), 'direct');
+  assert.equal(chooseAlgorithm('forward', shape(2, 32, 32, 64, 64, 1)), 'direct');
+  assert.equal(chooseAlgorithm('forward', shape(1, 1, 1, 5, 5, 7)), 'direct');
+  for (const pass of ['forward', 'gradInput', 'gradWeight'] as const) {
+    assert.equal(chooseAlgorithm(pass, shape(2, 32, 32, 128, 128, 7)), 'fft');
+    assert.equal(chooseAlgorithm(pass, shape(2, 16, 32, 256, 256, 7)), 'fft');
+    assert.equal(chooseTile(pass, shape(2, 16, 32, 256, 256, 7)), 32);
+    assert.equal(chooseTile(pass, shape(2, 32, 32, 64, 64, 5)), 16);
+  }
+  const b = await createWasmBackend({ threads: 2 });
+  assert.throws(() => b.conv2d(new Float32Array(4), new Float32Array(4), shape(1, 1, 1, 2, 2, 2), new Float32Array(4)), /odd/);
+  assert.throws(() => b.conv2d(new Float32Array(3), new Float32Array(9), shape(1, 1, 1, 2, 2, 3), new Float32Array(4)), /too short/);
+  b.dispose();
+  b.dispose();
+  assert.throws(() => b.conv2d(new Float32Array(4), new Float32Array(9), shape(1, 1, 1, 2, 2, 3), new Float32Array(4)), /dispose/);
+});
+
+test('wasm: the registry installs the wasm backend', async () => {
+  const { initBackend, backend, setBackend } = await import('../../../src/tensor/kernels/index.js');
+  const { JsBackend } = await import('../../../src/tensor/kernels/js/conv.js');
+  const b = await initBackend({ kind: 'wasm', threads: 2 });
+  assert.match(b.name, /^wasm-.* x2$/);
+  assert.equal(backend(), b);
+  const c = cases[0]!;
+  const y = new Float32Array(c.y.length);
+  backend().conv2d(c.x, c.w, c.s, y);
+  assert.ok(relErr(c.y, y) <= TOL);
+  setBackend(new JsBackend()); // disposes the wasm one
+});
