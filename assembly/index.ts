@@ -5,6 +5,8 @@
 import { padTask, cropTask, weightsDirectTask } from './layout';
 import { convDirectTask, gradWeightDirectTask } from './direct';
 import { fftInputTask, fftFilterTask, fftConvTask, fftGradWTask, fftGradWInverseTask, fftConvFusedTask } from './fftconv';
+import { mapTask, affineForwardTask, affineBackwardTask } from './elementwise';
+import { blurTask, nearestTask, nearestGradTask, maxPool2Task } from './resample';
 export { initTables } from './fft';
 
 
@@ -22,6 +24,13 @@ export function runTask(job: usize, t: i32, thread: i32): void {
     case 9: fftGradWTask(job, t, thread); break;
     case 10: fftGradWInverseTask(job, t, thread); break;
     case 11: fftConvFusedTask(job, t, thread); break;
+    case 12: mapTask(job, t); break;
+    case 13: affineForwardTask(job, t); break;
+    case 14: affineBackwardTask(job, t); break;
+    case 15: blurTask(job, t, thread); break;
+    case 16: nearestTask(job, t); break;
+    case 17: nearestGradTask(job, t); break;
+    case 18: maxPool2Task(job, t); break;
     default: unreachable();
   }
 }

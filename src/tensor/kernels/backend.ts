@@ -1,7 +1,14 @@
 /**
  * The kernel interface: the only place where the model's heavy arithmetic leaves TypeScript.
- * Ops (src/tensor/ops.ts) call these; backends (kernels/js, kernels/wasm) implement them.
- * All arrays are float32, NCHW / OIHW, C order. Every kernel overwrites its output.
+ * Ops (src/tensor/ops/*.ts, src/flow/fused-affine.ts) call these; backends (kernels/js,
+ * kernels/wasm) implement them. All arrays are float32, NCHW / OIHW, C order. Every kernel
+ * overwrites its output (all of it), never reads it, and leaves its inputs unchanged; inputs
+ * and outputs must not overlap. Arrays may be longer than the shape needs (the tail is ignored).
+ *
+ * The JS backend (kernels/js) is the reference: exact float64 Math.atan / Math.exp. The wasm
+ * backend approximates atan and exp with float32 polynomials (a few ulps); its softClamp and
+ * exp kernels use the very same arithmetic as its fused affine kernels, so that the unfused
+ * path (the inverse) reproduces the fused one's scale bit for bit.
  */
 
 /** A 'same' convolution: odd kernel k, stride 1, zero padding (k-1)/2, no bias. */
@@ -14,6 +21,33 @@ export interface ConvShape {
   kernel: number;
 }
 
+/**
+ * Geometry of the coupling's fused affine tail (src/flow/fused-affine.ts):
+ *   s     = clamp * 0.636 * atan(raw[:, :C] / clamp)                 (soft clamp)
+ *   s'    = s - mean                                                 (volume normalisation)
+ *   scale = exp(s'),  shift = raw[:, C:]
+ *   y     = nearest(scale) * x + nearest(shift)                      (nearest when sizes differ)
+ * raw is [N, 2C, h, w] (log-scale channels, then shift channels); x and y are [N, C, H, W].
+ */
+export interface AffineShape {
+  batch: number;
+  /** C: channels of x and y (raw has 2C). */
+  channels: number;
+  /** h, w: resolution of raw, scale and shift. */
+  height: number;
+  width: number;
+  /** H, W: resolution of x and y (PyTorch 'nearest' from h, w when different). */
+  outHeight: number;
+  outWidth: number;
+  /** Soft clamp bound (the official 2). */
+  clamp: number;
+  /**
+   * Batch mean of s in training: 'cvn' per pixel over batch and channels (h*w values),
+   * 'svn' per channel over batch and pixels (C values). Means are accumulated in float64.
+   */
+  volumeNorm: 'cvn' | 'svn';
+}
+
 export interface KernelBackend {
   readonly name: string;
   /** y[n,o,h,w] = sum_{i,a,b} w[o,i,a,b] * x[n,i,h+a-p,w+b-p] (cross-correlation, as PyTorch). */
@@ -22,6 +56,52 @@ export interface KernelBackend {
   conv2dGradInput(dy: Float32Array, w: Float32Array, s: ConvShape, dx: Float32Array): void;
   /** dw[o,i,a,b] = sum_{n,h,w} dy[n,o,h,w] * x[n,i,h+a-p,w+b-p]: the gradient of conv2d for w. */
   conv2dGradWeight(x: Float32Array, dy: Float32Array, s: ConvShape, dw: Float32Array): void;
+
+  /**
+   * The fused affine tail, forward (see AffineShape). Training (`runningMean` null): s' = s -
+   * the batch mean, which is written to `batchMean` (h*w values for cvn, C for svn, rounded to
+   * float32 from a float64 sum). Evaluation: s' = s - runningMean, where runningMean has 1
+   * value (a scalar, before the first training step), or h*w (cvn) or C (svn); `batchMean` is
+   * not touched (may be null).
+   */
+  fusedAffineForward(raw: Float32Array, x: Float32Array, s: AffineShape, runningMean: Float32Array | null,
+    y: Float32Array, batchMean: Float32Array | null): void;
+  /**
+   * Its gradient. `mean` is the mean the forward subtracted (its batchMean output in training,
+   * else its runningMean); scale is recomputed from raw and mean, bit-identical to the forward.
+   * `training`: the forward used the batch mean, so the gradient also flows through that mean.
+   * Writes gx [N, C, H, W] (skipped when null) and graw [N, 2C, h, w].
+   */
+  fusedAffineBackward(gy: Float32Array, raw: Float32Array, x: Float32Array, mean: Float32Array, s: AffineShape,
+    training: boolean, gx: Float32Array | null, graw: Float32Array): void;
+  /** y = clamp * 0.636 * atan(x / clamp) over the first n values (the fused tail's soft clamp). */
+  softClamp(x: Float32Array, clamp: number, n: number, y: Float32Array): void;
+  /** y = exp(x) over the first n values (the fused tail's exp). */
+  exp(x: Float32Array, n: number, y: Float32Array): void;
+  /** y = x > 0 ? x : slope * x over the first n values. */
+  leakyRelu(x: Float32Array, slope: number, n: number, y: Float32Array): void;
+  /** gx = x > 0 ? gy : slope * gy over the first n values (x: the forward's input). */
+  leakyReluGrad(x: Float32Array, gy: Float32Array, slope: number, n: number, gx: Float32Array): void;
+  /**
+   * Separable [1 4 6 4 1]/16 blur of `planes` planes of H x W, zero padding 2 (the depthwise 5x5
+   * cross-correlation with outer(b, b)/256). Self-adjoint: it is also its own gradient.
+   */
+  blur(x: Float32Array, planes: number, height: number, width: number, y: Float32Array): void;
+  /**
+   * PyTorch's legacy 'nearest' resize of `planes` planes of H x W to outH x outW:
+   * y[p, i, j] = x[p, ri[i], ci[j]] with ri[i] = min(floor(i * H / outH), H - 1) (nearestIndex).
+   */
+  nearest(x: Float32Array, planes: number, height: number, width: number, outHeight: number, outWidth: number, y: Float32Array): void;
+  /** Its gradient: gx[p, r, c] = sum of gy[p, i, j] over ri[i] = r, ci[j] = c (gx is H x W, zero where nothing maps). */
+  nearestGrad(gy: Float32Array, planes: number, height: number, width: number, outHeight: number, outWidth: number, gx: Float32Array): void;
+  /**
+   * 2x2 max pooling, stride 2, of `planes` planes of H x W (both even): y is H/2 x W/2. Of the
+   * window (0,0), (0,1), (1,0), (1,1) the first maximum wins, except that a NaN replaces it (so
+   * the last NaN, as PyTorch).
+   */
+  maxPool2(x: Float32Array, planes: number, height: number, width: number, y: Float32Array): void;
+  /** Its gradient: gy to the element maxPool2 chose in each window (recomputed from x), zero elsewhere. */
+  maxPool2Grad(x: Float32Array, gy: Float32Array, planes: number, height: number, width: number, gx: Float32Array): void;
   /** Frees threads and memory; the backend is unusable afterwards. */
   dispose(): void;
 }
@@ -36,4 +116,23 @@ export function convInputSize(s: ConvShape): number {
 
 export function convWeightSize(s: ConvShape): number {
   return s.outChannels * s.inChannels * s.kernel * s.kernel;
+}
+
+/** Source index of each destination index for PyTorch's legacy 'nearest' mode: min(floor(d * in / out), in - 1). */
+export function nearestIndex(outSize: number, inSize: number): Int32Array {
+  const idx = new Int32Array(outSize);
+  const s = inSize / outSize;
+  for (let d = 0; d < outSize; d++) idx[d] = Math.min(Math.floor(d * s), inSize - 1);
+  return idx;
+}
+
+/** Checks the sizes of an affine shape and returns its derived sizes. */
+export function affineSizes(s: AffineShape): { hw: number; HW: number; planes: number; rawSize: number; xSize: number; meanSize: number; same: boolean } {
+  const { batch: N, channels: C, height: h, width: w, outHeight: H, outWidth: W } = s;
+  for (const v of [N, C, h, w, H, W]) {
+    if (!Number.isInteger(v) || v < 1) throw new Error(`bad affine shape ${JSON.stringify(s)}`);
+  }
+  if (!(s.clamp > 0)) throw new Error(`affine clamp must be positive, got ${s.clamp}`);
+  const hw = h * w, HW = H * W, planes = N * C;
+  return { hw, HW, planes, rawSize: 2 * planes * hw, xSize: planes * HW, meanSize: s.volumeNorm === 'cvn' ? hw : C, same: h === H && w === W };
 }

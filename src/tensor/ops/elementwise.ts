@@ -1,5 +1,7 @@
 /** Elementwise ops with gradients. Binary ops broadcast the second operand over the first. */
 import { Tensor, recordOp, accumulateGrad, sameShape } from '../tensor.js';
+import { backend } from '../kernels/index.js';
+import { timed } from '../profile.js';
 
 /**
  * Maps each index of `full` to the index of a tensor of shape `small` (same rank, each
@@ -202,9 +204,10 @@ function finish(a: Tensor, out: Tensor, grad: (g: Float32Array, ga: Float32Array
   return out;
 }
 
+/** exp by the backend's kernel: the same arithmetic as the fused affine tail's (the inverse path relies on it). */
 export function exp(a: Tensor): Tensor {
   const out = unaryOut(a), x = a.data, y = out.data;
-  for (let i = 0; i < y.length; i++) y[i] = Math.exp(x[i]!);
+  timed('soft clamp / exp', () => backend().exp(x, y.length, y));
   return finish(a, out, (g, ga) => { for (let i = 0; i < g.length; i++) ga[i] = g[i]! * y[i]!; });
 }
 
@@ -229,17 +232,17 @@ export function abs(a: Tensor): Tensor {
 
 export function leakyRelu(a: Tensor, slope = 0.01): Tensor {
   const out = unaryOut(a), x = a.data, y = out.data;
-  for (let i = 0; i < y.length; i++) { const v = x[i]!; y[i] = v > 0 ? v : v * slope; }
-  return finish(a, out, (g, ga) => { for (let i = 0; i < g.length; i++) ga[i] = x[i]! > 0 ? g[i]! : g[i]! * slope; });
+  timed('leaky relu', () => backend().leakyRelu(x, slope, y.length, y));
+  return finish(a, out, (g, ga) => timed('leaky relu', () => backend().leakyReluGrad(x, g, slope, g.length, ga)));
 }
 
 /**
- * The affine block's soft clamp: clamp * 0.636 * atan(x / clamp). Fused because it runs on
- * every log-scale map. The constant 0.636 (about 2/pi) is the official code's.
+ * The affine block's soft clamp: clamp * 0.636 * atan(x / clamp), by the backend's kernel (the
+ * same arithmetic as the fused affine tail's). The constant 0.636 (about 2/pi) is the official code's.
  */
 export function softClamp(a: Tensor, clamp: number): Tensor {
   const c = clamp * 0.636, inv = 1 / clamp, d = c / clamp;
   const out = unaryOut(a), x = a.data, y = out.data;
-  for (let i = 0; i < y.length; i++) y[i] = c * Math.atan(x[i]! * inv);
+  timed('soft clamp / exp', () => backend().softClamp(x, clamp, y.length, y));
   return finish(a, out, (g, ga) => { for (let i = 0; i < g.length; i++) { const u = x[i]! * inv; ga[i] = (g[i]! * d) / (1 + u * u); } });
 }

@@ -1,4 +1,7 @@
-import type { ConvShape, KernelBackend } from '../backend.js';
+import type { AffineShape, ConvShape, KernelBackend } from '../backend.js';
+import { fusedAffineForwardRef, fusedAffineBackwardRef } from './affine.js';
+import { softClampRef, expRef, leakyReluRef, leakyReluGradRef } from './elementwise.js';
+import { blurRef, nearestRef, nearestGradRef, maxPool2Ref, maxPool2GradRef } from './resample.js';
 
 /**
  * Reference kernels in plain TypeScript: straightforward loops, the oracle for the fast
@@ -104,6 +107,7 @@ export function conv2dGradWeightRef(x: Float32Array, dy: Float32Array, s: ConvSh
   }
 }
 
+/** The reference backend: these convolution loops and those of affine.ts, elementwise.ts, resample.ts. */
 export class JsBackend implements KernelBackend {
   readonly name = 'js';
   conv2d(x: Float32Array, w: Float32Array, s: ConvShape, y: Float32Array): void {
@@ -114,6 +118,41 @@ export class JsBackend implements KernelBackend {
   }
   conv2dGradWeight(x: Float32Array, dy: Float32Array, s: ConvShape, dw: Float32Array): void {
     conv2dGradWeightRef(x, dy, s, dw);
+  }
+  fusedAffineForward(raw: Float32Array, x: Float32Array, s: AffineShape, runningMean: Float32Array | null,
+    y: Float32Array, batchMean: Float32Array | null): void {
+    fusedAffineForwardRef(raw, x, s, runningMean, y, batchMean);
+  }
+  fusedAffineBackward(gy: Float32Array, raw: Float32Array, x: Float32Array, mean: Float32Array, s: AffineShape,
+    training: boolean, gx: Float32Array | null, graw: Float32Array): void {
+    fusedAffineBackwardRef(gy, raw, x, mean, s, training, gx, graw);
+  }
+  softClamp(x: Float32Array, clamp: number, n: number, y: Float32Array): void {
+    softClampRef(x, clamp, n, y);
+  }
+  exp(x: Float32Array, n: number, y: Float32Array): void {
+    expRef(x, n, y);
+  }
+  leakyRelu(x: Float32Array, slope: number, n: number, y: Float32Array): void {
+    leakyReluRef(x, slope, n, y);
+  }
+  leakyReluGrad(x: Float32Array, gy: Float32Array, slope: number, n: number, gx: Float32Array): void {
+    leakyReluGradRef(x, gy, slope, n, gx);
+  }
+  blur(x: Float32Array, planes: number, height: number, width: number, y: Float32Array): void {
+    blurRef(x, planes, height, width, y);
+  }
+  nearest(x: Float32Array, planes: number, height: number, width: number, outHeight: number, outWidth: number, y: Float32Array): void {
+    nearestRef(x, planes, height, width, outHeight, outWidth, y);
+  }
+  nearestGrad(gy: Float32Array, planes: number, height: number, width: number, outHeight: number, outWidth: number, gx: Float32Array): void {
+    nearestGradRef(gy, planes, height, width, outHeight, outWidth, gx);
+  }
+  maxPool2(x: Float32Array, planes: number, height: number, width: number, y: Float32Array): void {
+    maxPool2Ref(x, planes, height, width, y);
+  }
+  maxPool2Grad(x: Float32Array, gy: Float32Array, planes: number, height: number, width: number, gx: Float32Array): void {
+    maxPool2GradRef(x, gy, planes, height, width, gx);
   }
   dispose(): void {}
 }

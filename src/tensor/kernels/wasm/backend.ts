@@ -14,8 +14,14 @@
  *   and output-gradient spectra of all tiles, products summed over tiles per frequency,
  *   one inverse transform per (o, c) filter.
  * All three passes are checked against the JS reference in test/tensor/kernels/wasm.test.ts.
+ *
+ * The elementwise kernels (assembly/elementwise.ts, assembly/resample.ts: fused affine tail,
+ * soft clamp, exp, LeakyReLU, blur, max pooling, nearest) are f32x4 loops split over the
+ * threads by chunks, planes or bands of rows; atan and exp are float32 polynomials. Each input
+ * is copied into the shared memory once, each output out once; scratch lives in the same
+ * per-call arena. Checked against the JS reference in test/tensor/kernels/elementwise.test.ts.
  */
-import type { ConvShape, KernelBackend } from '../backend.js';
+import { affineSizes, nearestIndex, type AffineShape, type ConvShape, type KernelBackend } from '../backend.js';
 import { nodePlatform, type Platform } from './platform.js';
 import { ThreadPool, HEAP_OFFSET } from './pool.js';
 
@@ -36,12 +42,18 @@ export type ConvPass = 'forward' | 'gradInput' | 'gradWeight';
 // Kernel ids (assembly/index.ts).
 const K_PAD = 1, K_CROP = 2, K_WEIGHTS_DIRECT = 3, K_CONV_DIRECT = 4, K_GRADW_DIRECT = 5;
 const K_FFT_INPUT = 6, K_FFT_FILTER = 7, K_FFT_CONV = 8, K_FFT_GRADW = 9, K_FFT_GRADW_INV = 10, K_FFT_FUSED = 11;
+const K_MAP = 12, K_AFFINE = 13, K_AFFINE_BACK = 14, K_BLUR = 15, K_NEAREST = 16, K_NEAREST_GRAD = 17, K_MAX_POOL = 18;
+// K_MAP operations and the affine jobs' flags (assembly/elementwise.ts)
+const MAP_EXP = 0, MAP_SOFT_CLAMP = 1, MAP_LEAKY = 2, MAP_LEAKY_GRAD = 3;
+const A_SOFT = 1, A_CVN = 2, A_SVN = 4, A_APPLY = 8, A_SAME = 64, A_HAVE_S = 128;
 
 /** Names of the kernel ids, for profiles. */
 export const KERNEL_NAMES: Record<number, string> = {
   [K_PAD]: 'pad', [K_CROP]: 'crop', [K_WEIGHTS_DIRECT]: 'weights', [K_CONV_DIRECT]: 'direct', [K_GRADW_DIRECT]: 'direct-dw',
   [K_FFT_INPUT]: 'fft-input', [K_FFT_FILTER]: 'fft-filters', [K_FFT_CONV]: 'fft-products', [K_FFT_GRADW]: 'fft-dw-products',
   [K_FFT_GRADW_INV]: 'fft-dw-inverse', [K_FFT_FUSED]: 'fft-fused',
+  [K_MAP]: 'map', [K_AFFINE]: 'affine', [K_AFFINE_BACK]: 'affine-backward', [K_BLUR]: 'blur', [K_NEAREST]: 'nearest',
+  [K_NEAREST_GRAD]: 'nearest-grad', [K_MAX_POOL]: 'max-pool',
 };
 
 const f32bits = (v: number): number => {
@@ -78,6 +90,8 @@ const PARALLEL_FLOPS = 4e6;
 const GRADW_CHUNK_BYTES = 8 << 20;
 /** Elements below which a copy / pad job stays on the calling thread. */
 const PARALLEL_ELEMS = 1 << 17;
+/** Work units per element of the kernels with atan and exp (about their cost relative to a copy). */
+const TRANSCENDENTAL_WORK = 16;
 
 const ceilTo = (v: number, m: number): number => Math.ceil(v / m) * m;
 
@@ -169,6 +183,277 @@ export class WasmBackend implements KernelBackend {
     if (this.disposed) return;
     this.disposed = true;
     this.pool.dispose();
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Elementwise kernels
+
+  softClamp(x: Float32Array, clamp: number, n: number, y: Float32Array): void {
+    this.map(MAP_SOFT_CLAMP, x, null, n, y, clamp * 0.636, 1 / clamp);
+  }
+
+  exp(x: Float32Array, n: number, y: Float32Array): void {
+    this.map(MAP_EXP, x, null, n, y, 0, 0);
+  }
+
+  leakyRelu(x: Float32Array, slope: number, n: number, y: Float32Array): void {
+    this.map(MAP_LEAKY, x, null, n, y, slope, 0);
+  }
+
+  leakyReluGrad(x: Float32Array, gy: Float32Array, slope: number, n: number, gx: Float32Array): void {
+    this.map(MAP_LEAKY_GRAD, x, gy, n, gx, slope, 0);
+  }
+
+  /** dst = op(a[, b]) over n values, in chunks of a few thousand values a task. */
+  private map(op: number, a: Float32Array, b: Float32Array | null, n: number, dst: Float32Array, f0: number, f1: number): void {
+    this.live();
+    if (n <= 0) return;
+    const ar = this.arena;
+    ar.reset();
+    const ap = ar.floats(n), bp = b ? ar.floats(n) : 0;
+    const dp = b ? bp : ap; // in place: each value is read once, then written
+    this.commit();
+    this.put(ap, a, n);
+    if (b) this.put(bp, b, n);
+    const transcendental = op === MAP_EXP || op === MAP_SOFT_CLAMP;
+    const work = transcendental ? n * TRANSCENDENTAL_WORK : n;
+    const chunk = this.chunk(n, transcendental ? 4096 : 16384);
+    this.run([K_MAP, op, ap, bp, dp, n, chunk, f32bits(f0), f32bits(f1)], Math.ceil(n / chunk), work, PARALLEL_ELEMS);
+    this.get(dp, dst, n);
+  }
+
+  /** A task size (multiple of 16 values) near `target`, small enough for 4 tasks a thread. */
+  private chunk(n: number, target: number): number {
+    const perThread = Math.ceil(n / (4 * this.threads));
+    return ceilTo(Math.max(16, Math.min(target, perThread)), 16);
+  }
+
+  blur(x: Float32Array, planes: number, height: number, width: number, y: Float32Array): void {
+    this.live();
+    checkDims('blur', planes, height, width);
+    const n = planes * height * width;
+    const ar = this.arena;
+    ar.reset();
+    const xp = ar.floats(n), yp = ar.floats(n);
+    const per = ceilTo((width + 16) * 4 + 64, 64);
+    const scratch = ar.floats((per * this.threads) / 4);
+    this.commit();
+    this.put(xp, x, n);
+    const bands = Math.max(1, Math.min(height, Math.ceil((4 * this.threads) / planes)));
+    const rows = Math.ceil(height / bands);
+    this.run([K_BLUR, xp, yp, planes, height, width, rows, scratch, per], planes * Math.ceil(height / rows), n * 4, PARALLEL_ELEMS);
+    this.get(yp, y, n);
+  }
+
+  nearest(x: Float32Array, planes: number, height: number, width: number, outHeight: number, outWidth: number, y: Float32Array): void {
+    this.live();
+    checkDims('nearest', planes, height, width, outHeight, outWidth);
+    const nIn = planes * height * width, nOut = planes * outHeight * outWidth;
+    const ar = this.arena;
+    ar.reset();
+    const xp = ar.floats(nIn), yp = ar.floats(nOut);
+    const tables = this.nearestTables(outHeight, height, outWidth, width, false);
+    this.commit();
+    this.put(xp, x, nIn);
+    const ri = this.writeTables(tables);
+    const bands = Math.max(1, Math.min(outHeight, Math.ceil((4 * this.threads) / planes)));
+    let rows = Math.ceil(outHeight / bands);
+    if (tables.mode === 1 && rows % 2) rows++; // keep the row pairs of 2x upsampling together
+    this.run([K_NEAREST, xp, yp, planes, height, width, outHeight, outWidth, ri.ri, ri.ci, rows, tables.mode],
+      planes * Math.ceil(outHeight / rows), nOut, PARALLEL_ELEMS);
+    this.get(yp, y, nOut);
+  }
+
+  nearestGrad(gy: Float32Array, planes: number, height: number, width: number, outHeight: number, outWidth: number, gx: Float32Array): void {
+    this.live();
+    checkDims('nearestGrad', planes, height, width, outHeight, outWidth);
+    const nIn = planes * height * width, nOut = planes * outHeight * outWidth;
+    const ar = this.arena;
+    ar.reset();
+    const gp = ar.floats(nOut), xp = ar.floats(nIn);
+    const tables = this.nearestTables(outHeight, height, outWidth, width, true);
+    this.commit();
+    this.put(gp, gy, nOut);
+    const t = this.writeTables(tables);
+    const bands = Math.max(1, Math.min(height, Math.ceil((4 * this.threads) / planes)));
+    const rows = Math.ceil(height / bands);
+    this.run([K_NEAREST_GRAD, gp, xp, planes, height, width, outHeight, outWidth, t.ri, t.ci, rows, tables.mode, t.rowStart],
+      planes * Math.ceil(height / rows), nOut + nIn, PARALLEL_ELEMS);
+    this.get(xp, gx, nIn);
+  }
+
+  maxPool2(x: Float32Array, planes: number, height: number, width: number, y: Float32Array): void {
+    this.maxPool(x, null, planes, height, width, y);
+  }
+
+  maxPool2Grad(x: Float32Array, gy: Float32Array, planes: number, height: number, width: number, gx: Float32Array): void {
+    this.maxPool(x, gy, planes, height, width, gx);
+  }
+
+  /** Forward (gy null: dst = the pooled x) or gradient (dst = gy routed to the maxima, H x W). */
+  private maxPool(x: Float32Array, gy: Float32Array | null, planes: number, height: number, width: number, dst: Float32Array): void {
+    this.live();
+    checkDims('maxPool2', planes, height, width);
+    if (height % 2 || width % 2) throw new Error(`maxPool2: size ${height}x${width} is not even`);
+    const n = planes * height * width, nOut = n / 4;
+    const ar = this.arena;
+    ar.reset();
+    const xp = ar.floats(n), gyp = gy ? ar.floats(nOut) : 0, dp = ar.floats(gy ? n : nOut);
+    this.commit();
+    this.put(xp, x, n);
+    if (gy) this.put(gyp, gy, nOut);
+    const h2 = height / 2;
+    const bands = Math.max(1, Math.min(h2, Math.ceil((4 * this.threads) / planes)));
+    const rows = Math.ceil(h2 / bands);
+    this.run([K_MAX_POOL, xp, gy ? 0 : dp, gyp, gy ? dp : 0, planes, height, width, rows, gy ? 1 : 0],
+      planes * Math.ceil(h2 / rows), n, PARALLEL_ELEMS);
+    this.get(dp, dst, gy ? n : nOut);
+  }
+
+  /**
+   * Index tables of a nearest resize from inH x inW to outH x outW (allocated in the arena, filled
+   * by writeTables after commit()), and the kernel mode: 1 exact 2x up, 2 exact 2x down, 0 other.
+   */
+  private nearestTables(outH: number, inH: number, outW: number, inW: number, rowStart: boolean):
+    { mode: number; ri: Int32Array; ci: Int32Array; rs: Int32Array | null; at: { ri: number; ci: number; rowStart: number } } {
+    const ri = nearestIndex(outH, inH), ci = nearestIndex(outW, inW);
+    const mode = outH === 2 * inH && outW === 2 * inW ? 1 : inH === 2 * outH && inW === 2 * outW ? 2 : 0;
+    let rs: Int32Array | null = null;
+    if (rowStart) {
+      rs = new Int32Array(inH + 1);
+      for (let r = 0, i = 0; r <= inH; r++) {
+        while (i < outH && ri[i]! < r) i++;
+        rs[r] = i;
+      }
+    }
+    const a = this.arena;
+    return { mode, ri, ci, rs, at: { ri: a.floats(outH), ci: a.floats(outW), rowStart: rs ? a.floats(inH + 1) : 0 } };
+  }
+
+  private writeTables(t: { ri: Int32Array; ci: Int32Array; rs: Int32Array | null; at: { ri: number; ci: number; rowStart: number } }):
+    { ri: number; ci: number; rowStart: number } {
+    const buf = this.memory.buffer;
+    new Int32Array(buf, t.at.ri, t.ri.length).set(t.ri);
+    new Int32Array(buf, t.at.ci, t.ci.length).set(t.ci);
+    if (t.rs) new Int32Array(buf, t.at.rowStart, t.rs.length).set(t.rs);
+    return t.at;
+  }
+
+  /** Rows of the affine resolution per task: about 32 K values over all planes, 4 tasks a thread. */
+  private affineRows(s: AffineShape): number {
+    const { height: h, width: w } = s;
+    const planes = s.batch * s.channels;
+    const byCache = Math.max(1, Math.floor(32768 / (w * planes)));
+    return Math.max(1, Math.min(byCache, Math.ceil(h / (4 * this.threads)), h));
+  }
+
+  fusedAffineForward(raw: Float32Array, x: Float32Array, s: AffineShape, runningMean: Float32Array | null,
+    y: Float32Array, batchMean: Float32Array | null): void {
+    this.live();
+    const { hw, planes, rawSize, xSize, meanSize, same } = affineSizes(s);
+    const training = runningMean === null;
+    const cvn = s.volumeNorm === 'cvn';
+    if (training && (!batchMean || batchMean.length < meanSize)) throw new Error(`fusedAffineForward: training needs a batchMean of ${meanSize} values`);
+    if (runningMean && runningMean.length !== 1 && runningMean.length !== meanSize) {
+      throw new Error(`fusedAffineForward: running mean of ${runningMean.length} values, expected 1 or ${meanSize}`);
+    }
+    if (y.length < xSize) throw new Error(`output array too short: ${y.length} < ${xSize}`);
+    const rows = this.affineRows(s);
+    const nb = Math.ceil(s.height / rows);
+    const a = this.arena;
+    a.reset();
+    const rawP = a.floats(rawSize), xP = a.floats(xSize), yP = a.floats(xSize);
+    const sclP = training || !same ? a.floats(planes * hw) : 0;
+    const meanP = a.floats(meanSize);
+    const accP = training && cvn ? a.floats(2 * hw) : 0;
+    const partP = training && !cvn ? a.floats(2 * nb * planes) : 0;
+    const tables = same ? null : this.nearestTables(s.outHeight, s.height, s.outWidth, s.width, true);
+    this.commit();
+    const t = tables ? this.writeTables(tables) : { ri: 0, ci: 0, rowStart: 0 };
+    this.put(rawP, raw, rawSize);
+    this.put(xP, x, xSize);
+    const meanKind = training ? (cvn ? 1 : 2) : runningMean!.length === 1 ? 0 : cvn ? 1 : 2;
+    if (runningMean) this.put(meanP, runningMean, runningMean.length);
+    const base = same ? A_SAME : 0;
+    const params = (flags: number): number[] => [K_AFFINE, rawP, xP, sclP, yP, meanP, accP, s.batch, s.channels, s.height, s.width,
+      s.outHeight, s.outWidth, rows, flags | base | (meanKind << 4), f32bits(s.clamp * 0.636), f32bits(1 / s.clamp),
+      t.ri, t.ci, t.rowStart, partP];
+    const work = rawSize * TRANSCENDENTAL_WORK;
+    if (!training) {
+      this.run(params(A_APPLY), nb, work, PARALLEL_ELEMS);
+    } else if (cvn) {
+      this.run(params(A_SOFT | A_CVN | A_APPLY), nb, work, PARALLEL_ELEMS);
+      this.get(meanP, batchMean!, meanSize);
+    } else {
+      this.run(params(A_SOFT | A_SVN), nb, work, PARALLEL_ELEMS);
+      const mean = this.svnMeans(partP, nb, s, hw);
+      this.f32(meanP, meanSize).set(mean);
+      batchMean!.set(mean);
+      this.run(params(A_HAVE_S | A_APPLY), nb, work, PARALLEL_ELEMS);
+    }
+    this.get(yP, y, xSize);
+  }
+
+  /** Per-channel means from per-(band, plane) float64 partial sums, rounded to float32. */
+  private svnMeans(partP: number, nb: number, s: AffineShape, hw: number): Float32Array {
+    const { batch: N, channels: C } = s;
+    const part = new Float64Array(this.memory.buffer, partP, nb * N * C);
+    const out = new Float32Array(C);
+    for (let c = 0; c < C; c++) {
+      let acc = 0;
+      for (let n = 0; n < N; n++) for (let b = 0; b < nb; b++) acc += part[b * N * C + n * C + c]!;
+      out[c] = acc / (N * hw);
+    }
+    return out;
+  }
+
+  fusedAffineBackward(gy: Float32Array, raw: Float32Array, x: Float32Array, mean: Float32Array, s: AffineShape,
+    training: boolean, gx: Float32Array | null, graw: Float32Array): void {
+    this.live();
+    const { hw, planes, rawSize, xSize, meanSize, same } = affineSizes(s);
+    const cvn = s.volumeNorm === 'cvn';
+    if (mean.length !== 1 && mean.length !== meanSize) throw new Error(`fusedAffineBackward: mean of ${mean.length} values, expected 1 or ${meanSize}`);
+    if (graw.length < rawSize) throw new Error(`output array too short: ${graw.length} < ${rawSize}`);
+    if (gx && gx.length < xSize) throw new Error(`output array too short: ${gx.length} < ${xSize}`);
+    const rows = this.affineRows(s);
+    const nb = Math.ceil(s.height / rows);
+    const a = this.arena;
+    a.reset();
+    const gyP = a.floats(xSize), rawP = a.floats(rawSize), xP = a.floats(xSize);
+    const gxP = gx ? a.floats(xSize) : 0, grawP = a.floats(rawSize);
+    const sclP = same ? 0 : a.floats(planes * hw);
+    const meanP = a.floats(meanSize), gmeanP = a.floats(meanSize);
+    const accP = training && cvn ? a.floats(2 * hw) : 0;
+    const partP = training && !cvn ? a.floats(2 * nb * planes) : 0;
+    const tables = same ? null : this.nearestTables(s.outHeight, s.height, s.outWidth, s.width, true);
+    this.commit();
+    const t = tables ? this.writeTables(tables) : { ri: 0, ci: 0, rowStart: 0 };
+    this.put(gyP, gy, xSize);
+    this.put(rawP, raw, rawSize);
+    this.put(xP, x, xSize);
+    this.put(meanP, mean, mean.length);
+    const meanKind = mean.length === 1 ? 0 : cvn ? 1 : 2;
+    const base = (same ? A_SAME : 0) | (meanKind << 4);
+    const d = s.clamp * 0.636 * (1 / s.clamp);
+    const params = (flags: number): number[] => [K_AFFINE_BACK, gyP, rawP, xP, sclP, gxP, grawP, meanP, accP, s.batch, s.channels,
+      s.height, s.width, s.outHeight, s.outWidth, rows, flags | base, f32bits(s.clamp * 0.636), f32bits(1 / s.clamp),
+      t.ri, t.ci, t.rowStart, partP, gmeanP, f32bits(d)];
+    const work = rawSize * TRANSCENDENTAL_WORK;
+    if (!training) {
+      this.run(params(A_SOFT | A_APPLY), nb, work, PARALLEL_ELEMS);
+    } else if (cvn) {
+      this.run(params(A_SOFT | A_CVN | A_APPLY), nb, work, PARALLEL_ELEMS);
+    } else {
+      this.run(params(A_SOFT | A_SVN), nb, work, PARALLEL_ELEMS);
+      this.f32(gmeanP, meanSize).set(this.svnMeans(partP, nb, s, hw));
+      this.run(params(A_SVN | A_APPLY), nb, rawSize * 4, PARALLEL_ELEMS);
+    }
+    if (gx) this.get(gxP, gx, xSize);
+    this.get(grawP, graw, rawSize);
+  }
+
+  private live(): void {
+    if (this.disposed) throw new Error('wasm backend used after dispose()');
   }
 
   // ---------------------------------------------------------------------------------------
@@ -430,6 +715,10 @@ export class WasmBackend implements KernelBackend {
       Math.ceil((O * C) / 4), Math.ceil((O * C) / 4) * tfFlops);
     this.get(dw, dwa, wLen);
   }
+}
+
+function checkDims(what: string, ...dims: number[]): void {
+  for (const v of dims) if (!Number.isInteger(v) || v < 1) throw new Error(`${what}: bad size ${v}`);
 }
 
 /**

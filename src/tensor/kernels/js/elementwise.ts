@@ -1,0 +1,22 @@
+/** Reference elementwise kernels (see ../backend.ts): plain loops, float64 Math functions. */
+
+/** y = clamp * 0.636 * atan(x / clamp) (the official soft clamp; 0.636 is about 2/pi). */
+export function softClampRef(x: Float32Array, clamp: number, n: number, y: Float32Array): void {
+  const c = clamp * 0.636, inv = 1 / clamp;
+  for (let i = 0; i < n; i++) y[i] = c * Math.atan(x[i]! * inv);
+}
+
+export function expRef(x: Float32Array, n: number, y: Float32Array): void {
+  for (let i = 0; i < n; i++) y[i] = Math.exp(x[i]!);
+}
+
+export function leakyReluRef(x: Float32Array, slope: number, n: number, y: Float32Array): void {
+  for (let i = 0; i < n; i++) {
+    const v = x[i]!;
+    y[i] = v > 0 ? v : v * slope;
+  }
+}
+
+export function leakyReluGradRef(x: Float32Array, gy: Float32Array, slope: number, n: number, gx: Float32Array): void {
+  for (let i = 0; i < n; i++) gx[i] = x[i]! > 0 ? gy[i]! : gy[i]! * slope;
+}
