@@ -1,7 +1,7 @@
 /** The three PNGs of a prediction: heat map, heat map over the image, outlines of the regions. */
 import type { ImagePrediction, Thresholds } from './types.js';
 import { encodePng, planarToInterleaved, type DecodedImage } from '../data/image.js';
-import { heatmapRgb, overlayRgb, outlineOfMask, paintMask } from '../report/pictures.js';
+import { heatmapRgb, overlayRgb, outlineOfMask, paintMask } from '../detect/pictures.js';
 
 const OUTLINE_COLOUR = [255, 40, 40] as const;
 

@@ -15,7 +15,7 @@ import {
   shrinkFactor,
   shrunkSize,
   type Rgb,
-} from './pictures.js';
+} from '../detect/pictures.js';
 import { encodeRgbPng, pngDataUrl } from './png.js';
 
 const PREDICTED_OUTLINE: Rgb = [255, 40, 40];

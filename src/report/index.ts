@@ -8,11 +8,11 @@ import { writeFileAtomic } from '../util/atomic-file.js';
 import { binEdges, histogramCounts, histogramSvg, lineChartSvg } from './charts.js';
 import { escapeHtml } from './escape.js';
 import { galleryHtml } from './gallery.js';
-import { colourMapStops } from './pictures.js';
+import { colourMapStops } from '../detect/pictures.js';
 import { REPORT_CSS } from './styles.js';
 
 export { orderGallery, badness } from './gallery.js';
-export * from './pictures.js';
+export * from '../detect/pictures.js';
 export { encodeRgbPng, pngDataUrl } from './png.js';
 export { histogramCounts, binEdges, niceTicks, thinCurve, lineChartSvg, histogramSvg } from './charts.js';
 

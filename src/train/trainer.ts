@@ -11,7 +11,7 @@ import { augmentTexture } from '../data/augment.js';
 import { normalizeImage, resizeImage, type DecodedImage } from '../data/image.js';
 import { PyramidFlow } from '../flow/model.js';
 import { restoreModel, saveModelFile, snapshot, type SavedModel, type TrainingRecord } from '../flow/saved-model.js';
-import { toBatch } from '../detect/inference.js';
+import { toBatch } from '../flow/batch.js';
 import { timed, type Tensor } from '../tensor/index.js';
 import { Adam, clipGradNorm, OFFICIAL_ADAM } from './optim.js';
 import { lossGradients } from './gradients.js';

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   COLOUR_MAP_LUT, blendRgb, heatmapRgb, maskFromMap, maskToRgb, outlineOfMask, paintMask, scalePosition, shrink,
-} from '../../src/report/pictures.js';
+} from '../../src/detect/pictures.js';
 
 /** CIE L* of an sRGB colour (0..100). */
 function lightness(r: number, g: number, b: number): number {
