@@ -69,7 +69,8 @@ export async function trainLoop(input: TrainLoopInput): Promise<{ model: Pyramid
     saveModelFile(modelFile, snapshot(model, record, {
       resume: { epoch: ep, stepInEpoch, adamStep: opt.state.step, adamM: opt.state.m, adamV: opt.state.v, epochLosses: losses },
     }));
-    onProgress?.({ kind: 'checkpoint', epoch: ep + 1, epochs: record.epochs, step: stepInEpoch, stepsPerEpoch, message: modelFile });
+    // At an epoch boundary (step 0) the checkpoint closes epoch ep; otherwise it is inside epoch ep + 1.
+    onProgress?.({ kind: 'checkpoint', epoch: stepInEpoch === 0 ? ep : ep + 1, epochs: record.epochs, step: stepInEpoch, stepsPerEpoch, message: modelFile });
   };
   const started = Date.now();
   let stepsThisRun = 0;
