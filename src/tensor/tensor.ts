@@ -108,8 +108,12 @@ export class Tape {
     } else {
       output.gradBuffer().fill(1);
     }
-    for (let i = this.entries.length - 1; i >= 0; i--) {
-      const { output: out, backward } = this.entries[i]!;
+    const entries = this.entries;
+    this.entries = [];
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const { output: out, backward } = entries[i]!;
+      // Drop the entry first: its closure may hold the only references to large inputs.
+      entries.length = i;
       const g = out.grad;
       if (g) {
         backward(g);
@@ -117,7 +121,6 @@ export class Tape {
         if (!out.requiresGrad || !isLeaf(out)) out.grad = null;
       }
     }
-    this.entries = [];
   }
 }
 
