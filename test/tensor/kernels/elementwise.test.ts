@@ -5,40 +5,12 @@
  * nearest resizes by 2 and by other ratios). Relative error <= 1e-5 of the largest reference
  * value; atan and exp (float32 polynomials) also per element.
  */
-import { test, after } from 'node:test';
+import { test } from 'node:test';
+import { rng, randomArray, relErr, wasmBackendFactory } from './helpers.js';
 import assert from 'node:assert/strict';
 import type { AffineShape, KernelBackend } from '../../../src/tensor/kernels/backend.js';
 import { JsBackend } from '../../../src/tensor/kernels/js/conv.js';
 import { createWasmBackend, type WasmBackend } from '../../../src/tensor/kernels/wasm/backend.js';
-
-/** Small deterministic generator (mulberry32) for test data. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function randomArray(n: number, next: () => number, scale = 1): Float32Array {
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = (next() * 2 - 1) * scale;
-  return a;
-}
-
-/** max |a - b| / max |a| */
-function relErr(ref: Float32Array, got: Float32Array, n = ref.length): number {
-  let m = 0, e = 0;
-  for (let i = 0; i < n; i++) {
-    const d = Math.abs(ref[i]! - got[i]!);
-    if (!(d <= e)) e = Number.isNaN(d) ? Infinity : Math.max(e, d);
-    m = Math.max(m, Math.abs(ref[i]!));
-  }
-  return m === 0 ? e : e / m;
-}
 
 /** max over elements of |a - b| / |a| (|a| >= tiny), NaN and infinities compared exactly. */
 function elemRelErr(ref: Float32Array, got: Float32Array, tiny = 1e-30): number {
@@ -62,16 +34,7 @@ function elemRelErr(ref: Float32Array, got: Float32Array, tiny = 1e-30): number 
 const TOL = 1e-5;
 const js = new JsBackend();
 
-const backends: WasmBackend[] = [];
-after(() => {
-  for (const b of backends) b.dispose();
-});
-
-async function make(threads: number, relaxedSimd: boolean): Promise<WasmBackend> {
-  const b = await createWasmBackend({ threads, relaxedSimd });
-  backends.push(b);
-  return b;
-}
+const make = wasmBackendFactory();
 
 /** Runs a kernel writing `n` outputs into a NaN-filled array. */
 function out(n: number, fn: (o: Float32Array) => void): Float32Array {

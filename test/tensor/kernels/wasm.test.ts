@@ -3,41 +3,12 @@
  * the plain TypeScript reference, on odd shapes: sizes that are not multiples of the vector
  * width or of the FFT tile, kernel larger than the image, single channels, 33 channels.
  */
-import { test, after } from 'node:test';
+import { test } from 'node:test';
+import { rng, randomArray, relErr, wasmBackendFactory } from './helpers.js';
 import assert from 'node:assert/strict';
 import type { ConvShape } from '../../../src/tensor/kernels/backend.js';
 import { conv2dRef, conv2dGradInputRef, conv2dGradWeightRef } from '../../../src/tensor/kernels/js/conv.js';
 import { createWasmBackend, chooseAlgorithm, chooseTile, type WasmBackend, type ConvAlgorithm } from '../../../src/tensor/kernels/wasm/backend.js';
-
-/** Small deterministic generator (mulberry32) for test data. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function randomArray(n: number, next: () => number): Float32Array {
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = next() * 2 - 1;
-  return a;
-}
-
-/** max |a - b| / max |a| */
-function relErr(ref: Float32Array, got: Float32Array): number {
-  assert.equal(got.length, ref.length);
-  let m = 0, e = 0;
-  for (let i = 0; i < ref.length; i++) {
-    const d = Math.abs(ref[i]! - got[i]!);
-    if (!(d <= e)) e = Number.isNaN(d) ? Infinity : Math.max(e, d);
-    m = Math.max(m, Math.abs(ref[i]!));
-  }
-  return m === 0 ? e : e / m;
-}
 
 const shape = (batch: number, inChannels: number, outChannels: number, height: number, width: number, kernel: number): ConvShape =>
   ({ batch, inChannels, outChannels, height, width, kernel });
@@ -111,16 +82,7 @@ function checkAll(b: WasmBackend, algorithm: ConvAlgorithm, list: Case[] = cases
   }
 }
 
-const backends: WasmBackend[] = [];
-after(() => {
-  for (const b of backends) b.dispose();
-});
-
-async function make(threads: number, relaxedSimd: boolean): Promise<WasmBackend> {
-  const b = await createWasmBackend({ threads, relaxedSimd });
-  backends.push(b);
-  return b;
-}
+const make = wasmBackendFactory();
 
 for (const relaxed of [false, true]) {
   for (const threads of [1, 2]) {
