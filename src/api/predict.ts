@@ -7,12 +7,11 @@ import type { Detector, DetectOptions } from './detector-types.js';
 import { PyramidFlowError } from '../util/errors.js';
 import { decodeImage, readImage } from '../data/image.js';
 import { listImageFiles, isImageFile } from '../data/files.js';
-import { readModelFile, saveModelFile } from '../flow/saved-model.js';
+import { readModelFile, saveModelFile, restoreModel } from '../flow/saved-model.js';
 import { calibrateThresholds } from '../detect/thresholds.js';
 import { LoadedModel, modelInfo } from './loaded-model.js';
 import { heatmapPng, maskPng, outlinePng, overlayPng } from './pictures.js';
 import { ensureBackend } from './runtime.js';
-import { restoreModel } from '../flow/saved-model.js';
 
 /** Image files named directly or found in the folders named (sorted by name). */
 export function expandInputs(inputs: string[]): string[] {
@@ -71,8 +70,7 @@ export async function calibrate(opts: CalibrateOptions): Promise<Thresholds> {
     image: opts.fpr?.image ?? model.thresholds.imageFpr,
     pixel: opts.fpr?.pixel ?? model.thresholds.pixelFpr,
   }, 'calibrate');
-  const saved = readModelFile(opts.model);
-  saveModelFile(opts.model, { ...saved, thresholds });
+  saveModelFile(opts.model, { ...model.saved, thresholds });
   return thresholds;
 }
 
