@@ -2,7 +2,7 @@
  * Inference in evaluation mode: the latent template (mean latents of normal images, accumulated
  * in float64) and anomaly maps (composed absolute latent differences, averaged over channels).
  */
-import { Tensor, noGrad } from '../tensor/index.js';
+import { Tensor, noGrad, withResidentScope } from '../tensor/index.js';
 import type { PyramidFlow } from '../flow/model.js';
 import { anomalyMap } from '../flow/loss.js';
 import { toBatch } from '../flow/batch.js';
@@ -30,14 +30,16 @@ export function computeTemplate(
   let shapes: number[][] = [];
   inBatches(count, batch, (from, to) => {
     const imgs = Array.from({ length: to - from }, (_, k) => image(from + k));
-    const z = noGrad(() => model.forward(toBatch(imgs, height, width)));
-    if (!sums) {
-      sums = z.map((t) => new Float64Array(t.size / t.dim(0)));
-      shapes = z.map((t) => [1, t.dim(1), t.dim(2), t.dim(3)]);
-    }
-    z.forEach((t, k) => {
-      const s = sums![k]!, per = s.length;
-      for (let n = 0; n < t.dim(0); n++) for (let i = 0; i < per; i++) s[i] += t.data[n * per + i]!;
+    withResidentScope(() => {
+      const z = noGrad(() => model.forward(toBatch(imgs, height, width)));
+      if (!sums) {
+        sums = z.map((t) => new Float64Array(t.size / t.dim(0)));
+        shapes = z.map((t) => [1, t.dim(1), t.dim(2), t.dim(3)]);
+      }
+      z.forEach((t, k) => {
+        const s = sums![k]!, per = s.length;
+        for (let n = 0; n < t.dim(0); n++) for (let i = 0; i < per; i++) s[i] += t.data[n * per + i]!;
+      });
     });
     onProgress?.(to);
   });
@@ -52,10 +54,11 @@ export function anomalyMaps(model: PyramidFlow, template: readonly Tensor[], ima
   const wasTraining = model.training;
   model.training = false;
   const HW = height * width;
-  const maps = inBatches(images.length, batch, (from, to) => {
+  const maps = inBatches(images.length, batch, (from, to) => withResidentScope(() => {
     const m = noGrad(() => anomalyMap(model.forward(toBatch(images.slice(from, to), height, width)), template));
+    // slice copies to the heap: the maps outlive the scope
     return Array.from({ length: to - from }, (_, n) => m.data.slice(n * HW, (n + 1) * HW));
-  }).flat();
+  })).flat();
   model.training = wasTraining;
   return maps;
 }

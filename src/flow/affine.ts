@@ -66,7 +66,8 @@ export class AffineParams {
 
   private updateRunningMean(batchMean: Tensor): void {
     const rm = this.runningMean;
-    const next = new Tensor(batchMean.shape);
+    // model state: on the heap, never in a resident scope's memory (src/tensor/storage.ts)
+    const next = new Tensor(batchMean.shape, new Float32Array(batchMean.size));
     // Before the first update the running mean is the scalar 0 and takes the batch mean's shape.
     for (let i = 0; i < next.size; i++) {
       const prev = rm.size === 1 ? rm.data[0]! : rm.data[i]!;

@@ -6,7 +6,7 @@
  *   down(s):   target s+1, parameters from level s, computed at s and resized down
  *   middle(s): target s+1, parameters from levels s and s+2 resized to s+1 and concatenated
  */
-import { Tensor, add, mul, sub, nearest, concatChannels, recordOp, accumulateGrad } from '../tensor/index.js';
+import { Tensor, add, mul, sub, nearest, concatChannels, recordOp, accumulateGrad, allocFloats } from '../tensor/index.js';
 import type { BlockSpec } from './config.js';
 import { AffineParams, type AffineMode } from './affine.js';
 import { InvConv1x1 } from './invconv.js';
@@ -68,10 +68,10 @@ export class CouplingBlock {
 
 /** a / b elementwise (same shape); only used on the inverse path, but differentiable anyway. */
 function divide(a: Tensor, b: Tensor): Tensor {
-  const out = new Tensor(a.shape);
+  const out = Tensor.uninitialized(a.shape);
   for (let i = 0; i < out.size; i++) out.data[i] = a.data[i]! / b.data[i]!;
   recordOp(out, [a, b], (g) => {
-    const ga = new Float32Array(g.length), gb = new Float32Array(g.length);
+    const ga = allocFloats(g.length, false), gb = allocFloats(g.length, false);
     for (let i = 0; i < g.length; i++) {
       ga[i] = g[i]! / b.data[i]!;
       gb[i] = -g[i]! * out.data[i]! / b.data[i]!;

@@ -12,7 +12,7 @@
  * than keeping it. It must equal the unfused chain (tested against it), and it returns the batch
  * mean so the caller can update the running mean.
  */
-import { Tensor, recordOp, accumulateGrad, backend, timed } from '../tensor/index.js';
+import { Tensor, recordOp, accumulateGrad, backend, timed, allocFloats } from '../tensor/index.js';
 import type { AffineShape } from '../tensor/kernels/backend.js';
 import type { VolumeNorm } from '../api/types.js';
 
@@ -34,12 +34,12 @@ export function fusedAffine(raw: Tensor, x: Tensor, o: FusedAffineOptions): { y:
   const s: AffineShape = { batch: N, channels: C, height: h, width: w, outHeight: H, outWidth: W, clamp: o.clamp, volumeNorm: cvn ? 'cvn' : 'svn' };
   const batchMean = o.training ? new Tensor(cvn ? [1, 1, h, w] : [1, C, 1, 1]) : null;
   const mean = batchMean ? batchMean.data : o.runningMean.data;
-  const y = new Tensor(x.shape);
+  const y = Tensor.uninitialized(x.shape);
   timed('affine tail forward', () => backend().fusedAffineForward(raw.data, x.data, s, batchMean ? null : mean, y.data, batchMean?.data ?? null));
 
   recordOp(y, [raw, x], (gy) => {
-    const gx = x.requiresGrad ? new Float32Array(x.size) : null;
-    const graw = new Float32Array(raw.size);
+    const gx = x.requiresGrad ? allocFloats(x.size, false) : null;
+    const graw = allocFloats(raw.size, false);
     timed('affine tail backward', () => backend().fusedAffineBackward(gy, raw.data, x.data, mean, s, o.training, gx, graw));
     if (gx) accumulateGrad(x, gx);
     accumulateGrad(raw, graw);

@@ -2,7 +2,7 @@
  * PyramidFlow: a frozen 1x1 input convolution (3 -> C), a Laplacian pyramid of L levels, then
  * S stacks of coupling blocks. forward maps images to latent pyramids; inverse maps back.
  */
-import { Tensor, channelMix, noGrad } from '../tensor/index.js';
+import { Tensor, channelMix, noGrad, isRecording, inResidentScope, withResidentScope, keep, release } from '../tensor/index.js';
 import { leftInverse, qr } from '../tensor/linalg.js';
 import type { ModelConfig } from '../api/types.js';
 import { Random } from '../util/random.js';
@@ -71,15 +71,26 @@ export class PyramidFlow {
     if (x.shape.length !== 4 || x.dim(1) !== 3 || x.dim(2) !== height || x.dim(3) !== width) {
       throw new Error(`PyramidFlow: expected images [N, 3, ${height}, ${width}], got [${x.shape.join(', ')}]`);
     }
-    return noGrad(() => buildPyramid(channelMix(x, this.inConv), levels, downsample));
+    return noGrad(() => keepingOnly(() => buildPyramid(channelMix(x, this.inConv), levels, downsample)));
   }
 
   /** Runs blocks [from, to) on a pyramid. */
   runBlocks(levels: Tensor[], from = 0, to = this.blocks.length, updateStats = true): Tensor[] {
     let z = levels;
+    const recording = isRecording();
+    const produced = new Set<Tensor>();
     for (let i = from; i < to; i++) {
       const b = this.blocks[i]!;
-      z = withLevel(z, b.target, b.forward(z, this.mode(updateStats)));
+      if (recording) {
+        z = withLevel(z, b.target, b.forward(z, this.mode(updateStats)));
+        continue;
+      }
+      const level = keepingOnly(() => [b.forward(z, this.mode(updateStats))])[0]!;
+      // Without a tape, a level this loop made and a later block replaced is garbage: free it now.
+      const old = z[b.target]!;
+      if (produced.delete(old)) release(old.data);
+      produced.add(level);
+      z = withLevel(z, b.target, level);
     }
     return z;
   }
@@ -101,6 +112,19 @@ export class PyramidFlow {
       return channelMix(composePyramid(z), new Tensor([3, C], Float32Array.from(pinv)));
     });
   }
+}
+
+/**
+ * Runs fn in a nested resident scope that keeps only the tensors it returns, so that without a
+ * tape (inference, memory saving) a block's intermediates are freed as soon as it is done.
+ */
+function keepingOnly(fn: () => Tensor[]): Tensor[] {
+  if (!inResidentScope()) return fn();
+  return withResidentScope(() => {
+    const out = fn();
+    keep(...out.map((t) => t.data));
+    return out;
+  });
 }
 
 /** A rows x cols matrix with orthonormal columns (rows >= cols) or rows (rows < cols), as torch's orthogonal_. */

@@ -1,4 +1,4 @@
-export { Tensor, Tape, withTape, noGrad, markLeaf, recordOp, accumulateGrad, shapeSize, sameShape, assertShape } from './tensor.js';
+export { Tensor, Tape, withTape, noGrad, isRecording, markLeaf, recordOp, accumulateGrad, shapeSize, sameShape, assertShape } from './tensor.js';
 export { add, sub, mul, scale, exp, atan, square, abs, leakyRelu, softClamp } from './ops/elementwise.js';
 export { meanOver, meanAll } from './ops/reduce.js';
 export { reshape, concatChannels, sliceChannels, concatBatch, pairSquaredDiff } from './ops/shape.js';
@@ -9,3 +9,5 @@ export { backend, setBackend, initBackend } from './kernels/index.js';
 export type { BackendOptions } from './kernels/index.js';
 export type { ConvShape, KernelBackend } from './kernels/backend.js';
 export { setProfiling, timed, profileTotals } from './profile.js';
+export { allocFloats, copyFloats, release, keep, toHeap, isResident, inResidentScope, withResidentScope, setFloatAllocator, poisonFreedArrays } from './storage.js';
+export type { FloatAllocator } from './storage.js';

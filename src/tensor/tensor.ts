@@ -5,6 +5,8 @@
  * to its inputs' gradients.
  */
 
+import { allocFloats, copyFloats, isResident, release } from './storage.js';
+
 export class Tensor {
   readonly shape: readonly number[];
   data: Float32Array;
@@ -13,6 +15,8 @@ export class Tensor {
   requiresGrad: boolean;
   /** Optional name, for error messages and parameter lists. */
   name?: string;
+  /** Whether data was allocated for this tensor (not handed in, so possibly shared). */
+  readonly ownsData: boolean;
 
   constructor(shape: readonly number[], data?: Float32Array, requiresGrad = false) {
     const size = shapeSize(shape);
@@ -20,7 +24,8 @@ export class Tensor {
       throw new Error(`Tensor: data of length ${data.length} does not fit shape [${shape.join(', ')}] (${size})`);
     }
     this.shape = [...shape];
-    this.data = data ?? new Float32Array(size);
+    this.data = data ?? allocFloats(size);
+    this.ownsData = data === undefined;
     this.requiresGrad = requiresGrad;
   }
 
@@ -35,9 +40,9 @@ export class Tensor {
     return d;
   }
 
-  /** The gradient buffer, allocated (zeroed) on first use. */
+  /** The gradient buffer, allocated (zeroed) on first use, where the data lives (resident or heap). */
   gradBuffer(): Float32Array {
-    if (!this.grad) this.grad = new Float32Array(this.data.length);
+    if (!this.grad) this.grad = isResident(this.data) ? allocFloats(this.data.length) : new Float32Array(this.data.length);
     return this.grad;
   }
 
@@ -47,6 +52,13 @@ export class Tensor {
 
   static zeros(shape: readonly number[]): Tensor {
     return new Tensor(shape);
+  }
+
+  /** A tensor whose contents are undefined: for op outputs a kernel overwrites entirely. */
+  static uninitialized(shape: readonly number[]): Tensor {
+    const t = new Tensor(shape, allocFloats(shapeSize(shape), false));
+    (t as { ownsData: boolean }).ownsData = true;
+    return t;
   }
 
   static from(shape: readonly number[], values: ArrayLike<number>): Tensor {
@@ -100,8 +112,13 @@ export class Tape {
     return this.entries.length;
   }
 
-  /** Seeds `output.grad` with `seed` (default: ones, for a scalar loss) and back-propagates. */
-  backward(output: Tensor, seed?: Float32Array): void {
+  /**
+   * Seeds `output.grad` with `seed` (default: ones, for a scalar loss) and back-propagates.
+   * With `releaseOutputs`, each op's output is freed as soon as its own entry has run (every
+   * later op that read it has run already): for a caller that keeps none of the recorded
+   * tensors, such as a training step. Only resident arrays are freed (see storage.ts).
+   */
+  backward(output: Tensor, seed?: Float32Array, releaseOutputs = false): void {
     if (seed) {
       if (seed.length !== output.size) throw new Error('Tape.backward: seed size differs from output');
       output.gradBuffer().set(seed);
@@ -118,8 +135,12 @@ export class Tape {
       if (g) {
         backward(g);
         // A recorded op's output is an intermediate unless it is a leaf that wants its grad kept.
-        if (!out.requiresGrad || !isLeaf(out)) out.grad = null;
+        if (!out.requiresGrad || !isLeaf(out)) {
+          out.grad = null;
+          release(g);
+        }
       }
+      if (releaseOutputs && out.ownsData && out !== output) release(out.data);
     }
   }
 }
@@ -150,6 +171,11 @@ export function withTape<T>(tape: Tape | null, fn: () => T): T {
   }
 }
 
+/** Whether a tape is recording ops now. */
+export function isRecording(): boolean {
+  return activeTape !== null;
+}
+
 export function noGrad<T>(fn: () => T): T {
   return withTape(null, fn);
 }
@@ -173,9 +199,15 @@ export function recordOp(output: Tensor, inputs: readonly Tensor[], backward: (g
 export function accumulateGrad(t: Tensor, src: Float32Array, fresh = true): void {
   if (!t.requiresGrad) return;
   if (!t.grad) {
-    t.grad = fresh ? src : src.slice();
+    // A gradient lives where its tensor does: a parameter's stays on the heap past the step.
+    if (fresh && (isResident(t.data) || !isResident(src))) t.grad = src;
+    else {
+      t.grad = copyFloats(src, t.data);
+      if (fresh) release(src);
+    }
     return;
   }
   const g = t.grad;
   for (let i = 0; i < g.length; i++) g[i] += src[i]!;
+  if (fresh) release(src);
 }

@@ -11,6 +11,8 @@
  * path (the inverse) reproduces the fused one's scale bit for bit.
  */
 
+import type { FloatAllocator } from '../storage.js';
+
 /** A 'same' convolution: odd kernel k, stride 1, zero padding (k-1)/2, no bias. */
 export interface ConvShape {
   batch: number;
@@ -50,6 +52,11 @@ export interface AffineShape {
 
 export interface KernelBackend {
   readonly name: string;
+  /**
+   * Allocator of arrays in the backend's own memory, which its kernels use without copying
+   * (resident tensors, src/tensor/storage.ts); absent when every array is alike to it.
+   */
+  readonly floatAllocator?: FloatAllocator;
   /** y[n,o,h,w] = sum_{i,a,b} w[o,i,a,b] * x[n,i,h+a-p,w+b-p] (cross-correlation, as PyTorch). */
   conv2d(x: Float32Array, w: Float32Array, s: ConvShape, y: Float32Array): void;
   /** dx[n,i,h,w] = sum_{o,a,b} w[o,i,a,b] * dy[n,o,h-a+p,w-b+p]: the gradient of conv2d for x. */

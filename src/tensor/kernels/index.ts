@@ -1,5 +1,6 @@
 import type { KernelBackend } from './backend.js';
 import { JsBackend } from './js/conv.js';
+import { setFloatAllocator } from '../storage.js';
 
 export type { ConvShape, KernelBackend } from './backend.js';
 
@@ -20,7 +21,9 @@ export function backend(): KernelBackend {
 }
 
 export function setBackend(b: KernelBackend): void {
-  if (b !== current) current.dispose();
+  if (b === current) return;
+  setFloatAllocator(b.floatAllocator ?? null);
+  current.dispose();
   current = b;
 }
 

@@ -3,6 +3,7 @@ import { Tensor, recordOp, accumulateGrad } from '../tensor.js';
 import { backend } from '../kernels/index.js';
 import type { ConvShape } from '../kernels/backend.js';
 import { timed } from '../profile.js';
+import { allocFloats } from '../storage.js';
 
 /** 'Same' k x k cross-correlation, zero padding (k-1)/2, no bias: x [N,C,H,W], w [O,C,k,k]. */
 export function conv2d(x: Tensor, w: Tensor): Tensor {
@@ -12,16 +13,16 @@ export function conv2d(x: Tensor, w: Tensor): Tensor {
   if (Ci !== C) throw new Error(`conv2d: input has ${C} channels, weights expect ${Ci}`);
   if (k !== k2 || k % 2 === 0) throw new Error(`conv2d: kernel must be square and odd, got ${k}x${k2}`);
   const s: ConvShape = { batch: N, inChannels: C, outChannels: O, height: H, width: W, kernel: k };
-  const out = new Tensor([N, O, H, W]);
+  const out = Tensor.uninitialized([N, O, H, W]);
   timed(`conv${k} forward`, () => backend().conv2d(x.data, w.data, s, out.data));
   recordOp(out, [x, w], (g) => {
     if (x.requiresGrad) {
-      const gx = new Float32Array(x.size);
+      const gx = allocFloats(x.size, false);
       timed(`conv${k} grad input`, () => backend().conv2dGradInput(g, w.data, s, gx));
       accumulateGrad(x, gx);
     }
     if (w.requiresGrad) {
-      const gw = new Float32Array(w.size);
+      const gw = allocFloats(w.size, false);
       timed(`conv${k} grad weight`, () => backend().conv2dGradWeight(x.data, g, s, gw));
       accumulateGrad(w, gw);
     }
@@ -39,16 +40,16 @@ export function channelMix(x: Tensor, m: Tensor): Tensor {
   if (x.shape.length !== 4 || x.dim(1) !== C) throw new Error(`channelMix: input has ${x.shape[1]} channels, matrix expects ${C}`);
   const [N, , H, W] = x.shape as [number, number, number, number];
   const s: ConvShape = { batch: N, inChannels: C, outChannels: O, height: H, width: W, kernel: 1 };
-  const out = new Tensor([N, O, H, W]);
+  const out = Tensor.uninitialized([N, O, H, W]);
   timed('1x1 conv', () => backend().conv2d(x.data, m.data, s, out.data));
   recordOp(out, [x, m], (g) => {
     if (x.requiresGrad) {
-      const gx = new Float32Array(x.size);
+      const gx = allocFloats(x.size, false);
       timed('1x1 conv', () => backend().conv2dGradInput(g, m.data, s, gx));
       accumulateGrad(x, gx);
     }
     if (m.requiresGrad) {
-      const gm = new Float32Array(m.size);
+      const gm = allocFloats(m.size, false);
       timed('1x1 conv', () => backend().conv2dGradWeight(x.data, g, s, gm));
       accumulateGrad(m, gm);
     }

@@ -1,5 +1,6 @@
 /** Elementwise ops with gradients. Binary ops broadcast the second operand over the first. */
 import { Tensor, recordOp, accumulateGrad, sameShape } from '../tensor.js';
+import { allocFloats, release } from '../storage.js';
 import { backend } from '../kernels/index.js';
 import { timed } from '../profile.js';
 
@@ -98,7 +99,7 @@ function binaryForward(kind: BinaryKind, a: Tensor, b: Tensor, out: Float32Array
 /** Sums a full-shape gradient down to the broadcast operand's shape. */
 function reduceToSmall(g: Float32Array, full: readonly number[], small: readonly number[], smallSize: number): Float32Array {
   if (sameShape(full, small)) return g;
-  const out = new Float32Array(smallSize);
+  const out = allocFloats(smallSize);
   const pl = planes(full, small);
   if (!pl) {
     const idx = broadcastIndex(full, small, 'reduce')!;
@@ -120,7 +121,7 @@ function reduceToSmall(g: Float32Array, full: readonly number[], small: readonly
 
 export function add(a: Tensor, b: Tensor): Tensor {
   broadcastCheck(a, b, 'add');
-  const out = new Tensor(a.shape);
+  const out = Tensor.uninitialized(a.shape);
   binaryForward('add', a, b, out.data);
   recordOp(out, [a, b], (g) => {
     accumulateGrad(a, g, false);
@@ -134,13 +135,13 @@ export function add(a: Tensor, b: Tensor): Tensor {
 
 export function sub(a: Tensor, b: Tensor): Tensor {
   broadcastCheck(a, b, 'sub');
-  const out = new Tensor(a.shape);
+  const out = Tensor.uninitialized(a.shape);
   binaryForward('sub', a, b, out.data);
   recordOp(out, [a, b], (g) => {
     accumulateGrad(a, g, false);
     if (b.requiresGrad) {
       const r = reduceToSmall(g, a.shape, b.shape, b.size);
-      const neg = new Float32Array(r.length);
+      const neg = allocFloats(r.length, false);
       for (let i = 0; i < r.length; i++) neg[i] = -r[i]!;
       accumulateGrad(b, neg);
     }
@@ -150,19 +151,21 @@ export function sub(a: Tensor, b: Tensor): Tensor {
 
 export function mul(a: Tensor, b: Tensor): Tensor {
   broadcastCheck(a, b, 'mul');
-  const out = new Tensor(a.shape);
+  const out = Tensor.uninitialized(a.shape);
   binaryForward('mul', a, b, out.data);
   recordOp(out, [a, b], (g) => {
     if (a.requiresGrad) {
-      const ga = new Float32Array(g.length);
+      const ga = allocFloats(g.length, false);
       binaryForward('mul', new Tensor(a.shape, g), b, ga);
       accumulateGrad(a, ga);
     }
     if (b.requiresGrad) {
-      const gb = new Float32Array(g.length);
+      const gb = allocFloats(g.length, false);
       const x = a.data;
       for (let i = 0; i < g.length; i++) gb[i] = g[i]! * x[i]!;
-      accumulateGrad(b, reduceToSmall(gb, a.shape, b.shape, b.size));
+      const r = reduceToSmall(gb, a.shape, b.shape, b.size);
+      if (r !== gb) release(gb);
+      accumulateGrad(b, r);
     }
   });
   return out;
@@ -177,10 +180,10 @@ function broadcastCheck(a: Tensor, b: Tensor, what: string): void {
 
 /** a * c for a constant c. */
 export function scale(a: Tensor, c: number): Tensor {
-  const out = new Tensor(a.shape);
+  const out = Tensor.uninitialized(a.shape);
   for (let i = 0; i < out.size; i++) out.data[i] = a.data[i]! * c;
   recordOp(out, [a], (g) => {
-    const ga = new Float32Array(g.length);
+    const ga = allocFloats(g.length, false);
     for (let i = 0; i < g.length; i++) ga[i] = g[i]! * c;
     accumulateGrad(a, ga);
   });
@@ -192,12 +195,12 @@ export function scale(a: Tensor, c: number): Tensor {
  * megamorphic in V8 and runs several times slower on the 4-million-element maps of the model.
  */
 function unaryOut(a: Tensor): Tensor {
-  return new Tensor(a.shape);
+  return Tensor.uninitialized(a.shape);
 }
 
 function finish(a: Tensor, out: Tensor, grad: (g: Float32Array, ga: Float32Array) => void): Tensor {
   recordOp(out, [a], (g) => {
-    const ga = new Float32Array(g.length);
+    const ga = allocFloats(g.length, false);
     grad(g, ga);
     accumulateGrad(a, ga);
   });

@@ -3,6 +3,7 @@
  * otherwise), in float64, and the loss op mean(|FFT2(x)|) with its gradient.
  */
 import { Tensor, recordOp, accumulateGrad } from '../tensor.js';
+import { allocFloats } from '../storage.js';
 import { timed } from '../profile.js';
 
 /** In-place iterative radix-2 FFT of length n (a power of two). sign -1: forward, +1: inverse (unscaled). */
@@ -153,7 +154,7 @@ function fftAbsMeanUntimed(x: Tensor): Tensor {
   }
   const out = Tensor.from([1], [total / count]);
   recordOp(out, [x], (g) => timed('fft loss', () => {
-    const gx = new Float32Array(x.size);
+    const gx = allocFloats(x.size, false);
     const c = g[0]! / count;
     for (let p = 0; p < planes; p++) {
       const re = phaseRe[p]!, im = phaseIm[p]!;

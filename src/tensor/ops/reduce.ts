@@ -1,6 +1,7 @@
 /** Means over chosen axes (kept as size-1 dimensions, as PyTorch's keepdim=True). */
 import { Tensor, recordOp, accumulateGrad } from '../tensor.js';
 import { broadcastIndex, planes } from './elementwise.js';
+import { allocFloats } from '../storage.js';
 
 export function meanOver(a: Tensor, dims: readonly number[]): Tensor {
   const rank = a.shape.length;
@@ -29,7 +30,7 @@ export function meanOver(a: Tensor, dims: readonly number[]): Tensor {
   else for (let i = 0; i < x.length; i++) acc[i] += x[i]!;
   for (let i = 0; i < acc.length; i++) out.data[i] = acc[i]! / count;
   recordOp(out, [a], (g) => {
-    const ga = new Float32Array(a.size);
+    const ga = allocFloats(a.size, false);
     const inv = 1 / count;
     if (pl) {
       const S = pl.size;
@@ -51,7 +52,7 @@ export function meanAll(a: Tensor): Tensor {
   for (let i = 0; i < a.size; i++) acc += a.data[i]!;
   const out = Tensor.from([1], [acc / a.size]);
   recordOp(out, [a], (g) => {
-    const ga = new Float32Array(a.size).fill(g[0]! / a.size);
+    const ga = allocFloats(a.size, false).fill(g[0]! / a.size);
     accumulateGrad(a, ga);
   });
   return out;

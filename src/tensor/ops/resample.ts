@@ -4,6 +4,7 @@
  */
 import { Tensor, recordOp, accumulateGrad } from '../tensor.js';
 import { timed } from '../profile.js';
+import { allocFloats } from '../storage.js';
 import { backend } from '../kernels/index.js';
 import { nearestIndex } from '../kernels/backend.js';
 
@@ -18,10 +19,10 @@ function nchw(t: Tensor, what: string): [number, number, number, number] {
  */
 export function blur(a: Tensor): Tensor {
   const [N, C, H, W] = nchw(a, 'blur');
-  const out = new Tensor(a.shape);
+  const out = Tensor.uninitialized(a.shape);
   timed('pyramid (blur)', () => backend().blur(a.data, N * C, H, W, out.data));
   recordOp(out, [a], (g) => {
-    const ga = new Float32Array(a.size);
+    const ga = allocFloats(a.size, false);
     timed('pyramid (blur)', () => backend().blur(g, N * C, H, W, ga));
     accumulateGrad(a, ga);
   });
@@ -32,10 +33,10 @@ export function blur(a: Tensor): Tensor {
 export function maxPool2(a: Tensor): Tensor {
   const [N, C, H, W] = nchw(a, 'maxPool2');
   if (H % 2 || W % 2) throw new Error(`maxPool2: size ${H}x${W} is not even`);
-  const out = new Tensor([N, C, H / 2, W / 2]);
+  const out = Tensor.uninitialized([N, C, H / 2, W / 2]);
   timed('pyramid (max pool)', () => backend().maxPool2(a.data, N * C, H, W, out.data));
   recordOp(out, [a], (g) => {
-    const ga = new Float32Array(a.size);
+    const ga = allocFloats(a.size, false);
     timed('pyramid (max pool)', () => backend().maxPool2Grad(a.data, g, N * C, H, W, ga));
     accumulateGrad(a, ga);
   });
@@ -47,10 +48,10 @@ export { nearestIndex };
 export function nearest(a: Tensor, outH: number, outW: number): Tensor {
   const [N, C, H, W] = nchw(a, 'nearest');
   if (outH === H && outW === W) return a;
-  const out = new Tensor([N, C, outH, outW]);
+  const out = Tensor.uninitialized([N, C, outH, outW]);
   timed('nearest resize', () => backend().nearest(a.data, N * C, H, W, outH, outW, out.data));
   recordOp(out, [a], (g) => {
-    const ga = new Float32Array(a.size);
+    const ga = allocFloats(a.size, false);
     timed('nearest resize', () => backend().nearestGrad(g, N * C, H, W, outH, outW, ga));
     accumulateGrad(a, ga);
   });

@@ -1,5 +1,6 @@
 /** Ops that move data: reshape, concat and split along channels, batch selection. */
 import { Tensor, recordOp, accumulateGrad, shapeSize } from '../tensor.js';
+import { allocFloats } from '../storage.js';
 
 export function reshape(a: Tensor, shape: readonly number[]): Tensor {
   if (shapeSize(shape) !== a.size) throw new Error(`reshape: [${a.shape.join(', ')}] cannot become [${shape.join(', ')}]`);
@@ -22,7 +23,7 @@ export function concatChannels(parts: readonly Tensor[]): Tensor {
   }
   const C = parts.reduce((s, p) => s + p.dim(1), 0);
   const HW = H * W;
-  const out = new Tensor([N, C, H, W]);
+  const out = Tensor.uninitialized([N, C, H, W]);
   for (let n = 0; n < N; n++) {
     let c0 = 0;
     for (const p of parts) {
@@ -36,7 +37,7 @@ export function concatChannels(parts: readonly Tensor[]): Tensor {
     for (const p of parts) {
       const pc = p.dim(1);
       if (p.requiresGrad) {
-        const gp = new Float32Array(p.size);
+        const gp = allocFloats(p.size, false);
         for (let n = 0; n < N; n++) gp.set(g.subarray((n * C + c0) * HW, (n * C + c0 + pc) * HW), n * pc * HW);
         accumulateGrad(p, gp);
       }
@@ -51,10 +52,10 @@ export function sliceChannels(a: Tensor, from: number, count: number): Tensor {
   const [N, C, H, W] = nchw(a, 'sliceChannels');
   if (from < 0 || count < 0 || from + count > C) throw new Error(`sliceChannels: [${from}, ${from + count}) outside ${C} channels`);
   const HW = H * W;
-  const out = new Tensor([N, count, H, W]);
+  const out = Tensor.uninitialized([N, count, H, W]);
   for (let n = 0; n < N; n++) out.data.set(a.data.subarray((n * C + from) * HW, (n * C + from + count) * HW), n * count * HW);
   recordOp(out, [a], (g) => {
-    const ga = new Float32Array(a.size);
+    const ga = allocFloats(a.size);
     for (let n = 0; n < N; n++) ga.set(g.subarray(n * count * HW, (n + 1) * count * HW), (n * C + from) * HW);
     accumulateGrad(a, ga);
   });
@@ -65,7 +66,7 @@ export function sliceChannels(a: Tensor, from: number, count: number): Tensor {
 export function concatBatch(parts: readonly Tensor[]): Tensor {
   const [, C, H, W] = nchw(parts[0]!, 'concatBatch');
   const N = parts.reduce((s, p) => s + p.dim(0), 0);
-  const out = new Tensor([N, C, H, W]);
+  const out = Tensor.uninitialized([N, C, H, W]);
   let off = 0;
   for (const p of parts) {
     if (p.dim(1) !== C || p.dim(2) !== H || p.dim(3) !== W) throw new Error('concatBatch: shapes differ');
@@ -86,7 +87,7 @@ export function concatBatch(parts: readonly Tensor[]): Tensor {
 export function pairSquaredDiff(a: Tensor, pairs: readonly (readonly [number, number])[]): Tensor {
   const [N, C, H, W] = nchw(a, 'pairSquaredDiff');
   const item = C * H * W;
-  const out = new Tensor([pairs.length, C, H, W]);
+  const out = Tensor.uninitialized([pairs.length, C, H, W]);
   pairs.forEach(([i, j], p) => {
     if (i >= N || j >= N) throw new Error(`pairSquaredDiff: pair (${i}, ${j}) outside batch ${N}`);
     const o = out.data, x = a.data;
@@ -96,7 +97,7 @@ export function pairSquaredDiff(a: Tensor, pairs: readonly (readonly [number, nu
     }
   });
   recordOp(out, [a], (g) => {
-    const ga = new Float32Array(a.size);
+    const ga = allocFloats(a.size);
     const x = a.data;
     pairs.forEach(([i, j], p) => {
       for (let k = 0; k < item; k++) {

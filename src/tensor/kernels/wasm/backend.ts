@@ -1,8 +1,9 @@
 /**
  * The WebAssembly backend: AssemblyScript kernels (assembly/) compiled to SIMD128 and relaxed
  * SIMD builds, run by a pool of worker threads over one shared memory. Calls are synchronous:
- * inputs are copied into the shared memory, the work is split into tasks that every thread
- * claims (pool.ts), the output is copied back.
+ * the work is split into tasks that every thread claims (pool.ts). Arrays that live in the
+ * shared memory (resident tensors, src/tensor/storage.ts; allocated by heap.ts) are used in
+ * place; any other input is copied in and any other output copied back.
  *
  * Two algorithms, chosen per pass and shape by a cost model (chooseAlgorithm):
  * - direct: zero-padded copy of the input, register-blocked kernels (4 output channels x 8
@@ -17,13 +18,15 @@
  *
  * The elementwise kernels (assembly/elementwise.ts, assembly/resample.ts: fused affine tail,
  * soft clamp, exp, LeakyReLU, blur, max pooling, nearest) are f32x4 loops split over the
- * threads by chunks, planes or bands of rows; atan and exp are float32 polynomials. Each input
- * is copied into the shared memory once, each output out once; scratch lives in the same
- * per-call arena. Checked against the JS reference in test/tensor/kernels/elementwise.test.ts.
+ * threads by chunks, planes or bands of rows; atan and exp are float32 polynomials. Scratch
+ * lives in per-call blocks of the same heap. Checked against the JS reference in
+ * test/tensor/kernels/elementwise.test.ts.
  */
 import { affineSizes, nearestIndex, type AffineShape, type ConvShape, type KernelBackend } from '../backend.js';
+import type { FloatAllocator } from '../../storage.js';
 import { nodePlatform, type Platform } from './platform.js';
 import { ThreadPool, HEAP_OFFSET } from './pool.js';
+import { Heap } from './heap.js';
 
 export interface WasmBackendOptions {
   /** Threads including the calling one; default: all logical processors. */
@@ -102,16 +105,18 @@ const ceilTo = (v: number, m: number): number => Math.ceil(v / m) * m;
  */
 const planeStride = (h: number, w: number): number => h * w + ((h * w) % 256 === 0 ? 16 : 0);
 
-/** A bump allocator over the shared memory, reset at every kernel call. */
+/** A kernel call's scratch: heap blocks, all freed at the next call (or the next tensor allocation). */
 class Arena {
-  top = HEAP_OFFSET;
+  private readonly blocks: number[] = [];
+  constructor(private readonly heap: Heap) {}
   reset(): void {
-    this.top = HEAP_OFFSET;
+    for (const b of this.blocks) this.heap.release(b);
+    this.blocks.length = 0;
   }
-  /** Bytes for `floats` float32 values, 64-byte aligned, with slack for over-reading vector loads. */
+  /** Byte offset of room for `floats` float32 values (64-byte aligned, slack for over-reading vector loads). */
   floats(floats: number): number {
-    const p = ceilTo(this.top, 64);
-    this.top = p + floats * 4 + 256;
+    const p = this.heap.alloc(floats * 4);
+    this.blocks.push(p);
     return p;
   }
 }
@@ -122,17 +127,36 @@ export class WasmBackend implements KernelBackend {
   readonly relaxedSimd: boolean;
   private readonly memory: WebAssembly.Memory;
   private readonly pool: ThreadPool;
-  private readonly arena = new Arena();
+  private readonly heap: Heap;
+  private readonly arena: Arena;
   private readonly force: ConvAlgorithm | undefined;
   private disposed = false;
 
   constructor(memory: WebAssembly.Memory, pool: ThreadPool, relaxed: boolean, force: ConvAlgorithm | undefined) {
     this.memory = memory;
     this.pool = pool;
+    this.heap = new Heap(memory, HEAP_OFFSET, MAX_PAGES);
+    this.arena = new Arena(this.heap);
     this.threads = pool.threads;
     this.relaxedSimd = relaxed;
     this.force = force;
     this.name = `wasm-${relaxed ? 'relaxed-simd' : 'simd'} x${pool.threads}`;
+  }
+
+  /** Resident tensors: arrays in the shared memory, which the kernels use without copies. */
+  readonly floatAllocator: FloatAllocator = {
+    alloc: (n) => {
+      this.arena.reset(); // the last call's scratch is free room for tensors
+      return this.heap.floats(this.heap.alloc(n * 4), n);
+    },
+    free: (a) => this.heap.release(a.byteOffset),
+    owns: (a) => this.heap.owns(a),
+  };
+
+  /** Bytes of the shared memory in use now (tensors; the last call's scratch is freed first) and at most so far. */
+  memoryUse(): { inUse: number; peak: number; capacity: number } {
+    this.arena.reset();
+    return { inUse: this.heap.inUse, peak: this.heap.peak, capacity: this.heap.capacity };
   }
 
   /** The algorithm a pass of this shape runs with. */
@@ -208,18 +232,14 @@ export class WasmBackend implements KernelBackend {
   private map(op: number, a: Float32Array, b: Float32Array | null, n: number, dst: Float32Array, f0: number, f1: number): void {
     this.live();
     if (n <= 0) return;
-    const ar = this.arena;
-    ar.reset();
-    const ap = ar.floats(n), bp = b ? ar.floats(n) : 0;
-    const dp = b ? bp : ap; // in place: each value is read once, then written
-    this.commit();
-    this.put(ap, a, n);
-    if (b) this.put(bp, b, n);
+    this.arena.reset();
+    const ap = this.input(a, n), bp = b ? this.input(b, n) : 0;
+    const dp = this.outputAt(dst, n);
     const transcendental = op === MAP_EXP || op === MAP_SOFT_CLAMP;
     const work = transcendental ? n * TRANSCENDENTAL_WORK : n;
     const chunk = this.chunk(n, transcendental ? 4096 : 16384);
     this.run([K_MAP, op, ap, bp, dp, n, chunk, f32bits(f0), f32bits(f1)], Math.ceil(n / chunk), work, PARALLEL_ELEMS);
-    this.get(dp, dst, n);
+    this.output(dp, dst, n);
   }
 
   /** A task size (multiple of 16 values) near `target`, small enough for 4 tasks a thread. */
@@ -234,52 +254,44 @@ export class WasmBackend implements KernelBackend {
     const n = planes * height * width;
     const ar = this.arena;
     ar.reset();
-    const xp = ar.floats(n), yp = ar.floats(n);
+    const xp = this.input(x, n), yp = this.outputAt(y, n);
     const per = ceilTo((width + 16) * 4 + 64, 64);
     const scratch = ar.floats((per * this.threads) / 4);
-    this.commit();
-    this.put(xp, x, n);
     const bands = Math.max(1, Math.min(height, Math.ceil((4 * this.threads) / planes)));
     const rows = Math.ceil(height / bands);
     this.run([K_BLUR, xp, yp, planes, height, width, rows, scratch, per], planes * Math.ceil(height / rows), n * 4, PARALLEL_ELEMS);
-    this.get(yp, y, n);
+    this.output(yp, y, n);
   }
 
   nearest(x: Float32Array, planes: number, height: number, width: number, outHeight: number, outWidth: number, y: Float32Array): void {
     this.live();
     checkDims('nearest', planes, height, width, outHeight, outWidth);
     const nIn = planes * height * width, nOut = planes * outHeight * outWidth;
-    const ar = this.arena;
-    ar.reset();
-    const xp = ar.floats(nIn), yp = ar.floats(nOut);
+    this.arena.reset();
+    const xp = this.input(x, nIn), yp = this.outputAt(y, nOut);
     const tables = this.nearestTables(outHeight, height, outWidth, width, false);
-    this.commit();
-    this.put(xp, x, nIn);
     const ri = this.writeTables(tables);
     const bands = Math.max(1, Math.min(outHeight, Math.ceil((4 * this.threads) / planes)));
     let rows = Math.ceil(outHeight / bands);
     if (tables.mode === 1 && rows % 2) rows++; // keep the row pairs of 2x upsampling together
     this.run([K_NEAREST, xp, yp, planes, height, width, outHeight, outWidth, ri.ri, ri.ci, rows, tables.mode],
       planes * Math.ceil(outHeight / rows), nOut, PARALLEL_ELEMS);
-    this.get(yp, y, nOut);
+    this.output(yp, y, nOut);
   }
 
   nearestGrad(gy: Float32Array, planes: number, height: number, width: number, outHeight: number, outWidth: number, gx: Float32Array): void {
     this.live();
     checkDims('nearestGrad', planes, height, width, outHeight, outWidth);
     const nIn = planes * height * width, nOut = planes * outHeight * outWidth;
-    const ar = this.arena;
-    ar.reset();
-    const gp = ar.floats(nOut), xp = ar.floats(nIn);
+    this.arena.reset();
+    const gp = this.input(gy, nOut), xp = this.outputAt(gx, nIn);
     const tables = this.nearestTables(outHeight, height, outWidth, width, true);
-    this.commit();
-    this.put(gp, gy, nOut);
     const t = this.writeTables(tables);
     const bands = Math.max(1, Math.min(height, Math.ceil((4 * this.threads) / planes)));
     const rows = Math.ceil(height / bands);
     this.run([K_NEAREST_GRAD, gp, xp, planes, height, width, outHeight, outWidth, t.ri, t.ci, rows, tables.mode, t.rowStart],
       planes * Math.ceil(height / rows), nOut + nIn, PARALLEL_ELEMS);
-    this.get(xp, gx, nIn);
+    this.output(xp, gx, nIn);
   }
 
   maxPool2(x: Float32Array, planes: number, height: number, width: number, y: Float32Array): void {
@@ -296,23 +308,19 @@ export class WasmBackend implements KernelBackend {
     checkDims('maxPool2', planes, height, width);
     if (height % 2 || width % 2) throw new Error(`maxPool2: size ${height}x${width} is not even`);
     const n = planes * height * width, nOut = n / 4;
-    const ar = this.arena;
-    ar.reset();
-    const xp = ar.floats(n), gyp = gy ? ar.floats(nOut) : 0, dp = ar.floats(gy ? n : nOut);
-    this.commit();
-    this.put(xp, x, n);
-    if (gy) this.put(gyp, gy, nOut);
+    this.arena.reset();
+    const xp = this.input(x, n), gyp = gy ? this.input(gy, nOut) : 0, dp = this.outputAt(dst, gy ? n : nOut);
     const h2 = height / 2;
     const bands = Math.max(1, Math.min(h2, Math.ceil((4 * this.threads) / planes)));
     const rows = Math.ceil(h2 / bands);
     this.run([K_MAX_POOL, xp, gy ? 0 : dp, gyp, gy ? dp : 0, planes, height, width, rows, gy ? 1 : 0],
       planes * Math.ceil(h2 / rows), n, PARALLEL_ELEMS);
-    this.get(dp, dst, gy ? n : nOut);
+    this.output(dp, dst, gy ? n : nOut);
   }
 
   /**
    * Index tables of a nearest resize from inH x inW to outH x outW (allocated in the arena, filled
-   * by writeTables after commit()), and the kernel mode: 1 exact 2x up, 2 exact 2x down, 0 other.
+   * by writeTables), and the kernel mode: 1 exact 2x up, 2 exact 2x down, 0 other.
    */
   private nearestTables(outH: number, inH: number, outW: number, inW: number, rowStart: boolean):
     { mode: number; ri: Int32Array; ci: Int32Array; rs: Int32Array | null; at: { ri: number; ci: number; rowStart: number } } {
@@ -362,16 +370,13 @@ export class WasmBackend implements KernelBackend {
     const nb = Math.ceil(s.height / rows);
     const a = this.arena;
     a.reset();
-    const rawP = a.floats(rawSize), xP = a.floats(xSize), yP = a.floats(xSize);
+    const rawP = this.input(raw, rawSize), xP = this.input(x, xSize), yP = this.outputAt(y, xSize);
     const sclP = training || !same ? a.floats(planes * hw) : 0;
     const meanP = a.floats(meanSize);
     const accP = training && cvn ? a.floats(2 * hw) : 0;
     const partP = training && !cvn ? a.floats(2 * nb * planes) : 0;
     const tables = same ? null : this.nearestTables(s.outHeight, s.height, s.outWidth, s.width, true);
-    this.commit();
     const t = tables ? this.writeTables(tables) : { ri: 0, ci: 0, rowStart: 0 };
-    this.put(rawP, raw, rawSize);
-    this.put(xP, x, xSize);
     const meanKind = training ? (cvn ? 1 : 2) : runningMean!.length === 1 ? 0 : cvn ? 1 : 2;
     if (runningMean) this.put(meanP, runningMean, runningMean.length);
     const base = same ? A_SAME : 0;
@@ -391,7 +396,7 @@ export class WasmBackend implements KernelBackend {
       batchMean!.set(mean);
       this.run(params(A_HAVE_S | A_APPLY), nb, work, PARALLEL_ELEMS);
     }
-    this.get(yP, y, xSize);
+    this.output(yP, y, xSize);
   }
 
   /** Per-channel means from per-(band, plane) float64 partial sums, rounded to float32. */
@@ -419,18 +424,14 @@ export class WasmBackend implements KernelBackend {
     const nb = Math.ceil(s.height / rows);
     const a = this.arena;
     a.reset();
-    const gyP = a.floats(xSize), rawP = a.floats(rawSize), xP = a.floats(xSize);
-    const gxP = gx ? a.floats(xSize) : 0, grawP = a.floats(rawSize);
+    const gyP = this.input(gy, xSize), rawP = this.input(raw, rawSize), xP = this.input(x, xSize);
+    const gxP = gx ? this.outputAt(gx, xSize) : 0, grawP = this.outputAt(graw, rawSize);
     const sclP = same ? 0 : a.floats(planes * hw);
     const meanP = a.floats(meanSize), gmeanP = a.floats(meanSize);
     const accP = training && cvn ? a.floats(2 * hw) : 0;
     const partP = training && !cvn ? a.floats(2 * nb * planes) : 0;
     const tables = same ? null : this.nearestTables(s.outHeight, s.height, s.outWidth, s.width, true);
-    this.commit();
     const t = tables ? this.writeTables(tables) : { ri: 0, ci: 0, rowStart: 0 };
-    this.put(gyP, gy, xSize);
-    this.put(rawP, raw, rawSize);
-    this.put(xP, x, xSize);
     this.put(meanP, mean, mean.length);
     const meanKind = mean.length === 1 ? 0 : cvn ? 1 : 2;
     const base = (same ? A_SAME : 0) | (meanKind << 4);
@@ -448,8 +449,8 @@ export class WasmBackend implements KernelBackend {
       this.f32(gmeanP, meanSize).set(this.svnMeans(partP, nb, s, hw));
       this.run(params(A_SVN | A_APPLY), nb, rawSize * 4, PARALLEL_ELEMS);
     }
-    if (gx) this.get(gxP, gx, xSize);
-    this.get(grawP, graw, rawSize);
+    if (gx) this.output(gxP, gx, xSize);
+    this.output(grawP, graw, rawSize);
   }
 
   private live(): void {
@@ -467,16 +468,28 @@ export class WasmBackend implements KernelBackend {
     if (kernel % 2 !== 1) throw new Error(`conv kernel must be odd, got ${kernel}`);
   }
 
-  /** Grows the shared memory to hold everything allocated since the arena was reset. */
-  private commit(): void {
-    const need = Math.ceil(this.arena.top / PAGE);
-    const have = this.memory.buffer.byteLength / PAGE;
-    if (need > MAX_PAGES) throw new Error(`convolution needs ${need * PAGE} bytes of wasm memory (max 4 GiB)`);
-    if (need > have) this.memory.grow(need - have);
-  }
-
   private f32(offset: number, length: number): Float32Array {
     return new Float32Array(this.memory.buffer, offset, length);
+  }
+
+  /** Offset of x's first n values in the shared memory: x itself when resident, else a scratch copy. */
+  private input(x: Float32Array, n: number): number {
+    if (x.length < n) throw new Error(`array too short: ${x.length} < ${n}`);
+    if (this.heap.owns(x)) return x.byteOffset;
+    const p = this.arena.floats(n);
+    this.put(p, x, n);
+    return p;
+  }
+
+  /** Offset a kernel writes y's n values to: y itself when resident, else scratch (see output()). */
+  private outputAt(y: Float32Array, n: number): number {
+    if (y.length < n) throw new Error(`output array too short: ${y.length} < ${n}`);
+    return this.heap.owns(y) ? y.byteOffset : this.arena.floats(n);
+  }
+
+  /** Copies a result written at `offset` into y unless it was written there in place. */
+  private output(offset: number, y: Float32Array, n: number): void {
+    if (!this.heap.owns(y) || offset !== y.byteOffset) this.get(offset, y, n);
   }
 
   private put(offset: number, a: Float32Array, length: number): void {
@@ -538,16 +551,13 @@ export class WasmBackend implements KernelBackend {
     const direct = Wq === W && Oq === Cout && planeY === H * Wq;
     const a = this.arena;
     a.reset();
-    const xin = a.floats(inLen);
+    const xin = this.input(xa, inLen);
     const xp = a.floats(N * Cin * planeX);
-    const win = a.floats(wLen);
+    const win = this.input(wa, wLen);
     const wr = a.floats(Oq * Cin * KK);
-    const yq = a.floats(N * Oq * planeY);
-    const yout = direct ? yq : a.floats(outLen);
+    const yout = this.outputAt(ya, outLen);
+    const yq = direct ? yout : a.floats(N * Oq * planeY);
     const taps = a.floats(Cin * KK);
-    this.commit();
-    this.put(xin, xa, inLen);
-    this.put(win, wa, wLen);
     this.pad(xin, xp, N, Cin, Cin, H, W, Hp, Wp, p, p, planeX);
     this.run([K_WEIGHTS_DIRECT, win, wr, s.outChannels, s.inChannels, K, mode], Oq >> 2, wLen * 8);
     const flops = 2 * N * H * Wq * Cin * Oq * KK;
@@ -564,7 +574,7 @@ export class WasmBackend implements KernelBackend {
     if (!direct) {
       this.run([K_CROP, yq, yout, N, Oq, Cout, H, Wq, W, planeY], N * Cout, outLen, PARALLEL_ELEMS);
     }
-    this.get(yout, ya, outLen);
+    this.output(yout, ya, outLen);
   }
 
   private gradWeightDirect(xa: Float32Array, dya: Float32Array, s: ConvShape, dwa: Float32Array): void {
@@ -576,22 +586,19 @@ export class WasmBackend implements KernelBackend {
     const xLen = N * C * H * W, dyLen = N * O * H * W, wLen = O * C * KK;
     const a = this.arena;
     a.reset();
-    const xin = a.floats(xLen);
+    const xin = this.input(xa, xLen);
     const xp = a.floats(N * C * planeX);
-    const dyin = a.floats(dyLen);
+    const dyin = this.input(dya, dyLen);
     const dyq = a.floats(N * Oq * planeY);
     const ntasks = (Oq >> 2) * C;
     const acc = a.floats(ntasks * 4 * K * (K + 1) * 4);
-    const dw = a.floats(wLen);
-    this.commit();
-    this.put(xin, xa, xLen);
-    this.put(dyin, dya, dyLen);
+    const dw = this.outputAt(dwa, wLen);
     this.pad(xin, xp, N, C, C, H, W, Hp, Wp, p, p, planeX);
     this.pad(dyin, dyq, N, O, Oq, H, W, H, Wq, 0, 0, planeY);
     const rows = Math.max(1, Math.floor(32768 / (4 * (4 * Wq + Wp))));
     const flops = 2 * N * H * Wq * C * Oq * K * (K + 1);
     this.run([K_GRADW_DIRECT, xp, dyq, dw, N, C, O, Oq, H, Wq, Hp, Wp, K, rows, acc, planeX, planeY], ntasks, flops);
-    this.get(dw, dwa, wLen);
+    this.output(dw, dwa, wLen);
   }
 
   /**
@@ -631,30 +638,29 @@ export class WasmBackend implements KernelBackend {
     const inLen = N * R * H * W, outLen = N * L * H * W, wLen = s.outChannels * s.inChannels * KK;
     const a = this.arena;
     a.reset();
-    const xin = a.floats(inLen);
-    const win = a.floats(wLen);
+    if (xa.length < inLen) throw new Error(`array too short: ${xa.length} < ${inLen}`);
+    const xResident = this.heap.owns(xa), yResident = this.heap.owns(ya);
+    const xin = xResident ? xa.byteOffset : a.floats(inLen);
+    const win = this.input(wa, wLen);
     const Ws = a.floats(F * R * Lq * 2);
     const Xs = fused ? 0 : a.floats(G * F * R * 8);
-    const yout = a.floats(outLen);
+    const yout = this.outputAt(ya, outLen);
     // (the filter job stages CB spectra in the same scratch)
     const sc = this.fftScratch(plan, fused ? R + OB : Math.max(CB, OB));
-    this.commit();
-    if (ya.length < outLen) throw new Error(`output array too short: ${ya.length} < ${outLen}`);
-    this.put(win, wa, wLen);
     const tfFlops = 12 * T * T * Math.log2(T);
-    // The input is copied while the workers transform the filters.
+    // A non-resident input is copied in while the workers transform the filters.
     this.run([K_FFT_FILTER, win, Ws, L, Lq, R, K, T, mode, f32bits(1 / (4 * T * T)), sc.base, sc.per, CB],
-      (Lq >> 2) * Math.ceil(R / CB), ((R * Lq) >> 2) * tfFlops, PARALLEL_FLOPS, () => this.put(xin, xa, inLen));
+      (Lq >> 2) * Math.ceil(R / CB), ((R * Lq) >> 2) * tfFlops, PARALLEL_FLOPS, xResident ? undefined : () => this.put(xin, xa, inLen));
     const productFlops = G * F * R * Lq * 32;
     const tpi = tY * tX;
     if (fused && this.threads > 1 && N >= 2 && tpi % 4 === 0) {
-      // One job per image, each image's output copied out while the next one is computed.
+      // One job per image, each image's output copied out (unless resident) while the next one is computed.
       const gPer = tpi / 4, imgOut = L * H * W;
       for (let n = 0; n < N; n++) {
         this.run([K_FFT_FUSED, xin, Ws, yout, N, R, L, Lq, H, W, T, V, tY, tX, numTiles, OB, sc.base, sc.per, p, n * gPer],
-          gPer, productFlops / N, PARALLEL_FLOPS, n > 0 ? () => this.getRange(yout, ya, (n - 1) * imgOut, imgOut) : undefined);
+          gPer, productFlops / N, PARALLEL_FLOPS, n > 0 && !yResident ? () => this.getRange(yout, ya, (n - 1) * imgOut, imgOut) : undefined);
       }
-      this.getRange(yout, ya, (N - 1) * imgOut, imgOut);
+      if (!yResident) this.getRange(yout, ya, (N - 1) * imgOut, imgOut);
       return;
     }
     if (fused) {
@@ -666,7 +672,7 @@ export class WasmBackend implements KernelBackend {
       this.run([K_FFT_CONV, Xs, Ws, yout, N, R, L, Lq, H, W, T, V, tY, tX, numTiles, OB, sc.base, sc.per],
         G * Math.ceil(Lq / OB), productFlops);
     }
-    this.get(yout, ya, outLen);
+    this.output(yout, ya, outLen);
   }
 
   private gradWeightFft(xa: Float32Array, dya: Float32Array, s: ConvShape, dwa: Float32Array): void {
@@ -688,24 +694,24 @@ export class WasmBackend implements KernelBackend {
     const xLen = N * C * H * W, dyLen = N * O * H * W, wLen = O * C * KK;
     const a = this.arena;
     a.reset();
-    const xin = a.floats(xLen);
-    const dyin = a.floats(dyLen);
+    if (dya.length < dyLen) throw new Error(`array too short: ${dya.length} < ${dyLen}`);
+    const dyResident = this.heap.owns(dya);
+    const xin = this.input(xa, xLen);
+    const dyin = dyResident ? dya.byteOffset : a.floats(dyLen);
     // spectra as frequency quads: [f/4][tile][channel] complex vectors over 4 slots
     const Xs = a.floats((Fq * Tn * txB) / 4);
     const DYs = a.floats((Fq * Tn * tdB) / 4);
     const Racc = a.floats(Fq * O * C * 8);
-    const dw = a.floats(wLen);
+    const dw = this.outputAt(dwa, wLen);
     const sc = this.fftScratch(plan, CB);
-    this.commit();
-    this.put(xin, xa, xLen);
     const tfFlops = 12 * T * T * Math.log2(T);
     const qPer = Math.max(1, Math.ceil(Fq / (this.threads * 8)));
     for (let g0 = 0; g0 < G; g0 += CG) {
       const ng = Math.min(CG, G - g0);
       const tiles = ng * 4;
-      // the first chunk copies dy in while the workers transform x
+      // the first chunk copies a non-resident dy in while the workers transform x
       this.run([K_FFT_INPUT, xin, Xs, N, C, T, V, tY, tX, H, W, p, T, 4 * txB, Tn * txB, numTiles, sc.base, sc.per, CB, 1, txB, g0],
-        ng * Math.ceil(C / CB), ng * C * tfFlops, PARALLEL_FLOPS, g0 === 0 ? () => this.put(dyin, dya, dyLen) : undefined);
+        ng * Math.ceil(C / CB), ng * C * tfFlops, PARALLEL_FLOPS, g0 === 0 && !dyResident ? () => this.put(dyin, dya, dyLen) : undefined);
       this.run([K_FFT_INPUT, dyin, DYs, N, O, T, V, tY, tX, H, W, 0, V, 4 * tdB, Tn * tdB, numTiles, sc.base, sc.per, CB, 1, tdB, g0],
         ng * Math.ceil(O / CB), ng * O * tfFlops);
       this.run([K_FFT_GRADW, Xs, DYs, Racc, C, O, tiles, Fq, qPer, txB, tdB, g0 > 0 ? 1 : 0],
@@ -713,7 +719,7 @@ export class WasmBackend implements KernelBackend {
     }
     this.run([K_FFT_GRADW_INV, Racc, dw, O * C, K, T, f32bits(1 / (4 * T * T)), sc.base, sc.per],
       Math.ceil((O * C) / 4), Math.ceil((O * C) / 4) * tfFlops);
-    this.get(dw, dwa, wLen);
+    this.output(dw, dwa, wLen);
   }
 }
 

@@ -1,0 +1,130 @@
+/**
+ * Resident tensors (src/tensor/storage.ts) on the wasm backend: where arrays live, when they are
+ * freed, and that a training step and inference give bit for bit what they give on the heap.
+ */
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  allocFloats, isResident, keep, release, toHeap, withResidentScope, setFloatAllocator, poisonFreedArrays, Tensor, conv2d,
+} from '../../src/tensor/index.js';
+import { initBackend, setBackend, backend } from '../../src/tensor/kernels/index.js';
+import { JsBackend } from '../../src/tensor/kernels/js/conv.js';
+import type { WasmBackend } from '../../src/tensor/kernels/wasm/backend.js';
+import { resolveConfig } from '../../src/flow/config.js';
+import { PyramidFlow } from '../../src/flow/model.js';
+import { Adam, OFFICIAL_ADAM } from '../../src/train/optim.js';
+import { trainStep } from '../../src/train/trainer.js';
+import { computeTemplate, anomalyMaps } from '../../src/detect/inference.js';
+import { Random } from '../../src/util/random.js';
+
+let wasm: WasmBackend;
+before(async () => {
+  wasm = (await initBackend({ kind: 'wasm', threads: 2 })) as WasmBackend;
+  poisonFreedArrays(true); // a use after free turns into NaN and fails the comparisons
+});
+after(() => {
+  poisonFreedArrays(false);
+  setBackend(new JsBackend());
+});
+
+const inUse = (): number => wasm.memoryUse().inUse;
+
+test('arrays are resident only inside a scope, zeroed, and freed when it ends (also on a throw)', () => {
+  assert.equal(isResident(allocFloats(8)), false, 'outside a scope: the heap');
+  const base = inUse();
+  withResidentScope(() => {
+    const a = allocFloats(1000, false);
+    a.fill(7);
+    assert.ok(isResident(a));
+    release(a);
+    const b = allocFloats(1000); // likely the same block again
+    assert.ok(b.every((v) => v === 0), 'zeroed even when the memory is reused');
+    assert.ok(inUse() > base);
+  });
+  assert.equal(inUse(), base, 'all freed at the end');
+  assert.throws(() => withResidentScope(() => {
+    allocFloats(5000);
+    throw new Error('boom');
+  }), /boom/);
+  assert.equal(inUse(), base, 'freed when the scope throws');
+});
+
+test('keep hands an array to the enclosing scope; toHeap copies out of the outermost', () => {
+  const base = inUse();
+  const out = withResidentScope(() => {
+    const kept = withResidentScope(() => {
+      const a = allocFloats(100);
+      a[3] = 42;
+      allocFloats(100); // not kept
+      keep(a);
+      return a;
+    });
+    assert.equal(kept[3], 42, 'still valid after the inner scope');
+    assert.throws(() => keep(kept), /outermost/);
+    return toHeap(kept);
+  });
+  assert.equal(out[3], 42);
+  assert.equal(isResident(out), false);
+  assert.equal(inUse(), base);
+});
+
+test('ops on resident tensors give what they give on the heap', () => {
+  const r = new Random(3);
+  const x = new Tensor([2, 5, 19, 23]), w = new Tensor([6, 5, 7, 7]);
+  for (const t of [x, w]) for (let i = 0; i < t.size; i++) t.data[i] = r.normal();
+  const heap = conv2d(x, w).data;
+  const resident = withResidentScope(() => {
+    const xr = new Tensor(x.shape);
+    xr.data.set(x.data);
+    assert.ok(isResident(xr.data));
+    return toHeap(conv2d(xr, w).data);
+  });
+  assert.deepEqual(resident, heap);
+});
+
+function stepRun(saveMemory: boolean): { losses: number[]; params: Float32Array[]; maps: Float32Array[]; running: Float32Array[] } {
+  const config = resolveConfig({ channels: 4, kernel: 5, levels: 3, stacks: 1, size: 32 });
+  const model = PyramidFlow.create(config, 1);
+  const opt = new Adam(model.parameters(), OFFICIAL_ADAM);
+  const r = new Random(2);
+  const images = Array.from({ length: 3 }, () => {
+    const a = new Float32Array(3 * 32 * 32);
+    for (let i = 0; i < a.length; i++) a[i] = r.normal();
+    return a;
+  });
+  const batch = new Tensor([2, 3, 32, 32]);
+  const losses: number[] = [];
+  for (let s = 0; s < 3; s++) {
+    batch.data.set(images[s % 3]!, 0);
+    batch.data.set(images[(s + 1) % 3]!, 3 * 32 * 32);
+    losses.push(trainStep(model, opt, batch, saveMemory).loss);
+  }
+  const template = computeTemplate(model, images.length, (i) => images[i]!, 2);
+  const maps = anomalyMaps(model, template, images, 2);
+  return {
+    losses, maps,
+    params: model.parameters().map((p) => p.data.slice()),
+    running: model.blocks.map((b) => b.affine.runningMean.data.slice()),
+  };
+}
+
+for (const saveMemory of [false, true]) {
+  test(`training steps and inference: resident equals heap bit for bit, nothing leaks (${saveMemory ? 'memory saving' : 'plain'})`, () => {
+    assert.ok(backend().floatAllocator, 'the wasm backend allocates resident arrays');
+    const base = inUse();
+    const resident = stepRun(saveMemory);
+    assert.equal(inUse(), base, 'every resident array freed after the steps and inference');
+    setFloatAllocator(null);
+    let plain;
+    try {
+      plain = stepRun(saveMemory);
+    } finally {
+      setFloatAllocator(wasm.floatAllocator);
+    }
+    assert.deepEqual(resident.losses, plain.losses);
+    resident.params.forEach((p, i) => assert.deepEqual(p, plain.params[i], `parameter ${i}`));
+    resident.running.forEach((p, i) => assert.deepEqual(p, plain.running[i], `running mean ${i}`));
+    resident.maps.forEach((m, i) => assert.deepEqual(m, plain.maps[i], `map ${i}`));
+    assert.ok(resident.losses.every(Number.isFinite));
+  });
+}
