@@ -24,3 +24,9 @@ export function timeIt(fn: () => void): number {
   fn();
   return Number(process.hrtime.bigint() - t0) / 1e9;
 }
+
+/** The wasm backend's shared memory: the most it held at once and what it has grown to (MB), if it is the backend. */
+export function wasmMemoryMb(b: unknown): { peak_mb: number; capacity_mb: number } | null {
+  const use = (b as { memoryUse?: () => { peak: number; capacity: number } }).memoryUse?.();
+  return use ? { peak_mb: Math.round(use.peak / 1048576), capacity_mb: Math.round(use.capacity / 1048576) } : null;
+}

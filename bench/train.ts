@@ -9,9 +9,9 @@ import { PyramidFlow } from '../src/flow/model.js';
 import { Adam, OFFICIAL_ADAM } from '../src/train/optim.js';
 import { trainStep } from '../src/train/trainer.js';
 import { ensureBackend } from '../src/api/runtime.js';
-import { setProfiling, profileTotals, Tensor } from '../src/tensor/index.js';
+import { setProfiling, profileTotals, Tensor, backend } from '../src/tensor/index.js';
 import { Random } from '../src/util/random.js';
-import { median, peakRssMb } from './_util.js';
+import { median, peakRssMb, wasmMemoryMb } from './_util.js';
 import { modelArgs, modelOptionsFrom, printBreakdown } from './_model-args.js';
 
 export async function run(args: string[]): Promise<void> {
@@ -38,13 +38,15 @@ export async function run(args: string[]): Promise<void> {
   }
   const result = {
     bench: 'train', backend: backendName, config, batch, save_memory: saveMemory, steps,
-    step_seconds_median: median(times), step_seconds: times, peak_rss_mb: Math.round(peakRssMb()),
+    step_seconds_median: median(times), step_seconds: times, peak_rss_mb: Math.round(peakRssMb()), wasm_memory: wasmMemoryMb(backend()),
     breakdown_ms: medianBreakdown(breakdowns, median(times) * 1000),
   };
   if (values.json) console.log(JSON.stringify(result));
   else {
     console.log(`training step, ${describe(config)}, batch ${batch}, ${saveMemory ? 'memory saving' : 'plain backprop'}, ${backendName}`);
-    console.log(`  median ${result.step_seconds_median.toFixed(3)} s over ${steps} steps (${times.map((t) => t.toFixed(2)).join(', ')}); peak RSS ${result.peak_rss_mb} MB`);
+    const wm = result.wasm_memory;
+    console.log(`  median ${result.step_seconds_median.toFixed(3)} s over ${steps} steps (${times.map((t) => t.toFixed(2)).join(', ')}); peak RSS ${result.peak_rss_mb} MB` +
+      (wm ? ` (wasm memory: at most ${wm.peak_mb} MB in use, grown to ${wm.capacity_mb} MB)` : ''));
     printBreakdown(result.breakdown_ms);
   }
 }

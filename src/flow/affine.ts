@@ -41,7 +41,12 @@ export class AffineParams {
 
   /** scale * x + shift for the target level x (resized by nearest when its size differs): the fused path. */
   couple(input: Tensor, x: Tensor, mode: AffineMode): Tensor {
-    const { y, batchMean } = fusedAffine(this.raw(input), x, {
+    return this.coupleRaw(this.raw(input), x, mode);
+  }
+
+  /** The same from the convolutions' output `raw`. */
+  coupleRaw(raw: Tensor, x: Tensor, mode: AffineMode): Tensor {
+    const { y, batchMean } = fusedAffine(raw, x, {
       clamp: CLAMP, volumeNorm: this.volumeNorm, training: mode.training, runningMean: this.runningMean,
     });
     if (batchMean && mode.updateStats) this.updateRunningMean(batchMean);
@@ -50,7 +55,11 @@ export class AffineParams {
 
   /** Returns exp(s) and t, each with half of the last convolution's channels (the unfused path). */
   forward(input: Tensor, mode: AffineMode): { scale: Tensor; shift: Tensor } {
-    const o = this.raw(input);
+    return this.scaleShift(this.raw(input), mode);
+  }
+
+  /** The same from the convolutions' output `o`. */
+  scaleShift(o: Tensor, mode: AffineMode): { scale: Tensor; shift: Tensor } {
     const c = this.conv2.dim(0) / 2;
     let s = softClamp(sliceChannels(o, 0, c), CLAMP);
     const shift = sliceChannels(o, c, c);

@@ -43,14 +43,37 @@ export class CouplingBlock {
 
   /** Scale and shift at the target's resolution (the unfused path, used by the inverse). */
   params(levels: readonly Tensor[], mode: AffineMode): { scale: Tensor; shift: Tensor } {
-    const tgt = levels[this.target]!;
-    const { scale, shift } = this.affine.forward(this.affineInput(levels), mode);
-    return { scale: nearest(scale, tgt.dim(2), tgt.dim(3)), shift: nearest(shift, tgt.dim(2), tgt.dim(3)) };
+    return this.paramsFromRaw(this.raw(levels), levels[this.target]!, mode);
+  }
+
+  private paramsFromRaw(raw: Tensor, target: Tensor, mode: AffineMode): { scale: Tensor; shift: Tensor } {
+    const { scale, shift } = this.affine.scaleShift(raw, mode);
+    return { scale: nearest(scale, target.dim(2), target.dim(3)), shift: nearest(shift, target.dim(2), target.dim(3)) };
+  }
+
+  /**
+   * The affine block's convolutions on the source levels: what both directions need. Memory
+   * saving computes it once per block for the inverse and the re-run forward (inverseFromRaw,
+   * forwardFromRaw), instead of twice.
+   */
+  raw(levels: readonly Tensor[]): Tensor {
+    return this.affine.raw(this.affineInput(levels));
   }
 
   /** The new value of the target level. */
   forward(levels: readonly Tensor[], mode: AffineMode): Tensor {
-    return this.conv.forward(this.affine.couple(this.affineInput(levels), levels[this.target]!, mode));
+    return this.forwardFromRaw(this.raw(levels), levels[this.target]!, mode);
+  }
+
+  /** The new value of target level x, given raw(levels). */
+  forwardFromRaw(raw: Tensor, x: Tensor, mode: AffineMode): Tensor {
+    return this.conv.forward(this.affine.coupleRaw(raw, x, mode));
+  }
+
+  /** The target level before this block from its value y after it, given raw(levels) (no running-mean update). */
+  inverseFromRaw(raw: Tensor, y: Tensor, mode: AffineMode): Tensor {
+    const { scale, shift } = this.paramsFromRaw(raw, y, { ...mode, updateStats: false });
+    return divide(sub(this.conv.inverse(y), shift), scale);
   }
 
   /** The same through the unfused ops (the fused op's test oracle). */
@@ -61,8 +84,7 @@ export class CouplingBlock {
 
   /** The target level's value before this block, given the levels after it (no running-mean update). */
   inverse(levels: readonly Tensor[], mode: AffineMode): Tensor {
-    const { scale, shift } = this.params(levels, { ...mode, updateStats: false });
-    return divide(sub(this.conv.inverse(levels[this.target]!), shift), scale);
+    return this.inverseFromRaw(this.raw(levels), levels[this.target]!, mode);
   }
 }
 

@@ -2,7 +2,7 @@
  * PyramidFlow: a frozen 1x1 input convolution (3 -> C), a Laplacian pyramid of L levels, then
  * S stacks of coupling blocks. forward maps images to latent pyramids; inverse maps back.
  */
-import { Tensor, channelMix, noGrad, isRecording, inResidentScope, withResidentScope, keep, release } from '../tensor/index.js';
+import { Tensor, channelMix, noGrad, isRecording, keepingOnly, release } from '../tensor/index.js';
 import { leftInverse, qr } from '../tensor/linalg.js';
 import type { ModelConfig } from '../api/types.js';
 import { Random } from '../util/random.js';
@@ -112,19 +112,6 @@ export class PyramidFlow {
       return channelMix(composePyramid(z), new Tensor([3, C], Float32Array.from(pinv)));
     });
   }
-}
-
-/**
- * Runs fn in a nested resident scope that keeps only the tensors it returns, so that without a
- * tape (inference, memory saving) a block's intermediates are freed as soon as it is done.
- */
-function keepingOnly(fn: () => Tensor[]): Tensor[] {
-  if (!inResidentScope()) return fn();
-  return withResidentScope(() => {
-    const out = fn();
-    keep(...out.map((t) => t.data));
-    return out;
-  });
 }
 
 /** A rows x cols matrix with orthonormal columns (rows >= cols) or rows (rows < cols), as torch's orthogonal_. */

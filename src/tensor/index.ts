@@ -1,4 +1,4 @@
-export { Tensor, Tape, withTape, noGrad, isRecording, markLeaf, recordOp, accumulateGrad, shapeSize, sameShape, assertShape } from './tensor.js';
+export { Tensor, Tape, withTape, noGrad, isRecording, keepingOnly, markLeaf, recordOp, accumulateGrad, shapeSize, sameShape, assertShape } from './tensor.js';
 export { add, sub, mul, scale, exp, atan, square, abs, leakyRelu, softClamp } from './ops/elementwise.js';
 export { meanOver, meanAll } from './ops/reduce.js';
 export { reshape, concatChannels, sliceChannels, concatBatch, pairSquaredDiff } from './ops/shape.js';

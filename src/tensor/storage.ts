@@ -15,7 +15,8 @@
 
 /** A backend's allocator of arrays in its own memory (contents undefined). */
 export interface FloatAllocator {
-  alloc(length: number): Float32Array;
+  /** null when its memory is full: the array then goes on the heap (kernels copy it, slower but it works). */
+  alloc(length: number): Float32Array | null;
   free(a: Float32Array): void;
   /** Whether `a` is a view of the allocator's memory. */
   owns(a: Float32Array): boolean;
@@ -50,6 +51,7 @@ export function allocFloats(length: number, zeroed = true): Float32Array {
   const scope = scopes[scopes.length - 1];
   if (!scope || !allocator || length === 0) return new Float32Array(length);
   const a = allocator.alloc(length);
+  if (!a) return new Float32Array(length);
   if (zeroed) a.fill(0);
   scope.add(a);
   return a;

@@ -5,7 +5,7 @@
  * to its inputs' gradients.
  */
 
-import { allocFloats, copyFloats, isResident, release } from './storage.js';
+import { allocFloats, copyFloats, isResident, release, inResidentScope, withResidentScope, keep } from './storage.js';
 
 export class Tensor {
   readonly shape: readonly number[];
@@ -210,4 +210,17 @@ export function accumulateGrad(t: Tensor, src: Float32Array, fresh = true): void
   const g = t.grad;
   for (let i = 0; i < g.length; i++) g[i] += src[i]!;
   if (fresh) release(src);
+}
+
+/**
+ * Runs fn in a nested resident scope that keeps only the tensors it returns, so that work done
+ * without a tape (inference, memory saving) frees its intermediates as soon as it is done.
+ */
+export function keepingOnly(fn: () => Tensor[]): Tensor[] {
+  if (!inResidentScope()) return fn();
+  return withResidentScope(() => {
+    const out = fn();
+    keep(...out.map((t) => t.data));
+    return out;
+  });
 }

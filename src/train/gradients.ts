@@ -7,10 +7,9 @@
  * Run inside a resident scope (trainStep does), the tape frees each activation once its own
  * backward has run, and memory saving frees each block's work before the next block's.
  */
-import { Tensor, Tape, withTape, noGrad, markLeaf, allocFloats, keep, release, withResidentScope } from '../tensor/index.js';
+import { Tensor, Tape, withTape, noGrad, markLeaf, allocFloats, keep, keepingOnly, release, withResidentScope } from '../tensor/index.js';
 import type { PyramidFlow } from '../flow/model.js';
 import { pyramidLoss } from '../flow/loss.js';
-import { withLevel } from '../flow/coupling.js';
 
 export interface GradientResult {
   loss: number;
@@ -44,11 +43,15 @@ function savingGradients(model: PyramidFlow, images: Tensor): GradientResult {
     const block = model.blocks[i]!;
     const t = block.target;
     const next = withResidentScope(() => {
-      // Rebuild the block's input: only its target level changed.
-      const before = noGrad(() => block.inverse(levels, model.mode(false)));
-      const inputs = withLevel(levels, t, before).map((z) => markLeaf(new Tensor(z.shape, z.data)));
+      // The affine convolutions read only the levels the block leaves alone: run them once, under
+      // the tape, then rebuild the target level's input through the inverse and re-run the coupling.
+      const mode = model.mode(false);
+      const inputs = levels.map((z) => markLeaf(new Tensor(z.shape, z.data)));
       const blockTape = new Tape();
-      const out = withTape(blockTape, () => block.forward(inputs, model.mode(false)));
+      const raw = withTape(blockTape, () => block.raw(inputs));
+      const before = noGrad(() => keepingOnly(() => [block.inverseFromRaw(raw, levels[t]!, mode)])[0]!);
+      inputs[t] = markLeaf(new Tensor(before.shape, before.data));
+      const out = withTape(blockTape, () => block.forwardFromRaw(raw, inputs[t]!, mode));
       blockTape.backward(out, grads[t], true);
       // Levels other than the target pass through: their gradient is what came from above plus
       // what flowed through the affine parameters.

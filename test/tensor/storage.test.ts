@@ -128,3 +128,18 @@ for (const saveMemory of [false, true]) {
     assert.ok(resident.losses.every(Number.isFinite));
   });
 }
+
+test('when the backend memory is full, arrays fall back to the heap and everything still works', () => {
+  const full = { alloc: () => null, free: () => { throw new Error('nothing to free'); }, owns: () => false };
+  setFloatAllocator(full);
+  try {
+    withResidentScope(() => {
+      const a = allocFloats(100);
+      assert.equal(a.length, 100);
+      assert.equal(isResident(a), false);
+      release(a); // a heap array: left to the garbage collector
+    });
+  } finally {
+    setFloatAllocator(wasm.floatAllocator);
+  }
+});

@@ -42,7 +42,7 @@ test('a freed block is reused; double frees and foreign offsets are refused', ()
   const { heap } = newHeap();
   const a = heap.alloc(1000), b = heap.alloc(1000);
   heap.release(a);
-  assert.equal(heap.alloc(900), a, 'first fit reuses the hole');
+  assert.equal(heap.alloc(900), a, 'the hole is reused');
   heap.release(b);
   assert.throws(() => heap.release(b), /not an allocated block/);
   assert.throws(() => heap.release(a + 64), /not an allocated block/);
@@ -61,4 +61,15 @@ test('growing the memory keeps earlier views valid and recognised; the limit is 
   assert.ok(heap.owns(v) && heap.owns(w), 'views over the old and the new buffer are both ours');
   assert.equal(heap.owns(new Float32Array(10)), false);
   assert.throws(() => heap.alloc(16 * 65536), /out of WebAssembly memory/);
+});
+
+test('with a limit, a block that would end above it is refused instead of growing the memory', () => {
+  const { heap } = newHeap(64);
+  const limit = 65536 + 8 * 65536;
+  const a = heap.alloc(4 * 65536, limit);
+  assert.ok(a >= 0);
+  assert.equal(heap.alloc(6 * 65536, limit), -1, 'would cross the limit');
+  assert.ok(heap.alloc(2 * 65536, limit) >= 0, 'still fits below it');
+  heap.release(a);
+  assert.equal(heap.alloc(3 * 65536, limit), a, 'a free block below the limit is reused');
 });

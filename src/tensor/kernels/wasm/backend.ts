@@ -91,6 +91,8 @@ const MAX_PAGES = 65536;
 const PARALLEL_FLOPS = 4e6;
 /** Bytes of input and output-gradient spectra per chunk of tiles in the weight gradient. */
 const GRADW_CHUNK_BYTES = 8 << 20;
+/** Bytes of the memory that resident tensors leave to the kernels' scratch (beyond it they go to the JS heap). */
+const SCRATCH_RESERVE = 768 << 20;
 /** Elements below which a copy / pad job stays on the calling thread. */
 const PARALLEL_ELEMS = 1 << 17;
 /** Work units per element of the kernels with atan and exp (about their cost relative to a copy). */
@@ -132,10 +134,10 @@ export class WasmBackend implements KernelBackend {
   private readonly force: ConvAlgorithm | undefined;
   private disposed = false;
 
-  constructor(memory: WebAssembly.Memory, pool: ThreadPool, relaxed: boolean, force: ConvAlgorithm | undefined) {
+  constructor(memory: WebAssembly.Memory, pool: ThreadPool, relaxed: boolean, force: ConvAlgorithm | undefined, maxPages = MAX_PAGES) {
     this.memory = memory;
     this.pool = pool;
-    this.heap = new Heap(memory, HEAP_OFFSET, MAX_PAGES);
+    this.heap = new Heap(memory, HEAP_OFFSET, maxPages);
     this.arena = new Arena(this.heap);
     this.threads = pool.threads;
     this.relaxedSimd = relaxed;
@@ -147,7 +149,8 @@ export class WasmBackend implements KernelBackend {
   readonly floatAllocator: FloatAllocator = {
     alloc: (n) => {
       this.arena.reset(); // the last call's scratch is free room for tensors
-      return this.heap.floats(this.heap.alloc(n * 4), n);
+      const p = this.heap.alloc(n * 4, this.heap.limit - Math.min(SCRATCH_RESERVE, this.heap.limit / 4));
+      return p < 0 ? null : this.heap.floats(p, n);
     },
     free: (a) => this.heap.release(a.byteOffset),
     owns: (a) => this.heap.owns(a),
@@ -809,15 +812,17 @@ export async function createWasmBackend(opts: WasmBackendOptions = {}): Promise<
   if (!module) module = await WebAssembly.compile(await platform.loadWasm('kernels-simd.wasm'));
   const initial = Math.ceil(HEAP_OFFSET / PAGE) + 16;
   let memory: WebAssembly.Memory;
+  let maxPages = MAX_PAGES;
   try {
-    memory = new WebAssembly.Memory({ initial, maximum: MAX_PAGES, shared: true });
+    memory = new WebAssembly.Memory({ initial, maximum: maxPages, shared: true });
   } catch {
-    memory = new WebAssembly.Memory({ initial, maximum: 16384, shared: true });
+    maxPages = 16384;
+    memory = new WebAssembly.Memory({ initial, maximum: maxPages, shared: true });
   }
   const instance = await WebAssembly.instantiate(module, { env: { memory } });
   const runTask = instance.exports.runTask as (job: number, task: number, thread: number) => void;
   (instance.exports.initTables as () => void)();
   const pool = await ThreadPool.create(platform, module, memory, runTask, threads, relaxed);
   const force = opts.algorithm && opts.algorithm !== 'auto' ? opts.algorithm : undefined;
-  return new WasmBackend(memory, pool, relaxed, force);
+  return new WasmBackend(memory, pool, relaxed, force, maxPages);
 }

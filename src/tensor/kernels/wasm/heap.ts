@@ -1,7 +1,7 @@
 /**
  * The allocator of the shared WebAssembly memory: tensors that live there (see
- * src/tensor/storage.ts) and the kernels' per-call scratch. First fit over an address-ordered
- * free list, neighbours coalesced on free, the memory grown when nothing fits. Blocks are
+ * src/tensor/storage.ts) and the kernels' per-call scratch. Best fit (less fragmentation than
+ * first fit at 1024x1024) over an address-ordered free list, neighbours coalesced on free, the memory grown when nothing fits. Blocks are
  * 64-byte aligned with 256 bytes of slack behind them, because vector loads may read a little
  * past the end of an array. Only the calling thread allocates; workers just read and write.
  *
@@ -25,33 +25,43 @@ export class Heap {
   /** Bytes handed out now, and the most ever at once (benchmarks). */
   inUse = 0;
   peak = 0;
+  /** Bytes the memory may grow to. */
+  readonly limit: number;
 
   constructor(private readonly memory: WebAssembly.Memory, base: number, private readonly maxPages: number) {
+    this.limit = maxPages * PAGE;
     this.top = Math.ceil(base / ALIGN) * ALIGN;
     this.buffers.add(memory.buffer);
   }
 
-  /** Byte offset of a fresh block of at least `bytes` (contents undefined). */
-  alloc(bytes: number): number {
+  /**
+   * Byte offset of a fresh block of at least `bytes` (contents undefined). With `limit`, a block
+   * that would end above that byte is refused (-1) instead of failing when the memory is full.
+   */
+  alloc(bytes: number, limit?: number): number {
     const size = Math.ceil((Math.max(bytes, 4) + SLACK) / ALIGN) * ALIGN;
-    let at = -1;
+    let at = -1, best = -1;
     for (let i = 0; i < this.free.length; i++) {
       const b = this.free[i]!;
-      if (b.size < size) continue;
+      if (b.size >= size && (best < 0 || b.size < this.free[best]!.size)) best = i;
+    }
+    if (best >= 0) {
+      const b = this.free[best]!;
       at = b.start;
-      if (b.size === size) this.free.splice(i, 1);
+      if (b.size === size) this.free.splice(best, 1);
       else {
         b.start += size;
         b.size -= size;
       }
-      break;
     }
     if (at < 0) {
       // Extend the top, reusing a free block that ends there.
       const last = this.free[this.free.length - 1];
-      if (last && last.start + last.size === this.top) {
+      const start = last && last.start + last.size === this.top ? last.start : this.top;
+      if (limit !== undefined && start + size > limit) return -1;
+      if (start !== this.top) {
         this.free.pop();
-        this.top = last.start;
+        this.top = start;
       }
       at = this.top;
       this.ensure(at + size);
