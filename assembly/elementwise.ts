@@ -164,6 +164,7 @@ const A_SVN = 4; // training, svn: per-(band, plane) float64 partial sums into p
 const A_APPLY = 8; // apply the mean: forward: exp and y; backward: through the mean and the soft clamp
 const A_HAVE_S = 128; // forward: s already in scl (from an earlier job)
 const A_SAME = 64; // h x w == H x W
+const A_INVERSE = 256; // forward job: x = (y - shift) / scale from y (in the x slot) instead of y = scale * x + shift
 // mean kind, bits 4-5: 0 scalar mean[0], 1 per pixel mean[p], 2 per channel mean[c], 3 none (zero)
 
 /** The mean vector of a plane when it does not vary by pixel (kinds 0, 2, 3). */
@@ -208,6 +209,20 @@ function expAffineRange(src: usize, mean: usize, mv: v128, pix: bool, x: usize, 
   for (let o = ev; o < e1; o += 4) {
     const e = exp4(f32x4.sub(lane0(src + o), pix ? lane0(mean + o) : mv));
     store0(y + o, affine4(e, lane0(x + o), lane0(shift + o)));
+  }
+}
+
+/** out = (y - shift) / exp(src - mean), float32 subtract then divide (out may be src) */
+// @ts-ignore: decorator
+@inline
+function expInverseRange(src: usize, mean: usize, mv: v128, pix: bool, y: usize, shift: usize, out: usize, e0: usize, ev: usize, e1: usize): void {
+  for (let o = e0; o < ev; o += 16) {
+    const e = exp4(f32x4.sub(v128.load(src + o), pix ? v128.load(mean + o) : mv));
+    v128.store(out + o, f32x4.div(f32x4.sub(v128.load(y + o), v128.load(shift + o)), e));
+  }
+  for (let o = ev; o < e1; o += 4) {
+    const e = exp4(f32x4.sub(lane0(src + o), pix ? lane0(mean + o) : mv));
+    store0(out + o, f32x4.div(f32x4.sub(lane0(y + o), lane0(shift + o)), e));
   }
 }
 
@@ -293,6 +308,7 @@ export function affineForwardTask(job: usize, t: i32): void {
   const ev = e0 + ((e1 - e0) & ~15);
   const cvn = (flags & A_CVN) != 0, svn = (flags & A_SVN) != 0;
   const same = (flags & A_SAME) != 0;
+  const inverse = (flags & A_INVERSE) != 0;
   if (flags & A_SOFT) {
     for (let k = 0; k < NC; k++) {
       const n = k / C, c = k - n * C;
@@ -319,7 +335,10 @@ export function affineForwardTask(job: usize, t: i32): void {
     const mv = planeMean(mk, mean, c);
     if (same) {
       const xp = x + <usize>k * xPlaneB, shift = raw + <usize>(n * 2 * C + C + c) * planeB;
-      if (pix) expAffineRange(src, mean, mv, true, xp, shift, dst, e0, ev, e1);
+      if (inverse) {
+        if (pix) expInverseRange(src, mean, mv, true, xp, shift, dst, e0, ev, e1);
+        else expInverseRange(src, mean, mv, false, xp, shift, dst, e0, ev, e1);
+      } else if (pix) expAffineRange(src, mean, mv, true, xp, shift, dst, e0, ev, e1);
       else expAffineRange(src, mean, mv, false, xp, shift, dst, e0, ev, e1);
     } else if (pix) expRange(src, dst, mean, mv, true, e0, ev, e1);
     else expRange(src, dst, mean, mv, false, e0, ev, e1);
@@ -337,7 +356,8 @@ export function affineForwardTask(job: usize, t: i32): void {
       for (let j = 0; j < W; j++) {
         const q = <usize>(sr + load<i32>(ci + (<usize>j << 2))) << 2;
         const o = row + (<usize>j << 2);
-        store<f32>(yp + o, <f32>(<f64>load<f32>(sc + q) * <f64>load<f32>(xp + o) + <f64>load<f32>(shift + q)));
+        if (inverse) store<f32>(yp + o, (load<f32>(xp + o) - load<f32>(shift + q)) / load<f32>(sc + q));
+        else store<f32>(yp + o, <f32>(<f64>load<f32>(sc + q) * <f64>load<f32>(xp + o) + <f64>load<f32>(shift + q)));
       }
     }
   }

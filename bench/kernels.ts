@@ -13,7 +13,7 @@
 import os from 'node:os';
 import type { ConvShape } from '../src/tensor/kernels/backend.js';
 import { JsBackend } from '../src/tensor/kernels/js/conv.js';
-import { createWasmBackend, KERNEL_NAMES, type ConvPass } from '../src/tensor/kernels/wasm/backend.js';
+import { createWasmBackend, KERNEL_NAMES, type ConvPass, type WasmBackend } from '../src/tensor/kernels/wasm/backend.js';
 import { median, peakRssMb } from './_util.js';
 
 interface Options {
@@ -22,10 +22,12 @@ interface Options {
   relaxed: boolean;
   algorithm: 'auto' | 'direct' | 'fft';
   profile: boolean;
+  /** Arrays on the JS heap, copied in and out by every call (as before resident tensors). */
+  copies: boolean;
 }
 
 function parse(args: string[]): Options {
-  const o: Options = { runs: 7, threads: os.availableParallelism(), relaxed: true, algorithm: 'auto', profile: false };
+  const o: Options = { runs: 7, threads: os.availableParallelism(), relaxed: true, algorithm: 'auto', profile: false, copies: false };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a === '--runs') o.runs = Math.max(1, Number(args[++i]));
@@ -33,6 +35,7 @@ function parse(args: string[]): Options {
     else if (a === '--no-relaxed') o.relaxed = false;
     else if (a === '--algorithm') o.algorithm = args[++i] as Options['algorithm'];
     else if (a === '--profile') o.profile = true;
+    else if (a === '--copies') o.copies = true;
     else throw new Error(`unknown option ${a}`);
   }
   return o;
@@ -43,13 +46,14 @@ const flopsOf = (s: ConvShape): number => 2 * s.batch * s.height * s.width * s.i
 const shape = (inChannels: number, outChannels: number, size: number, kernel = 7, batch = 2): ConvShape =>
   ({ batch, inChannels, outChannels, height: size, width: size, kernel });
 
-/** The default model's 7x7 shapes and how many of each one training step runs. */
+/** The default model's 7x7 shapes and how many of each one training step runs (per stack, 4 stacks). */
+const STACKS = 4;
 const SHAPES: { s: ConvShape; perStep: number }[] = [
-  { s: shape(16, 32, 256), perStep: 1 },
-  { s: shape(32, 32, 256), perStep: 1 },
-  { s: shape(32, 32, 128), perStep: 2 },
-  { s: shape(16, 32, 64), perStep: 1 },
-  { s: shape(32, 32, 64), perStep: 3 },
+  { s: shape(16, 32, 256), perStep: STACKS },
+  { s: shape(32, 32, 256), perStep: STACKS },
+  { s: shape(32, 32, 128), perStep: 2 * STACKS },
+  { s: shape(16, 32, 64), perStep: STACKS },
+  { s: shape(32, 32, 64), perStep: 3 * STACKS },
 ];
 const PASSES: ConvPass[] = ['forward', 'gradInput', 'gradWeight'];
 
@@ -72,12 +76,23 @@ interface Buffers {
   dw: Float32Array;
 }
 
-function buffers(s: ConvShape): Buffers {
+/** The arrays of one shape: on the JS heap, or resident in `b`'s memory (as a training step's tensors). */
+function buffers(s: ConvShape, b?: WasmBackend): Buffers {
   const { batch: N, inChannels: C, outChannels: O, height: H, width: W, kernel: K } = s;
-  return {
-    x: random(N * C * H * W), w: random(O * C * K * K), dy: random(N * O * H * W),
-    y: new Float32Array(N * O * H * W), dx: new Float32Array(N * C * H * W), dw: new Float32Array(O * C * K * K),
+  const place = (a: Float32Array): Float32Array => {
+    const r = b?.floatAllocator.alloc(a.length);
+    if (!r) return a;
+    r.set(a);
+    return r;
   };
+  return {
+    x: place(random(N * C * H * W)), w: place(random(O * C * K * K)), dy: place(random(N * O * H * W)),
+    y: place(new Float32Array(N * O * H * W)), dx: place(new Float32Array(N * C * H * W)), dw: place(new Float32Array(O * C * K * K)),
+  };
+}
+
+function freeBuffers(d: Buffers, b?: WasmBackend): void {
+  if (b) for (const a of Object.values(d)) if (b.floatAllocator.owns(a)) b.floatAllocator.free(a);
 }
 
 function call(b: { conv2d: JsBackend['conv2d']; conv2dGradInput: JsBackend['conv2dGradInput']; conv2dGradWeight: JsBackend['conv2dGradWeight'] },
@@ -125,6 +140,7 @@ export async function run(args: string[]): Promise<void> {
   const many = o.threads > 1 ? await createWasmBackend({ threads: o.threads, relaxedSimd: o.relaxed, algorithm }) : undefined;
   try {
     console.log(`wasm kernels: ${one.name}${many ? ` / ${many.name}` : ''}; k 7, batch 2; effective GFLOP/s = 2*N*H*W*Cin*Cout*k*k / time; median of ${o.runs} runs after 2 warm-up`);
+    console.log(o.copies ? 'arrays on the JS heap, copied in and out by each call (--copies)' : 'arrays resident in the wasm memory, as a training step\'s tensors (--copies: on the JS heap)');
     console.log('algo: direct, or fftT = FFT with T x T tiles');
     console.log(`cpu: ${os.cpus()[0]?.model ?? '?'} x${os.availableParallelism()}, load average ${os.loadavg().map((v) => v.toFixed(1)).join(' ')}`);
     console.log('');
@@ -134,12 +150,13 @@ export async function run(args: string[]): Promise<void> {
     console.log('-'.repeat(head.length));
     let stepFlops = 0, stepWall = 0, stepCpu = 0, stepWallMany = 0;
     for (const { s, perStep } of SHAPES) {
-      const d = buffers(s);
+      const d1 = buffers(s, o.copies ? undefined : one);
+      const dn = buffers(s, o.copies ? undefined : many);
       const f = flopsOf(s);
       for (const pass of PASSES) {
         if (o.profile) one.profile = new Map();
-        const fns = [() => call(one, pass, s, d)];
-        if (many) fns.push(() => call(many, pass, s, d));
+        const fns = [() => call(one, pass, s, d1)];
+        if (many) fns.push(() => call(many, pass, s, dn));
         const [r1, rn] = measure(fns, o.runs) as [Timing, Timing | undefined];
         const prof = one.profile;
         one.profile = undefined;
@@ -159,6 +176,8 @@ export async function run(args: string[]): Promise<void> {
           console.log(`${''.padEnd(14)}   ${[...prof].map(([k, v]) => `${KERNEL_NAMES[k] ?? k} ${(v / calls).toFixed(2)}`).join(', ')} ms/call`);
         }
       }
+      freeBuffers(d1, one);
+      freeBuffers(dn, many);
     }
     console.log('');
     console.log(`one training step, all 7x7 passes (${(stepFlops / 1e9).toFixed(1)} GFLOP): ` +

@@ -5,7 +5,7 @@
  */
 import { Tensor, conv2d, leakyRelu, sliceChannels, softClamp, meanOver, sub, exp } from '../tensor/index.js';
 import type { VolumeNorm } from '../api/types.js';
-import { fusedAffine } from './fused-affine.js';
+import { fusedAffine, fusedAffineInverse } from './fused-affine.js';
 
 export const CLAMP = 2;
 export const LEAKY_SLOPE = 0.01;
@@ -51,6 +51,11 @@ export class AffineParams {
     });
     if (batchMean && mode.updateStats) this.updateRunningMean(batchMean);
     return y;
+  }
+
+  /** The inverse of coupleRaw: x from y = scale * x + shift, one fused kernel (not differentiable). */
+  uncoupleRaw(raw: Tensor, y: Tensor, mode: AffineMode): Tensor {
+    return fusedAffineInverse(raw, y, { clamp: CLAMP, volumeNorm: this.volumeNorm, training: mode.training, runningMean: this.runningMean });
   }
 
   /** Returns exp(s) and t, each with half of the last convolution's channels (the unfused path). */

@@ -6,7 +6,7 @@
  *   down(s):   target s+1, parameters from level s, computed at s and resized down
  *   middle(s): target s+1, parameters from levels s and s+2 resized to s+1 and concatenated
  */
-import { Tensor, add, mul, sub, nearest, concatChannels, recordOp, accumulateGrad, allocFloats } from '../tensor/index.js';
+import { Tensor, add, mul, sub, nearest, concatChannels, recordOp, accumulateGrad, allocFloats, isRecording } from '../tensor/index.js';
 import type { BlockSpec } from './config.js';
 import { AffineParams, type AffineMode } from './affine.js';
 import { InvConv1x1 } from './invconv.js';
@@ -70,8 +70,18 @@ export class CouplingBlock {
     return this.conv.forward(this.affine.coupleRaw(raw, x, mode));
   }
 
-  /** The target level before this block from its value y after it, given raw(levels) (no running-mean update). */
+  /**
+   * The target level before this block from its value y after it, given raw(levels) (no
+   * running-mean update): one fused kernel, or the unfused differentiable ops under a tape.
+   */
   inverseFromRaw(raw: Tensor, y: Tensor, mode: AffineMode): Tensor {
+    const m = { ...mode, updateStats: false };
+    if (!isRecording()) return this.affine.uncoupleRaw(raw, this.conv.inverse(y), m);
+    return this.inverseUnfused(raw, y, m);
+  }
+
+  /** The same through the unfused ops (differentiable; the fused kernel's test oracle). */
+  inverseUnfused(raw: Tensor, y: Tensor, mode: AffineMode): Tensor {
     const { scale, shift } = this.paramsFromRaw(raw, y, { ...mode, updateStats: false });
     return divide(sub(this.conv.inverse(y), shift), scale);
   }

@@ -24,18 +24,37 @@ export interface FusedAffineOptions {
   runningMean: Tensor;
 }
 
-export function fusedAffine(raw: Tensor, x: Tensor, o: FusedAffineOptions): { y: Tensor; batchMean: Tensor | null } {
+function affineShape(raw: Tensor, x: Tensor, o: FusedAffineOptions, inverse: boolean): AffineShape {
   if (raw.shape.length !== 4 || x.shape.length !== 4) throw new Error('fusedAffine: expected raw [N,2C,h,w] and x [N,C,H,W]');
   const [N, C2, h, w] = raw.shape as [number, number, number, number];
   const C = C2 / 2;
   const [xn, xc, H, W] = x.shape as [number, number, number, number];
   if (xn !== N || xc !== C) throw new Error(`fusedAffine: raw [${raw.shape.join(', ')}] does not match x [${x.shape.join(', ')}]`);
-  const cvn = o.volumeNorm === 'cvn';
-  const s: AffineShape = { batch: N, channels: C, height: h, width: w, outHeight: H, outWidth: W, clamp: o.clamp, volumeNorm: cvn ? 'cvn' : 'svn' };
-  const batchMean = o.training ? new Tensor(cvn ? [1, 1, h, w] : [1, C, 1, 1]) : null;
+  const volumeNorm = o.volumeNorm === 'cvn' ? 'cvn' : 'svn';
+  return { batch: N, channels: C, height: h, width: w, outHeight: H, outWidth: W, clamp: o.clamp, volumeNorm, inverse };
+}
+
+/** The tail's forward kernel (either direction): the output, and the batch mean in training. */
+function runTail(raw: Tensor, input: Tensor, s: AffineShape, o: FusedAffineOptions): { out: Tensor; batchMean: Tensor | null } {
+  const batchMean = o.training ? new Tensor(s.volumeNorm === 'cvn' ? [1, 1, s.height, s.width] : [1, s.channels, 1, 1]) : null;
+  const out = Tensor.uninitialized(input.shape);
+  timed(s.inverse ? 'affine tail inverse' : 'affine tail forward',
+    () => backend().fusedAffineForward(raw.data, input.data, s, batchMean ? null : o.runningMean.data, out.data, batchMean?.data ?? null));
+  return { out, batchMean };
+}
+
+/**
+ * The coupling's inverse x = (y - shift) / scale as one kernel, for untaped work (memory
+ * saving's rebuild, latents to image); it equals the unfused chain bit for bit (tested).
+ */
+export function fusedAffineInverse(raw: Tensor, y: Tensor, o: FusedAffineOptions): Tensor {
+  return runTail(raw, y, affineShape(raw, y, o, true), o).out;
+}
+
+export function fusedAffine(raw: Tensor, x: Tensor, o: FusedAffineOptions): { y: Tensor; batchMean: Tensor | null } {
+  const s = affineShape(raw, x, o, false);
+  const { out: y, batchMean } = runTail(raw, x, s, o);
   const mean = batchMean ? batchMean.data : o.runningMean.data;
-  const y = Tensor.uninitialized(x.shape);
-  timed('affine tail forward', () => backend().fusedAffineForward(raw.data, x.data, s, batchMean ? null : mean, y.data, batchMean?.data ?? null));
 
   recordOp(y, [raw, x], (gy) => {
     const gx = x.requiresGrad ? allocFloats(x.size, false) : null;

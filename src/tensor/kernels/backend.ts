@@ -30,6 +30,8 @@ export interface ConvShape {
  *   scale = exp(s'),  shift = raw[:, C:]
  *   y     = nearest(scale) * x + nearest(shift)                      (nearest when sizes differ)
  * raw is [N, 2C, h, w] (log-scale channels, then shift channels); x and y are [N, C, H, W].
+ * With `inverse`, fusedAffineForward maps the other way: given y (in its x argument), it writes
+ *   x     = (y - nearest(shift)) / nearest(scale)                    (float32 subtract, then divide)
  */
 export interface AffineShape {
   batch: number;
@@ -48,6 +50,8 @@ export interface AffineShape {
    * 'svn' per channel over batch and pixels (C values). Means are accumulated in float64.
    */
   volumeNorm: 'cvn' | 'svn';
+  /** The coupling's inverse (memory saving, latents to image): x from y. */
+  inverse?: boolean;
 }
 
 export interface KernelBackend {

@@ -183,6 +183,12 @@ function checkAffine(b: KernelBackend): void {
     const y = out(N * C * H * W, (o) => b.fusedAffineForward(raw, x, s, running, o, running ? null : gotMean));
     assert.ok(relErr(yRef, y) <= TOL, `fusedAffineForward ${label}: y ${relErr(yRef, y)}`);
     if (!running) assert.ok(relErr(refMean, gotMean) <= 1e-6, `fusedAffineForward ${label}: batch mean ${relErr(refMean, gotMean)}`);
+    // the inverse direction: x = (y - shift) / scale, back to x
+    const si = { ...s, inverse: true };
+    const xRef = out(N * C * H * W, (o) => js.fusedAffineForward(raw, yRef, si, running, o, running ? null : new Float32Array(meanSize)));
+    const xGot = out(N * C * H * W, (o) => b.fusedAffineForward(raw, yRef, si, running, o, running ? null : new Float32Array(meanSize)));
+    assert.ok(relErr(xRef, xGot) <= TOL, `fusedAffineForward inverse ${label}: x ${relErr(xRef, xGot)}`);
+    assert.ok(relErr(x, xGot) <= 1e-4, `fusedAffineForward inverse ${label}: round trip ${relErr(x, xGot)}`);
     const mean = running ?? refMean;
     const gxRef = c.gx ? new Float32Array(N * C * H * W) : null, gxGot = c.gx ? new Float32Array(N * C * H * W).fill(NaN) : null;
     const grawRef = new Float32Array(raw.length), grawGot = new Float32Array(raw.length).fill(NaN);

@@ -57,20 +57,19 @@ export function fusedAffineForwardRef(raw: Float32Array, x: Float32Array, s: Aff
   const scale = new Float32Array(N * C * hw);
   scaleOf(raw, s, mean, scale);
 
-  // y = nearest(scale) * x + nearest(shift).
+  // y = nearest(scale) * x + nearest(shift), or the inverse (y - nearest(shift)) / nearest(scale).
   const ri = same ? null : nearestIndex(H, h), ci = same ? null : nearestIndex(W, w);
+  const inverse = s.inverse === true;
   for (let n = 0; n < N; n++)
     for (let c = 0; c < C; c++) {
       const xo = (n * C + c) * HW, so = (n * C + c) * hw, to = (n * C2 + C + c) * hw;
-      if (same) for (let p = 0; p < HW; p++) y[xo + p] = scale[so + p]! * x[xo + p]! + raw[to + p]!;
-      else
-        for (let i = 0; i < H; i++) {
-          const sr = ri![i]! * w;
-          for (let j = 0; j < W; j++) {
-            const q = sr + ci![j]!;
-            y[xo + i * W + j] = scale[so + q]! * x[xo + i * W + j]! + raw[to + q]!;
-          }
+      for (let i = 0; i < H; i++) {
+        const sr = same ? i * w : ri![i]! * w;
+        for (let j = 0; j < W; j++) {
+          const q = sr + (same ? j : ci![j]!), o = xo + i * W + j;
+          y[o] = inverse ? Math.fround(x[o]! - raw[to + q]!) / scale[so + q]! : scale[so + q]! * x[o]! + raw[to + q]!;
         }
+      }
     }
 }
 

@@ -48,7 +48,7 @@ const K_FFT_INPUT = 6, K_FFT_FILTER = 7, K_FFT_CONV = 8, K_FFT_GRADW = 9, K_FFT_
 const K_MAP = 12, K_AFFINE = 13, K_AFFINE_BACK = 14, K_BLUR = 15, K_NEAREST = 16, K_NEAREST_GRAD = 17, K_MAX_POOL = 18;
 // K_MAP operations and the affine jobs' flags (assembly/elementwise.ts)
 const MAP_EXP = 0, MAP_SOFT_CLAMP = 1, MAP_LEAKY = 2, MAP_LEAKY_GRAD = 3;
-const A_SOFT = 1, A_CVN = 2, A_SVN = 4, A_APPLY = 8, A_SAME = 64, A_HAVE_S = 128;
+const A_SOFT = 1, A_CVN = 2, A_SVN = 4, A_APPLY = 8, A_SAME = 64, A_HAVE_S = 128, A_INVERSE = 256;
 
 /** Names of the kernel ids, for profiles. */
 export const KERNEL_NAMES: Record<number, string> = {
@@ -382,7 +382,7 @@ export class WasmBackend implements KernelBackend {
     const t = tables ? this.writeTables(tables) : { ri: 0, ci: 0, rowStart: 0 };
     const meanKind = training ? (cvn ? 1 : 2) : runningMean!.length === 1 ? 0 : cvn ? 1 : 2;
     if (runningMean) this.put(meanP, runningMean, runningMean.length);
-    const base = same ? A_SAME : 0;
+    const base = (same ? A_SAME : 0) | (s.inverse ? A_INVERSE : 0);
     const params = (flags: number): number[] => [K_AFFINE, rawP, xP, sclP, yP, meanP, accP, s.batch, s.channels, s.height, s.width,
       s.outHeight, s.outWidth, rows, flags | base | (meanKind << 4), f32bits(s.clamp * 0.636), f32bits(1 / s.clamp),
       t.ri, t.ci, t.rowStart, partP];
