@@ -125,8 +125,8 @@ function store0(p: usize, v: v128): void {
  * Elementwise maps over [t*chunk, min(n, (t+1)*chunk)) (chunk a multiple of 4).
  * job: [kind, op, a, b, dst, n, chunk, f0, f1] (f0, f1: float32 bits)
  * op 0: dst = exp(a); 1: dst = f0 * atan(a * f1) (soft clamp); 2: dst = leakyRelu(a, slope f0);
- * 3: dst = a > 0 ? b : f0 * b (LeakyReLU gradient, a = input, b = output gradient). dst may be
- * a or b (in place).
+ * 3: dst = a > 0 ? b : f0 * b (LeakyReLU gradient, a = input, b = output gradient); 4: dst =
+ * a + b. dst may be a or b (in place).
  */
 export function mapTask(job: usize, t: i32): void {
   const op = P(job, 1);
@@ -145,6 +145,9 @@ export function mapTask(job: usize, t: i32): void {
   } else if (op == 2) {
     for (let o = e0; o < ev; o += 16) v128.store(d + o, leaky4(v128.load(a + o), f0));
     for (let o = ev; o < e1; o += 4) store0(d + o, leaky4(lane0(a + o), f0));
+  } else if (op == 4) {
+    for (let o = e0; o < ev; o += 16) v128.store(d + o, f32x4.add(v128.load(a + o), v128.load(b + o)));
+    for (let o = ev; o < e1; o += 4) store0(d + o, f32x4.add(lane0(a + o), lane0(b + o)));
   } else {
     for (let o = e0; o < ev; o += 16) v128.store(d + o, leakyGrad4(v128.load(a + o), v128.load(b + o), f0));
     for (let o = ev; o < e1; o += 4) store0(d + o, leakyGrad4(lane0(a + o), lane0(b + o), f0));

@@ -6,6 +6,7 @@
  */
 
 import { allocFloats, copyFloats, isResident, release, inResidentScope, withResidentScope, keep } from './storage.js';
+import { backend } from './kernels/index.js';
 
 export class Tensor {
   readonly shape: readonly number[];
@@ -208,7 +209,8 @@ export function accumulateGrad(t: Tensor, src: Float32Array, fresh = true): void
     return;
   }
   const g = t.grad;
-  for (let i = 0; i < g.length; i++) g[i] += src[i]!;
+  if (g.length >= 65536) backend().addInto(g, src, g.length); // the large maps: vector kernel on every thread
+  else for (let i = 0; i < g.length; i++) g[i] += src[i]!;
   if (fresh) release(src);
 }
 

@@ -80,6 +80,17 @@ test('ops on resident tensors give what they give on the heap', () => {
     return toHeap(conv2d(xr, w).data);
   });
   assert.deepEqual(resident, heap);
+  // in place on resident arrays (gradient accumulation)
+  const n = 70001, u = Float32Array.from({ length: n }, (_, i) => Math.sin(i)), v = Float32Array.from({ length: n }, (_, i) => Math.cos(i));
+  const sum = Float32Array.from(u, (a, i) => a + v[i]!);
+  const got = withResidentScope(() => {
+    const a = allocFloats(n, false), b = allocFloats(n, false);
+    a.set(u);
+    b.set(v);
+    backend().addInto(a, b, n);
+    return toHeap(a);
+  });
+  assert.deepEqual(got, sum);
 });
 
 function stepRun(saveMemory: boolean): { losses: number[]; params: Float32Array[]; maps: Float32Array[]; running: Float32Array[] } {

@@ -93,6 +93,8 @@ export interface KernelBackend {
   leakyRelu(x: Float32Array, slope: number, n: number, y: Float32Array): void;
   /** gx = x > 0 ? gy : slope * gy over the first n values (x: the forward's input). */
   leakyReluGrad(x: Float32Array, gy: Float32Array, slope: number, n: number, gx: Float32Array): void;
+  /** acc += x over the first n values, in place (gradient accumulation; the exception to "outputs are not inputs"). */
+  addInto(acc: Float32Array, x: Float32Array, n: number): void;
   /**
    * Separable [1 4 6 4 1]/16 blur of `planes` planes of H x W, zero padding 2 (the depthwise 5x5
    * cross-correlation with outer(b, b)/256). Self-adjoint: it is also its own gradient.

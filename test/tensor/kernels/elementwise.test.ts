@@ -69,6 +69,12 @@ function checkMaps(b: KernelBackend): void {
       const gx = out(n, (o) => b.leakyReluGrad(x, g, slope, n, o));
       assert.ok(elemRelErr(out(n, (o) => js.leakyReluGrad(x, g, slope, n, o)), gx) <= 2.5e-7, `leakyReluGrad ${label}`);
     }
+    // in place: the sum of two float32 values is exact in both
+    const accRef = x.slice(), acc = x.slice();
+    js.addInto(accRef, g, n);
+    b.addInto(acc, g, n);
+    assert.deepEqual(acc, accRef, `addInto ${label}`);
+    assert.ok(accRef.some((v, i) => v !== x[i]), 'addInto changed the values');
   }
   // special values
   const special = Float32Array.from([0, -0, NaN, Infinity, -Infinity, 1e-40, -1e-40, 88.7, 88.73, 89, 100, -87.3, -87.4, -103, -104, -200,

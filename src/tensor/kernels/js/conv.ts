@@ -1,6 +1,6 @@
 import type { AffineShape, ConvShape, KernelBackend } from '../backend.js';
 import { fusedAffineForwardRef, fusedAffineBackwardRef } from './affine.js';
-import { softClampRef, expRef, leakyReluRef, leakyReluGradRef } from './elementwise.js';
+import { softClampRef, expRef, leakyReluRef, leakyReluGradRef, addIntoRef } from './elementwise.js';
 import { blurRef, nearestRef, nearestGradRef, maxPool2Ref, maxPool2GradRef } from './resample.js';
 
 /**
@@ -138,6 +138,9 @@ export class JsBackend implements KernelBackend {
   }
   leakyReluGrad(x: Float32Array, gy: Float32Array, slope: number, n: number, gx: Float32Array): void {
     leakyReluGradRef(x, gy, slope, n, gx);
+  }
+  addInto(acc: Float32Array, x: Float32Array, n: number): void {
+    addIntoRef(acc, x, n);
   }
   blur(x: Float32Array, planes: number, height: number, width: number, y: Float32Array): void {
     blurRef(x, planes, height, width, y);

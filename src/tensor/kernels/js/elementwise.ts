@@ -17,6 +17,10 @@ export function leakyReluRef(x: Float32Array, slope: number, n: number, y: Float
   }
 }
 
+export function addIntoRef(acc: Float32Array, x: Float32Array, n: number): void {
+  for (let i = 0; i < n; i++) acc[i] += x[i]!;
+}
+
 export function leakyReluGradRef(x: Float32Array, gy: Float32Array, slope: number, n: number, gx: Float32Array): void {
   for (let i = 0; i < n; i++) gx[i] = x[i]! > 0 ? gy[i]! : gy[i]! * slope;
 }

@@ -47,7 +47,7 @@ const K_PAD = 1, K_CROP = 2, K_WEIGHTS_DIRECT = 3, K_CONV_DIRECT = 4, K_GRADW_DI
 const K_FFT_INPUT = 6, K_FFT_FILTER = 7, K_FFT_CONV = 8, K_FFT_GRADW = 9, K_FFT_GRADW_INV = 10, K_FFT_FUSED = 11;
 const K_MAP = 12, K_AFFINE = 13, K_AFFINE_BACK = 14, K_BLUR = 15, K_NEAREST = 16, K_NEAREST_GRAD = 17, K_MAX_POOL = 18;
 // K_MAP operations and the affine jobs' flags (assembly/elementwise.ts)
-const MAP_EXP = 0, MAP_SOFT_CLAMP = 1, MAP_LEAKY = 2, MAP_LEAKY_GRAD = 3;
+const MAP_EXP = 0, MAP_SOFT_CLAMP = 1, MAP_LEAKY = 2, MAP_LEAKY_GRAD = 3, MAP_ADD = 4;
 const A_SOFT = 1, A_CVN = 2, A_SVN = 4, A_APPLY = 8, A_SAME = 64, A_HAVE_S = 128, A_INVERSE = 256;
 
 /** Names of the kernel ids, for profiles. */
@@ -231,7 +231,11 @@ export class WasmBackend implements KernelBackend {
     this.map(MAP_LEAKY_GRAD, x, gy, n, gx, slope, 0);
   }
 
-  /** dst = op(a[, b]) over n values, in chunks of a few thousand values a task. */
+  addInto(acc: Float32Array, x: Float32Array, n: number): void {
+    this.map(MAP_ADD, acc, x, n, acc, 0, 0);
+  }
+
+  /** dst = op(a[, b]) over n values, in chunks of a few thousand values a task (dst may be a: in place). */
   private map(op: number, a: Float32Array, b: Float32Array | null, n: number, dst: Float32Array, f0: number, f1: number): void {
     this.live();
     if (n <= 0) return;
