@@ -21,6 +21,8 @@ const SHAPES: ConvShape[] = [
   shape(1, 1, 1, 5, 5, 7), // kernel larger than the image
   shape(1, 2, 3, 1, 1, 3),
   shape(1, 33, 7, 17, 13, 1),
+  shape(2, 16, 16, 16, 24, 1), // 1x1 on rows of a multiple of 8: inputs read as they are, output written in place
+  shape(1, 5, 6, 8, 16, 1), // the same with output channels not a multiple of 4
   shape(2, 7, 33, 13, 31, 7),
   shape(1, 2, 3, 31, 5, 3),
   shape(1, 3, 2, 9, 7, 11),
