@@ -24,7 +24,8 @@ export interface FloatAllocator {
 
 let allocator: FloatAllocator | null = null;
 const scopes: Set<Float32Array>[] = [];
-let poison = false;
+// The test runner sets PYRAMIDFLOW_POISON_FREED=1 (read without assuming Node: browsers have no process).
+let poison = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.PYRAMIDFLOW_POISON_FREED === '1';
 
 /** Tests: fill every freed array with NaN, so that a use after free shows in the results. */
 export function poisonFreedArrays(on: boolean): void {
@@ -108,7 +109,9 @@ export function withResidentScope<T>(fn: () => T): T {
   const scope = new Set<Float32Array>();
   scopes.push(scope);
   try {
-    return fn();
+    const out = fn();
+    if (out instanceof Promise) throw new Error('storage: a resident scope must be synchronous (it would end before the awaits)');
+    return out;
   } finally {
     scopes.pop();
     for (const a of scope) free(a);
