@@ -5,7 +5,7 @@
  * shared memory (resident tensors, src/tensor/storage.ts; allocated by heap.ts) are used in
  * place; any other input is copied in and any other output copied back.
  *
- * Two algorithms, chosen per pass and shape by a cost model (chooseAlgorithm):
+ * Two algorithms, chosen per pass and shape by a cost model (conv-plan.ts):
  * - direct: zero-padded copy of the input, register-blocked kernels (4 output channels x 8
  *   pixels); the gradient of the input is the same kernel with transposed, flipped weights.
  * - fft: overlap-save over T x T tiles (T = 16, 32 or 64, V = T - k + 1 outputs a side), 4
@@ -27,6 +27,7 @@ import type { FloatAllocator } from '../../storage.js';
 import { nodePlatform, type Platform } from './platform.js';
 import { ThreadPool, HEAP_OFFSET } from './pool.js';
 import { Heap } from './heap.js';
+import { chooseAlgorithm, chooseTile, fftPlan, fftTiles, type ConvAlgorithm, type ConvPass, type FftPlan } from './conv-plan.js';
 
 export interface WasmBackendOptions {
   /** Threads including the calling one; default: all logical processors. */
@@ -39,8 +40,7 @@ export interface WasmBackendOptions {
   platform?: Platform;
 }
 
-export type ConvAlgorithm = 'direct' | 'fft';
-export type ConvPass = 'forward' | 'gradInput' | 'gradWeight';
+export { chooseAlgorithm, chooseTile, estimateSeconds, fftTiles, type ConvAlgorithm, type ConvPass } from './conv-plan.js';
 
 // Kernel ids (assembly/index.ts).
 const K_PAD = 1, K_CROP = 2, K_WEIGHTS_DIRECT = 3, K_CONV_DIRECT = 4, K_GRADW_DIRECT = 5;
@@ -63,27 +63,6 @@ const f32bits = (v: number): number => {
   const b = new Float32Array([v]);
   return new Int32Array(b.buffer)[0]!;
 };
-
-/** Frequency slots of a T x T real FFT (assembly/fft.ts slotCount). */
-const slotCount = (T: number): number => (T / 2 - 1) * T + T + 2;
-
-/** Geometry of a tiled FFT convolution. */
-interface FftPlan {
-  T: number;
-  V: number;
-  tY: number;
-  tX: number;
-  numTiles: number;
-  G: number;
-  F: number;
-}
-
-function fftPlan(s: ConvShape, T: number): FftPlan {
-  const V = T - s.kernel + 1;
-  const tY = Math.ceil(s.height / V), tX = Math.ceil(s.width / V);
-  const numTiles = s.batch * tY * tX;
-  return { T, V, tY, tX, numTiles, G: Math.ceil(numTiles / 4), F: slotCount(T) };
-}
 
 const PAGE = 65536;
 const MAX_PAGES = 65536;
@@ -737,67 +716,6 @@ export class WasmBackend implements KernelBackend {
 
 function checkDims(what: string, ...dims: number[]): void {
   for (const v of dims) if (!Number.isInteger(v) || v < 1) throw new Error(`${what}: bad size ${v}`);
-}
-
-/**
- * Cost model behind the per-shape choice, in seconds on one core, calibrated with
- * bench/kernels.ts (relaxed SIMD, Zen-class core): direct convolution runs at about
- * DIRECT_FLOPS; the FFT path costs its per-frequency products (vector multiply-adds at
- * FFT_FMA) plus its 2D transforms (FFT_TRANSFORM each for 32 x 32 tiles, 4 tiles a time).
- */
-const DIRECT_FLOPS = 32e9;
-const FFT_FMA = 3.5e9;
-const FFT_TRANSFORM = 5e-6;
-
-/** Estimated single-thread seconds of a pass with FFT tiles T. */
-function estimateFft(pass: ConvPass, s: ConvShape, T: number): number {
-  const { inChannels: C, outChannels: O } = s;
-  const plan = fftPlan(s, T);
-  const tf = FFT_TRANSFORM * ((T * T * Math.log2(T)) / (32 * 32 * 5));
-  const R = pass === 'gradInput' ? O : C;
-  const L = pass === 'gradInput' ? C : O;
-  const products = (plan.G * plan.F * R * Math.ceil(L / 4) * 4 * 4) / FFT_FMA;
-  // input + output tile transforms, plus the filters (about 0.6 of a full transform each)
-  const transforms = pass === 'gradWeight'
-    ? plan.G * (C + O) + (O * C) / 4
-    : plan.G * (R + L) + 0.6 * ((R * Math.ceil(L / 4) * 4) / 4);
-  return (products + transforms * tf) * (TILE_CALIBRATION[T] ?? 1);
-}
-
-/** Measured / modelled time per tile size (bench/kernels.ts, 7x7 at 64 and 128 pixels). */
-const TILE_CALIBRATION: Record<number, number> = { 16: 0.95, 32: 1.08, 64: 1.1 };
-
-/** Estimated single-thread seconds of a pass with each algorithm (FFT: the best tile size). */
-export function estimateSeconds(pass: ConvPass, s: ConvShape): { direct: number; fft: number; tile: number } {
-  const { batch: N, inChannels: C, outChannels: O, height: H, width: W, kernel: K } = s;
-  const direct = (2 * N * H * W * C * O * K * K) / DIRECT_FLOPS;
-  let fft = Infinity, tile = 0;
-  for (const T of fftTiles(K)) {
-    const e = estimateFft(pass, s, T);
-    if (e < fft) {
-      fft = e;
-      tile = T;
-    }
-  }
-  return { direct, fft, tile };
-}
-
-/** FFT tile sizes usable with a kernel size: each tile yields T - K + 1 >= 4 outputs a side. */
-export function fftTiles(K: number): number[] {
-  if (K < 3) return [];
-  return [16, 32, 64].filter((T) => T - K + 1 >= 4);
-}
-
-/** The FFT tile size of a pass: the cheapest by the cost model. */
-export function chooseTile(pass: ConvPass, s: ConvShape): number {
-  return estimateSeconds(pass, s).tile;
-}
-
-/** The per-shape choice between direct and FFT convolution: the cheaper by the cost model. */
-export function chooseAlgorithm(pass: ConvPass, s: ConvShape): ConvAlgorithm {
-  const e = estimateSeconds(pass, s);
-  // The direct kernels need less memory and are the reference: prefer them when close.
-  return e.fft < 0.8 * e.direct ? 'fft' : 'direct';
 }
 
 /** Compiles the kernels, starts the worker threads and returns the backend. */
