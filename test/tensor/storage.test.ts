@@ -93,21 +93,25 @@ test('ops on resident tensors give what they give on the heap', () => {
   assert.deepEqual(got, sum);
 });
 
-function stepRun(saveMemory: boolean): { losses: number[]; params: Float32Array[]; maps: Float32Array[]; running: Float32Array[] } {
-  const config = resolveConfig({ channels: 4, kernel: 5, levels: 3, stacks: 1, size: 32 });
+type RunConfig = Parameters<typeof resolveConfig>[0];
+
+function stepRun(saveMemory: boolean, options: RunConfig = { channels: 4, kernel: 5, levels: 3, stacks: 1, size: 32 }):
+  { losses: number[]; params: Float32Array[]; maps: Float32Array[]; running: Float32Array[] } {
+  const config = resolveConfig(options);
+  const H = config.height, W = config.width;
   const model = PyramidFlow.create(config, 1);
   const opt = new Adam(model.parameters(), OFFICIAL_ADAM);
   const r = new Random(2);
   const images = Array.from({ length: 3 }, () => {
-    const a = new Float32Array(3 * 32 * 32);
+    const a = new Float32Array(3 * H * W);
     for (let i = 0; i < a.length; i++) a[i] = r.normal();
     return a;
   });
-  const batch = new Tensor([2, 3, 32, 32]);
+  const batch = new Tensor([2, 3, H, W]);
   const losses: number[] = [];
   for (let s = 0; s < 3; s++) {
     batch.data.set(images[s % 3]!, 0);
-    batch.data.set(images[(s + 1) % 3]!, 3 * 32 * 32);
+    batch.data.set(images[(s + 1) % 3]!, 3 * H * W);
     losses.push(trainStep(model, opt, batch, saveMemory).loss);
   }
   const template = computeTemplate(model, images.length, (i) => images[i]!, 2);
@@ -119,16 +123,21 @@ function stepRun(saveMemory: boolean): { losses: number[]; params: Float32Array[
   };
 }
 
-for (const saveMemory of [false, true]) {
-  test(`training steps and inference: resident equals heap bit for bit, nothing leaks (${saveMemory ? 'memory saving' : 'plain'})`, () => {
+// the second configuration: odd level sizes (H != W, rows not a multiple of 8), SVN, middle blocks
+const CONFIGS: RunConfig[] = [
+  { channels: 4, kernel: 5, levels: 3, stacks: 1, size: 32 },
+  { channels: 3, kernel: 3, levels: 4, stacks: 1, height: 40, width: 56, volumeNorm: 'svn' },
+];
+for (const [ci, options] of CONFIGS.entries()) for (const saveMemory of [false, true]) {
+  test(`training steps and inference: resident equals heap bit for bit, nothing leaks (config ${ci}, ${saveMemory ? 'memory saving' : 'plain'})`, () => {
     assert.ok(backend().floatAllocator, 'the wasm backend allocates resident arrays');
     const base = inUse();
-    const resident = stepRun(saveMemory);
+    const resident = stepRun(saveMemory, options);
     assert.equal(inUse(), base, 'every resident array freed after the steps and inference');
     setFloatAllocator(null);
     let plain;
     try {
-      plain = stepRun(saveMemory);
+      plain = stepRun(saveMemory, options);
     } finally {
       setFloatAllocator(wasm.floatAllocator);
     }
