@@ -39,12 +39,10 @@ export class AffineParams {
     return conv2d(leakyRelu(conv2d(input, this.conv0), this.leakySlope), this.conv2);
   }
 
-  /** scale * x + shift for the target level x (resized by nearest when its size differs): the fused path. */
-  couple(input: Tensor, x: Tensor, mode: AffineMode): Tensor {
-    return this.coupleRaw(this.raw(input), x, mode);
-  }
-
-  /** The same from the convolutions' output `raw`. */
+  /**
+   * scale * x + shift for the target level x (resized by nearest when its size differs), from
+   * the convolutions' output `raw`: the fused path.
+   */
   coupleRaw(raw: Tensor, x: Tensor, mode: AffineMode): Tensor {
     const { y, batchMean } = fusedAffine(raw, x, {
       clamp: CLAMP, volumeNorm: this.volumeNorm, training: mode.training, runningMean: this.runningMean,
@@ -58,12 +56,7 @@ export class AffineParams {
     return fusedAffineInverse(raw, y, { clamp: CLAMP, volumeNorm: this.volumeNorm, training: mode.training, runningMean: this.runningMean });
   }
 
-  /** Returns exp(s) and t, each with half of the last convolution's channels (the unfused path). */
-  forward(input: Tensor, mode: AffineMode): { scale: Tensor; shift: Tensor } {
-    return this.scaleShift(this.raw(input), mode);
-  }
-
-  /** The same from the convolutions' output `o`. */
+  /** exp(s) and t from the convolutions' output `o`, each with half of its channels (the unfused path). */
   scaleShift(o: Tensor, mode: AffineMode): { scale: Tensor; shift: Tensor } {
     const c = this.conv2.dim(0) / 2;
     let s = softClamp(sliceChannels(o, 0, c), CLAMP);

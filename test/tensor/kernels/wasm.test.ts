@@ -46,8 +46,9 @@ interface Case {
   dw: Float32Array;
 }
 
-const cases: Case[] = SHAPES.map((s, i) => {
-  const next = rng(1234 + i);
+/** Random x, w, dy of a shape and the reference kernels' y, dx, dw. */
+function makeCase(s: ConvShape, seed: number): Case {
+  const next = rng(seed);
   const { batch: N, inChannels: C, outChannels: O, height: H, width: W, kernel: K } = s;
   const x = randomArray(N * C * H * W, next), w = randomArray(O * C * K * K, next), dy = randomArray(N * O * H * W, next);
   const y = new Float32Array(N * O * H * W), dx = new Float32Array(N * C * H * W), dw = new Float32Array(O * C * K * K);
@@ -55,7 +56,9 @@ const cases: Case[] = SHAPES.map((s, i) => {
   conv2dGradInputRef(dy, w, s, dx);
   conv2dGradWeightRef(x, dy, s, dw);
   return { s, x, w, dy, y, dx, dw };
-});
+}
+
+const cases: Case[] = SHAPES.map((s, i) => makeCase(s, 1234 + i));
 
 const TOL = 1e-4;
 
@@ -104,15 +107,7 @@ for (const relaxed of [false, true]) {
 }
 
 test('wasm: a larger FFT shape split over 2 threads, repeated calls reuse memory', async () => {
-  const s = shape(2, 8, 12, 64, 60, 7);
-  const next = rng(99);
-  const { batch: N, inChannels: C, outChannels: O, height: H, width: W, kernel: K } = s;
-  const x = randomArray(N * C * H * W, next), w = randomArray(O * C * K * K, next), dy = randomArray(N * O * H * W, next);
-  const y = new Float32Array(N * O * H * W), dx = new Float32Array(N * C * H * W), dw = new Float32Array(O * C * K * K);
-  conv2dRef(x, w, s, y);
-  conv2dGradInputRef(dy, w, s, dx);
-  conv2dGradWeightRef(x, dy, s, dw);
-  const c: Case = { s, x, w, dy, y, dx, dw };
+  const c = makeCase(shape(2, 8, 12, 64, 60, 7), 99);
   const b = await make(2, true);
   checkAll(b, 'fft', [c, cases[2]!, c]);
   checkAll(b, 'direct', [c]);

@@ -107,7 +107,7 @@ export class WasmBackend implements KernelBackend {
   readonly threads: number;
   readonly relaxedSimd: boolean;
   private readonly memory: WebAssembly.Memory;
-  readonly pool: ThreadPool;
+  private readonly pool: ThreadPool;
   private readonly heap: Heap;
   private readonly arena: Arena;
   private readonly force: ConvAlgorithm | undefined;

@@ -25,8 +25,6 @@ export class ThreadPool {
   private readonly jobWords: Int32Array;
   private readonly runTask: RunTask;
   private disposed = false;
-  /** When set, milliseconds the calling thread waited for the workers after its last task, per kernel id (profiles). */
-  waited: Map<number, number> | undefined;
 
   private constructor(memory: WebAssembly.Memory, runTask: RunTask, workers: WorkerHandle[]) {
     this.ctrl = new Int32Array(memory.buffer, CTRL_OFFSET, 16);
@@ -95,14 +93,12 @@ export class ThreadPool {
       // Let the workers drain the remaining tasks quickly, then wait for them as usual.
       Atomics.store(c, NEXT, ntasks);
     }
-    const w0 = this.waited ? performance.now() : 0;
     let v = Atomics.load(c, PENDING);
     for (let i = 0; v !== 0 && i < 20000; i++) v = Atomics.load(c, PENDING);
     while (v !== 0) {
       Atomics.wait(c, PENDING, v);
       v = Atomics.load(c, PENDING);
     }
-    if (this.waited) this.waited.set(jw[0]!, (this.waited.get(jw[0]!) ?? 0) + performance.now() - w0);
     if (err !== undefined) throw err;
     if (Atomics.load(c, FAILED) !== 0) {
       Atomics.store(c, FAILED, 0);
