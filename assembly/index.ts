@@ -4,7 +4,8 @@
 // tasks it claims. Nothing here allocates: all buffers are laid out by the caller.
 import { padTask, cropTask, weightsDirectTask } from './layout';
 import { convDirectTask, gradWeightDirectTask } from './direct';
-import { fftInputTask, fftFilterTask, fftConvTask, fftGradWTask, fftGradWInverseTask, fftConvFusedTask } from './fftconv';
+import { fftInputTask, fftFilterTask, fftConvTask, fftConvFusedTask } from './fftconv';
+import { fftGradWTask, fftGradWInverseTask, fftBackwardTask } from './fftgrad';
 import { mapTask, affineForwardTask, affineBackwardTask } from './elementwise';
 import { blurTask, nearestTask, nearestGradTask, maxPool2Task } from './resample';
 export { initTables } from './fft';
@@ -31,6 +32,7 @@ export function runTask(job: usize, t: i32, thread: i32): void {
     case 16: nearestTask(job, t); break;
     case 17: nearestGradTask(job, t); break;
     case 18: maxPool2Task(job, t); break;
+    case 19: fftBackwardTask(job, t, thread); break;
     default: unreachable();
   }
 }

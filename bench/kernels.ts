@@ -8,10 +8,11 @@
  * plain JS reference on a small shape. "cpu" columns divide by the process CPU time instead
  * of wall time: on a shared machine they show what the kernels do when they get the core (for
  * short calls they also count the spinning of the other backend's idle worker, so they read
- * low there). --profile adds the one-thread time split by kernel (ms per call).
+ * low there). --profile adds the one-thread time split by kernel (ms per call). "backward" is
+ * both gradients in one call, as training runs them (counted as two passes' FLOPs).
  */
 import os from 'node:os';
-import type { ConvShape } from '../src/tensor/kernels/backend.js';
+import type { ConvShape, KernelBackend } from '../src/tensor/kernels/backend.js';
 import { JsBackend } from '../src/tensor/kernels/js/conv.js';
 import { createWasmBackend, KERNEL_NAMES, type ConvPass, type WasmBackend } from '../src/tensor/kernels/wasm/backend.js';
 import { median, peakRssMb } from './_util.js';
@@ -55,7 +56,9 @@ const SHAPES: { s: ConvShape; perStep: number }[] = [
   { s: shape(16, 32, 64), perStep: STACKS },
   { s: shape(32, 32, 64), perStep: 3 * STACKS },
 ];
-const PASSES: ConvPass[] = ['forward', 'gradInput', 'gradWeight'];
+/** The three passes, and the two gradients at once as a training step runs them (dy transformed once). */
+type BenchPass = ConvPass | 'backward';
+const PASSES: BenchPass[] = ['forward', 'gradInput', 'gradWeight', 'backward'];
 
 function random(n: number): Float32Array {
   const a = new Float32Array(n);
@@ -95,11 +98,15 @@ function freeBuffers(d: Buffers, b?: WasmBackend): void {
   if (b) for (const a of Object.values(d)) if (b.floatAllocator.owns(a)) b.floatAllocator.free(a);
 }
 
-function call(b: { conv2d: JsBackend['conv2d']; conv2dGradInput: JsBackend['conv2dGradInput']; conv2dGradWeight: JsBackend['conv2dGradWeight'] },
-              pass: ConvPass, s: ConvShape, d: Buffers): void {
+function call(b: KernelBackend, pass: BenchPass, s: ConvShape, d: Buffers): void {
   if (pass === 'forward') b.conv2d(d.x, d.w, s, d.y);
   else if (pass === 'gradInput') b.conv2dGradInput(d.dy, d.w, s, d.dx);
-  else b.conv2dGradWeight(d.x, d.dy, s, d.dw);
+  else if (pass === 'gradWeight') b.conv2dGradWeight(d.x, d.dy, s, d.dw);
+  else if (b.conv2dBackward) b.conv2dBackward(d.x, d.dy, d.w, s, d.dx, d.dw);
+  else {
+    b.conv2dGradInput(d.dy, d.w, s, d.dx);
+    b.conv2dGradWeight(d.x, d.dy, s, d.dw);
+  }
 }
 
 interface Timing {
@@ -148,27 +155,46 @@ export async function run(args: string[]): Promise<void> {
       (many ? ` ${pad(`ms x${many.threads}`, 8)} ${pad(`GF/s x${many.threads}`, 9)} ${pad('ratio', 6)}` : '');
     console.log(head);
     console.log('-'.repeat(head.length));
+    // 7x7 work of one training step: the three passes one by one, and as training runs them
     let stepFlops = 0, stepWall = 0, stepCpu = 0, stepWallMany = 0;
+    let runWall = 0, runWallMany = 0;
     for (const { s, perStep } of SHAPES) {
       const d1 = buffers(s, o.copies ? undefined : one);
       const dn = buffers(s, o.copies ? undefined : many);
       const f = flopsOf(s);
-      for (const pass of PASSES) {
-        if (o.profile) one.profile = new Map();
-        const fns = [() => call(one, pass, s, d1)];
+      // every pass on both backends, taking turns run by run: they all see the same machine
+      const profiles = PASSES.map(() => new Map<number, number>());
+      const fns: (() => void)[] = [];
+      PASSES.forEach((pass, i) => {
+        fns.push(() => {
+          if (o.profile) one.profile = profiles[i];
+          call(one, pass, s, d1);
+          one.profile = undefined;
+        });
         if (many) fns.push(() => call(many, pass, s, dn));
-        const [r1, rn] = measure(fns, o.runs) as [Timing, Timing | undefined];
-        const prof = one.profile;
-        one.profile = undefined;
-        stepFlops += perStep * f;
-        stepWall += perStep * r1.wall;
-        stepCpu += perStep * r1.cpu;
-        const algo = one.algorithm(pass, s) === 'fft' ? `fft${one.fftTile(pass, s)}` : 'direct';
+      });
+      const timings = measure(fns, o.runs);
+      const per = many ? 2 : 1;
+      for (const [i, pass] of PASSES.entries()) {
+        const r1 = timings[i * per]!, rn = many ? timings[i * per + 1] : undefined;
+        const prof = o.profile ? profiles[i] : undefined;
+        const pf = pass === 'backward' ? 2 * f : f;
+        if (pass !== 'backward') {
+          stepFlops += perStep * f;
+          stepWall += perStep * r1.wall;
+          stepCpu += perStep * r1.cpu;
+          if (rn) stepWallMany += perStep * rn.wall;
+        }
+        if (pass === 'forward' || pass === 'backward') {
+          runWall += perStep * r1.wall;
+          if (rn) runWallMany += perStep * rn.wall;
+        }
+        const passAlgo = pass === 'backward' ? 'gradWeight' : pass;
+        const algo = one.algorithm(passAlgo, s) === 'fft' ? `fft${one.fftTile(passAlgo, s)}` : 'direct';
         let line = `${label(s).padEnd(14)} ${pass.padEnd(10)} ${algo.padEnd(6)} ${pad((r1.wall * 1e3).toFixed(1), 8)} ` +
-          `${pad((f / r1.wall / 1e9).toFixed(1), 8)} ${pad((f / r1.cpu / 1e9).toFixed(1), 9)}`;
+          `${pad((pf / r1.wall / 1e9).toFixed(1), 8)} ${pad((pf / r1.cpu / 1e9).toFixed(1), 9)}`;
         if (many && rn) {
-          stepWallMany += perStep * rn.wall;
-          line += ` ${pad((rn.wall * 1e3).toFixed(1), 8)} ${pad((f / rn.wall / 1e9).toFixed(1), 9)} ${pad((r1.wall / rn.wall).toFixed(2), 6)}`;
+          line += ` ${pad((rn.wall * 1e3).toFixed(1), 8)} ${pad((pf / rn.wall / 1e9).toFixed(1), 9)} ${pad((r1.wall / rn.wall).toFixed(2), 6)}`;
         }
         console.log(line);
         if (prof) {
@@ -183,6 +209,9 @@ export async function run(args: string[]): Promise<void> {
     console.log(`one training step, all 7x7 passes (${(stepFlops / 1e9).toFixed(1)} GFLOP): ` +
       `1 thread ${(stepWall * 1e3).toFixed(0)} ms = ${(stepFlops / stepWall / 1e9).toFixed(1)} GFLOP/s (FLOP-weighted; cpu ${(stepFlops / stepCpu / 1e9).toFixed(1)})` +
       (many ? `; ${many.threads} threads ${(stepWallMany * 1e3).toFixed(0)} ms = ${(stepFlops / stepWallMany / 1e9).toFixed(1)} GFLOP/s, ratio ${(stepWall / stepWallMany).toFixed(2)}` : ''));
+    console.log(`the same as training runs them (forward, then backward: both gradients at once): ` +
+      `1 thread ${(runWall * 1e3).toFixed(0)} ms = ${(stepFlops / runWall / 1e9).toFixed(1)} GFLOP/s` +
+      (many ? `; ${many.threads} threads ${(runWallMany * 1e3).toFixed(0)} ms = ${(stepFlops / runWallMany / 1e9).toFixed(1)} GFLOP/s, ratio ${(runWall / runWallMany).toFixed(2)}` : ''));
 
     // Against the plain JS reference, once, on a small shape.
     const small = shape(8, 8, 32);

@@ -67,6 +67,11 @@ export interface KernelBackend {
   conv2dGradInput(dy: Float32Array, w: Float32Array, s: ConvShape, dx: Float32Array): void;
   /** dw[o,i,a,b] = sum_{n,h,w} dy[n,o,h,w] * x[n,i,h+a-p,w+b-p]: the gradient of conv2d for w. */
   conv2dGradWeight(x: Float32Array, dy: Float32Array, s: ConvShape, dw: Float32Array): void;
+  /**
+   * Both gradients at once (dx as conv2dGradInput, dw as conv2dGradWeight): a backend that can
+   * share work between them (the FFT of dy) implements it.
+   */
+  conv2dBackward?(x: Float32Array, dy: Float32Array, w: Float32Array, s: ConvShape, dx: Float32Array, dw: Float32Array): void;
 
   /**
    * The fused affine tail, forward (see AffineShape). Training (`runningMean` null): s' = s -

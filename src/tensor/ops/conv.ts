@@ -16,6 +16,14 @@ export function conv2d(x: Tensor, w: Tensor): Tensor {
   const out = Tensor.uninitialized([N, O, H, W]);
   timed(`conv${k} forward`, () => backend().conv2d(x.data, w.data, s, out.data));
   recordOp(out, [x, w], (g) => {
+    const b = backend();
+    if (x.requiresGrad && w.requiresGrad && b.conv2dBackward) {
+      const gx = allocFloats(x.size, false), gw = allocFloats(w.size, false);
+      timed(`conv${k} backward (input + weight)`, () => b.conv2dBackward!(x.data, g, w.data, s, gx, gw));
+      accumulateGrad(x, gx);
+      accumulateGrad(w, gw);
+      return;
+    }
     if (x.requiresGrad) {
       const gx = allocFloats(x.size, false);
       timed(`conv${k} grad input`, () => backend().conv2dGradInput(g, w.data, s, gx));

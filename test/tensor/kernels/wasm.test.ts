@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import type { ConvShape } from '../../../src/tensor/kernels/backend.js';
 import { conv2dRef, conv2dGradInputRef, conv2dGradWeightRef } from '../../../src/tensor/kernels/js/conv.js';
 import { createWasmBackend, chooseAlgorithm, chooseTile, type WasmBackend, type ConvAlgorithm } from '../../../src/tensor/kernels/wasm/backend.js';
+import { slotCount } from '../../../src/tensor/kernels/wasm/conv-plan.js';
 
 const shape = (batch: number, inChannels: number, outChannels: number, height: number, width: number, kernel: number): ConvShape =>
   ({ batch, inChannels, outChannels, height, width, kernel });
@@ -81,6 +82,11 @@ function checkAll(b: WasmBackend, algorithm: ConvAlgorithm, list: Case[] = cases
       b.conv2dGradWeight(c.x, c.dy, c.s, dw);
       const ew = relErr(c.dw, dw);
       assert.ok(ew <= TOL, `conv2dGradWeight ${label}: relative error ${ew}`);
+      // both gradients at once (dy transformed once for the two, when both run by FFT)
+      const dx2 = new Float32Array(c.dx.length).fill(NaN), dw2 = new Float32Array(c.dw.length).fill(NaN);
+      b.conv2dBackward(c.x, c.dy, c.w, c.s, dx2, dw2);
+      const ex2 = relErr(c.dx, dx2), ew2 = relErr(c.dw, dw2);
+      assert.ok(ex2 <= TOL && ew2 <= TOL, `conv2dBackward ${label}: relative errors ${ex2} (dx), ${ew2} (dw)`);
     }
   } finally {
     b.forceAlgorithm = undefined;
@@ -125,6 +131,14 @@ test('wasm: every FFT tile size (16, 32, 64) on shapes that do not divide the ti
   checkAll(b, 'fft', cases.filter((c) => c.s.kernel >= 3 && c.s.height * c.s.width >= 1000));
   b.gradWeightChunkBytes = Infinity;
   checkAll(b, 'fft', cases.filter((c) => c.s.kernel >= 3 && c.s.height * c.s.width >= 1000));
+  // chunks of 2 tile groups, the last one holding fewer tiles than the chunk's arrays have room for
+  const c = makeCase(shape(2, 8, 12, 64, 60, 7), 7); // 18 tiles of 32 x 32: 5 tile groups
+  b.forceTile = 32;
+  const quads = Math.ceil(slotCount(32) / 4);
+  b.gradWeightChunkBytes = 2.5 * quads * 4 * (8 * 32 + 64 + 12 * 32 + 64);
+  checkAll(b, 'fft', [c]);
+  b.forceTile = undefined;
+  b.gradWeightChunkBytes = Infinity;
   // both job structures of the forward-type passes on every shape
   for (const mode of ['fused', 'separate'] as const) {
     b.fftMode = mode;

@@ -46,6 +46,7 @@ export { chooseAlgorithm, chooseTile, estimateSeconds, fftTiles, type ConvAlgori
 const K_PAD = 1, K_CROP = 2, K_WEIGHTS_DIRECT = 3, K_CONV_DIRECT = 4, K_GRADW_DIRECT = 5;
 const K_FFT_INPUT = 6, K_FFT_FILTER = 7, K_FFT_CONV = 8, K_FFT_GRADW = 9, K_FFT_GRADW_INV = 10, K_FFT_FUSED = 11;
 const K_MAP = 12, K_AFFINE = 13, K_AFFINE_BACK = 14, K_BLUR = 15, K_NEAREST = 16, K_NEAREST_GRAD = 17, K_MAX_POOL = 18;
+const K_FFT_BACKWARD = 19;
 // K_MAP operations and the affine jobs' flags (assembly/elementwise.ts)
 const MAP_EXP = 0, MAP_SOFT_CLAMP = 1, MAP_LEAKY = 2, MAP_LEAKY_GRAD = 3, MAP_ADD = 4;
 const A_SOFT = 1, A_CVN = 2, A_SVN = 4, A_APPLY = 8, A_SAME = 64, A_HAVE_S = 128, A_INVERSE = 256;
@@ -56,7 +57,7 @@ export const KERNEL_NAMES: Record<number, string> = {
   [K_FFT_INPUT]: 'fft-input', [K_FFT_FILTER]: 'fft-filters', [K_FFT_CONV]: 'fft-products', [K_FFT_GRADW]: 'fft-dw-products',
   [K_FFT_GRADW_INV]: 'fft-dw-inverse', [K_FFT_FUSED]: 'fft-fused',
   [K_MAP]: 'map', [K_AFFINE]: 'affine', [K_AFFINE_BACK]: 'affine-backward', [K_BLUR]: 'blur', [K_NEAREST]: 'nearest',
-  [K_NEAREST_GRAD]: 'nearest-grad', [K_MAX_POOL]: 'max-pool',
+  [K_NEAREST_GRAD]: 'nearest-grad', [K_MAX_POOL]: 'max-pool', [K_FFT_BACKWARD]: 'fft-backward',
 };
 
 const f32bits = (v: number): number => {
@@ -183,6 +184,21 @@ export class WasmBackend implements KernelBackend {
     this.check(s);
     if (this.algorithm('gradWeight', s) === 'fft') this.gradWeightFft(x, dy, s, dw);
     else this.gradWeightDirect(x, dy, s, dw);
+  }
+
+  /**
+   * Both gradients. By FFT (when both passes choose it with the same tile), dy is transformed
+   * once for the two; otherwise the two passes run one after the other.
+   */
+  conv2dBackward(x: Float32Array, dy: Float32Array, w: Float32Array, s: ConvShape, dx: Float32Array, dw: Float32Array): void {
+    this.check(s);
+    if (this.algorithm('gradInput', s) === 'fft' && this.algorithm('gradWeight', s) === 'fft' &&
+        this.fftTile('gradInput', s) === this.fftTile('gradWeight', s)) {
+      this.backwardFft(x, dy, w, s, dx, dw);
+      return;
+    }
+    this.conv2dGradInput(dy, w, s, dx);
+    this.conv2dGradWeight(x, dy, s, dw);
   }
 
   dispose(): void {
@@ -678,8 +694,7 @@ export class WasmBackend implements KernelBackend {
     const txB = C * 32 + 64, tdB = O * 32 + 64;
     // Tiles are taken a chunk of CG tile groups at a time, their spectra (CG*4 tiles) small
     // enough to stay in the last-level cache between the transforms and the products.
-    const perGroup = Fq * 4 * (txB + tdB);
-    const CG = Math.max(1, Math.min(G, Math.floor(this.gradWeightChunkBytes / perGroup)));
+    const CG = this.chunkGroups(G, Fq * 4 * (txB + tdB));
     const Tn = CG * 4;
     const CB = 8;
     const xLen = N * C * H * W, dyLen = N * O * H * W, wLen = O * C * KK;
@@ -705,12 +720,76 @@ export class WasmBackend implements KernelBackend {
         ng * Math.ceil(C / CB), ng * C * tfFlops, PARALLEL_FLOPS, g0 === 0 && !dyResident ? () => this.put(dyin, dya, dyLen) : undefined);
       this.run([K_FFT_INPUT, dyin, DYs, N, O, T, V, tY, tX, H, W, 0, V, 4 * tdB, Tn * tdB, numTiles, sc.base, sc.per, CB, 1, tdB, g0],
         ng * Math.ceil(O / CB), ng * O * tfFlops);
-      this.run([K_FFT_GRADW, Xs, DYs, Racc, C, O, tiles, Fq, qPer, txB, tdB, g0 > 0 ? 1 : 0],
+      this.run([K_FFT_GRADW, Xs, DYs, Racc, C, O, tiles, Fq, qPer, txB, tdB, g0 > 0 ? 1 : 0, Tn],
         Math.ceil(Fq / qPer), Fq * tiles * O * C * 32);
     }
-    this.run([K_FFT_GRADW_INV, Racc, dw, O * C, K, T, f32bits(1 / (4 * T * T)), sc.base, sc.per],
+    this.run([K_FFT_GRADW_INV, Racc, dw, O * C, K, T, f32bits(1 / (4 * T * T)), sc.base, sc.per, 0, O],
       Math.ceil((O * C) / 4), Math.ceil((O * C) / 4) * tfFlops);
     this.output(dw, dwa, wLen);
+  }
+
+  /**
+   * Both gradients by FFT (assembly/fftgrad.ts): per chunk of tile groups, one job transforms
+   * the T x T windows of dy once, computes dx from them and keeps them as frequency quads, and
+   * transforms the V x V blocks of x; the weight-gradient products pair the two.
+   */
+  private backwardFft(xa: Float32Array, dya: Float32Array, wa: Float32Array, s: ConvShape, dxa: Float32Array, dwa: Float32Array): void {
+    const { batch: N, inChannels: C, outChannels: O, height: H, width: W, kernel: K } = s;
+    const p = (K - 1) >> 1;
+    const KK = K * K;
+    const plan = fftPlan(s, this.fftTile('gradWeight', s));
+    const { T, V, tY, tX, numTiles, G, F } = plan;
+    const Fq = Math.ceil(F / 4);
+    const Cq = ceilTo(C, 4);
+    const OB = Math.min(Cq, 16), CB = 8;
+    const txB = C * 32 + 64, tdB = O * 32 + 64;
+    const CG = this.chunkGroups(G, Fq * 4 * (txB + tdB));
+    const Tn = CG * 4;
+    const xLen = N * C * H * W, dyLen = N * O * H * W, wLen = O * C * KK;
+    const a = this.arena;
+    a.reset();
+    if (dya.length < dyLen) throw new Error(`array too short: ${dya.length} < ${dyLen}`);
+    const dyResident = this.heap.owns(dya);
+    const xin = this.input(xa, xLen);
+    const win = this.input(wa, wLen);
+    const dyin = dyResident ? dya.byteOffset : a.floats(dyLen);
+    const Ws = a.floats(F * O * Cq * 2);
+    const Xs = a.floats((Fq * Tn * txB) / 4);
+    const DYs = a.floats((Fq * Tn * tdB) / 4);
+    const Racc = a.floats(Fq * O * C * 8);
+    const dx = this.outputAt(dxa, xLen);
+    const dw = this.outputAt(dwa, wLen);
+    const sc = this.fftScratch(plan, Math.max(O + OB, CB));
+    const tfFlops = 12 * T * T * Math.log2(T);
+    const scale = f32bits(1 / (4 * T * T));
+    const FB = Math.min(O, 8);
+    // filters of the gradient of the input (flipped, transposed); a non-resident dy is copied in meanwhile
+    this.run([K_FFT_FILTER, win, Ws, C, Cq, O, K, T, 1, scale, sc.base, sc.per, FB],
+      (Cq >> 2) * Math.ceil(O / FB), ((O * Cq) >> 2) * tfFlops, PARALLEL_FLOPS, dyResident ? undefined : () => this.put(dyin, dya, dyLen));
+    const qPer = Math.max(1, Math.ceil(Fq / (this.threads * 8)));
+    for (let g0 = 0; g0 < G; g0 += CG) {
+      const ng = Math.min(CG, G - g0);
+      this.run([K_FFT_BACKWARD, dyin, Ws, dx, N, O, C, Cq, H, W, T, V, tY, tX, numTiles, OB, sc.base, sc.per, p,
+        g0, ng, DYs, tdB, Tn * tdB, xin, Xs, txB, Tn * txB, CB],
+        ng * (1 + Math.ceil(C / CB)), ng * (F * O * Cq * 32 + (O + 2 * C) * tfFlops));
+      // conj(X block) * DY window, accumulated as Racc[f][c*O + o]
+      this.run([K_FFT_GRADW, DYs, Xs, Racc, O, C, ng * 4, Fq, qPer, tdB, txB, g0 > 0 ? 1 : 0, Tn],
+        Math.ceil(Fq / qPer), Fq * ng * 4 * O * C * 32);
+    }
+    this.run([K_FFT_GRADW_INV, Racc, dw, O * C, K, T, scale, sc.base, sc.per, 1, O],
+      Math.ceil((O * C) / 4), Math.ceil((O * C) / 4) * tfFlops);
+    this.output(dx, dxa, xLen);
+    this.output(dw, dwa, wLen);
+  }
+
+  /**
+   * Tile groups per chunk of the weight gradient: spectra of about gradWeightChunkBytes, in
+   * whole rounds of the threads when there are several rounds.
+   */
+  private chunkGroups(G: number, perGroup: number): number {
+    let CG = Math.max(1, Math.min(G, Math.floor(this.gradWeightChunkBytes / perGroup)));
+    if (CG < G && CG > this.threads) CG -= CG % this.threads;
+    return CG;
   }
 }
 
