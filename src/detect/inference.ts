@@ -2,12 +2,18 @@
  * Inference in evaluation mode: the latent template (mean latents of normal images, accumulated
  * in float64) and anomaly maps (composed absolute latent differences, averaged over channels).
  */
-import { Tensor, noGrad, withResidentScope } from '../tensor/index.js';
+import { Tensor, noGrad, withResidentScope, cacheFilters } from '../tensor/index.js';
 import type { PyramidFlow } from '../flow/model.js';
-import { anomalyMap } from '../flow/loss.js';
+import { anomalyMap } from './anomaly-map.js';
 import { toBatch } from '../flow/batch.js';
 
 export { toBatch };
+
+/**
+ * Bytes of filter spectra the backend may keep between evaluation calls: the default model's
+ * convolutions need about 75 MB; larger models reuse what fits.
+ */
+export const EVAL_FILTER_CACHE_BYTES = 256 << 20;
 
 function inBatches<T>(count: number, batch: number, fn: (from: number, to: number) => T): T[] {
   const out: T[] = [];
@@ -26,6 +32,7 @@ export function computeTemplate(
   const { height, width } = model.config;
   const wasTraining = model.training;
   model.training = false;
+  cacheFilters(EVAL_FILTER_CACHE_BYTES);
   let sums: Float64Array[] | null = null;
   let shapes: number[][] = [];
   inBatches(count, batch, (from, to) => {
@@ -53,6 +60,7 @@ export function anomalyMaps(model: PyramidFlow, template: readonly Tensor[], ima
   const { height, width } = model.config;
   const wasTraining = model.training;
   model.training = false;
+  cacheFilters(EVAL_FILTER_CACHE_BYTES);
   const HW = height * width;
   const maps = inBatches(images.length, batch, (from, to) => withResidentScope(() => {
     const m = noGrad(() => anomalyMap(model.forward(toBatch(images.slice(from, to), height, width)), template));

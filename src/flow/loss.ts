@@ -3,7 +3,7 @@
  * each level are composed back to full resolution, averaged over channels, and the mean
  * modulus of their 2-D Fourier transform is taken (mean over pairs and pixels).
  */
-import { Tensor, pairSquaredDiff, meanOver, fftAbsMean, sub, abs } from '../tensor/index.js';
+import { Tensor, pairSquaredDiff, meanOver, fftAbsMean } from '../tensor/index.js';
 import { composePyramid } from './pyramid.js';
 
 export function allPairs(batch: number): [number, number][] {
@@ -21,9 +21,4 @@ export function pairDifference(latents: readonly Tensor[]): Tensor {
 export function pyramidLoss(latents: readonly Tensor[]): Tensor {
   if (latents[0]!.dim(0) < 2) throw new Error('loss: a batch needs at least 2 images');
   return fftAbsMean(pairDifference(latents));
-}
-
-/** Anomaly maps [N, 1, H, W]: compose(|z_k - T_k|) averaged over channels. */
-export function anomalyMap(latents: readonly Tensor[], template: readonly Tensor[]): Tensor {
-  return meanOver(composePyramid(latents.map((z, k) => abs(sub(z, template[k]!)))), [1]);
 }

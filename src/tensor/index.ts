@@ -5,7 +5,7 @@ export { reshape, concatChannels, sliceChannels, concatBatch, pairSquaredDiff } 
 export { blur, maxPool2, nearest, nearestIndex } from './ops/resample.js';
 export { conv2d, channelMix } from './ops/conv.js';
 export { fftAbsMean, fft2InPlace } from './ops/fft.js';
-export { backend, setBackend, initBackend } from './kernels/index.js';
+export { backend, setBackend, initBackend, cacheFilters } from './kernels/index.js';
 export type { BackendOptions } from './kernels/index.js';
 export type { ConvShape, KernelBackend } from './kernels/backend.js';
 export { setProfiling, timed, profileTotals } from './profile.js';

@@ -12,7 +12,7 @@ import { normalizeImage, resizeImage, type DecodedImage } from '../data/image.js
 import { PyramidFlow } from '../flow/model.js';
 import { restoreModel, saveModelFile, snapshot, type SavedModel, type TrainingRecord } from '../flow/saved-model.js';
 import { toBatch } from '../flow/batch.js';
-import { timed, type Tensor } from '../tensor/index.js';
+import { timed, cacheFilters, type Tensor } from '../tensor/index.js';
 import { Adam, clipGradNorm, OFFICIAL_ADAM } from './optim.js';
 import { lossGradients } from './gradients.js';
 
@@ -56,6 +56,7 @@ export async function trainLoop(input: TrainLoopInput): Promise<{ model: Pyramid
   const stepsPerEpoch = Math.floor(images.length / B); // the last partial batch is dropped
   const model = input.resumeFrom ? restoreModel(input.resumeFrom) : PyramidFlow.create(config, record.seed);
   model.training = true;
+  cacheFilters(0); // weights change every step: no filter spectra kept (evaluation turns it on)
   const opt = new Adam(model.parameters(), { ...OFFICIAL_ADAM, lr: record.lr });
   const resume = input.resumeFrom?.resume;
   let epoch = 0, firstStep = 0, epochLosses: number[] = [];

@@ -72,6 +72,11 @@ export interface KernelBackend {
    * share work between them (the FFT of dy) implements it.
    */
   conv2dBackward?(x: Float32Array, dy: Float32Array, w: Float32Array, s: ConvShape, dx: Float32Array, dw: Float32Array): void;
+  /**
+   * Lets the backend keep work that depends on the weights only (FFT filter spectra) between
+   * calls, up to `bytes` (0: off). Evaluation turns it on: every image runs the same weights.
+   */
+  cacheFilters?(bytes: number): void;
 
   /**
    * The fused affine tail, forward (see AffineShape). Training (`runningMean` null): s' = s -

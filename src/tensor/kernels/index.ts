@@ -38,3 +38,11 @@ export async function initBackend(opts: BackendOptions = {}): Promise<KernelBack
   setBackend(await createWasmBackend({ threads: opts.threads, relaxedSimd: opts.relaxedSimd }));
   return current;
 }
+
+/**
+ * Keep per-weights work (FFT filter spectra) between calls, up to `bytes`; 0 turns it off and
+ * frees it. Evaluation turns it on (the same weights for every image), training off.
+ */
+export function cacheFilters(bytes: number): void {
+  current.cacheFilters?.(bytes);
+}

@@ -147,6 +147,50 @@ test('wasm: every FFT tile size (16, 32, 64) on shapes that do not divide the ti
   b.fftMode = 'auto';
 });
 
+test('wasm: filter spectra kept between calls serve only the weights they came from', async () => {
+  const b = await make(2, true);
+  b.forceAlgorithm = 'fft';
+  b.forceTile = 32;
+  const c = makeCase(shape(1, 8, 12, 64, 60, 7), 21);
+  const w2 = c.w.slice();
+  w2[5] = w2[5]! + 1; // one weight changed in place, as an optimizer step would
+  const y2 = new Float32Array(c.y.length), dx2 = new Float32Array(c.dx.length);
+  conv2dRef(c.x, w2, c.s, y2);
+  conv2dGradInputRef(c.dy, w2, c.s, dx2);
+  try {
+    b.cacheFilters(64 << 20);
+    const w = c.w.slice();
+    for (let round = 0; round < 2; round++) {
+      const y = new Float32Array(c.y.length), dx = new Float32Array(c.dx.length);
+      b.conv2d(c.x, w, c.s, y);
+      b.conv2dGradInput(c.dy, w, c.s, dx);
+      assert.ok(relErr(c.y, y) <= TOL && relErr(c.dx, dx) <= TOL, `round ${round}`);
+      assert.equal(b.cachedFilters, 2); // forward and gradient-of-input spectra
+    }
+    w.set(w2);
+    const y = new Float32Array(c.y.length), dx = new Float32Array(c.dx.length);
+    b.conv2d(c.x, w, c.s, y);
+    b.conv2dGradInput(c.dy, w, c.s, dx);
+    assert.ok(relErr(y2, y) <= TOL && relErr(dx2, dx) <= TOL, 'after the weights changed');
+    assert.equal(b.cachedFilters, 2);
+    // a budget for one entry keeps the latest only
+    b.cacheFilters(slotCount(32) * 8 * 12 * 8);
+    b.conv2d(c.x, w, c.s, y);
+    b.conv2dGradInput(c.dy, w, c.s, dx);
+    assert.equal(b.cachedFilters, 1);
+    assert.ok(relErr(dx2, dx) <= TOL);
+    b.cacheFilters(0);
+    assert.equal(b.cachedFilters, 0);
+    b.conv2d(c.x, w, c.s, y);
+    assert.equal(b.cachedFilters, 0);
+    assert.ok(relErr(y2, y) <= TOL);
+  } finally {
+    b.forceAlgorithm = undefined;
+    b.forceTile = undefined;
+    b.cacheFilters(0);
+  }
+});
+
 test('wasm: algorithm choice, errors, dispose', async () => {
   assert.equal(chooseAlgorithm('forward', shape(2, 8, 8, 64, 64, 3)), 'direct');
   assert.equal(chooseAlgorithm('forward', shape(2, 32, 32, 64, 64, 1)), 'direct');

@@ -27,7 +27,8 @@ import type { FloatAllocator } from '../../storage.js';
 import { nodePlatform, type Platform } from './platform.js';
 import { ThreadPool, HEAP_OFFSET } from './pool.js';
 import { Heap } from './heap.js';
-import { chooseAlgorithm, chooseTile, fftPlan, fftTiles, type ConvAlgorithm, type ConvPass, type FftPlan } from './conv-plan.js';
+import { chooseAlgorithm, chooseTile, fftPlan, fftTiles, slotCount, type ConvAlgorithm, type ConvPass, type FftPlan } from './conv-plan.js';
+import { FilterCache, type FilterKey } from './filter-cache.js';
 
 export interface WasmBackendOptions {
   /** Threads including the calling one; default: all logical processors. */
@@ -111,6 +112,7 @@ export class WasmBackend implements KernelBackend {
   private readonly pool: ThreadPool;
   private readonly heap: Heap;
   private readonly arena: Arena;
+  private readonly filters: FilterCache;
   private readonly force: ConvAlgorithm | undefined;
   private disposed = false;
 
@@ -119,6 +121,7 @@ export class WasmBackend implements KernelBackend {
     this.pool = pool;
     this.heap = new Heap(memory, HEAP_OFFSET, maxPages);
     this.arena = new Arena(this.heap);
+    this.filters = new FilterCache(this.heap);
     this.threads = pool.threads;
     this.relaxedSimd = relaxed;
     this.force = force;
@@ -129,12 +132,32 @@ export class WasmBackend implements KernelBackend {
   readonly floatAllocator: FloatAllocator = {
     alloc: (n) => {
       this.arena.reset(); // the last call's scratch is free room for tensors
-      const p = this.heap.alloc(n * 4, this.heap.limit - Math.min(SCRATCH_RESERVE, this.heap.limit / 4));
+      const p = this.heap.alloc(n * 4, this.tensorLimit());
       return p < 0 ? null : this.heap.floats(p, n);
     },
     free: (a) => this.heap.release(a.byteOffset),
     owns: (a) => this.heap.owns(a),
   };
+
+  /**
+   * Keeps FFT filter spectra between calls, up to `bytes` (0: off, the default, and frees them).
+   * For evaluation, where every image runs the same weights: spectra are reused only for weights
+   * holding exactly the values they were computed from (filter-cache.ts).
+   */
+  cacheFilters(bytes: number): void {
+    this.arena.reset();
+    this.filters.clear(Math.max(0, bytes));
+  }
+
+  /** Cached filter spectra (tests). */
+  get cachedFilters(): number {
+    return this.filters.size;
+  }
+
+  /** The byte below which tensors (and cached spectra) stay, leaving the kernels their scratch. */
+  private tensorLimit(): number {
+    return this.heap.limit - Math.min(SCRATCH_RESERVE, this.heap.limit / 4);
+  }
 
   /** Bytes of the shared memory in use now (tensors; the last call's scratch is freed first) and at most so far. */
   memoryUse(): { inUse: number; peak: number; capacity: number } {
@@ -648,16 +671,13 @@ export class WasmBackend implements KernelBackend {
     if (xa.length < inLen) throw new Error(`array too short: ${xa.length} < ${inLen}`);
     const xResident = this.heap.owns(xa), yResident = this.heap.owns(ya);
     const xin = xResident ? xa.byteOffset : a.floats(inLen);
-    const win = this.input(wa, wLen);
-    const Ws = a.floats(F * R * Lq * 2);
     const Xs = fused ? 0 : a.floats(G * F * R * 8);
     const yout = this.outputAt(ya, outLen);
     // (the filter job stages CB spectra in the same scratch)
     const sc = this.fftScratch(plan, fused ? R + OB : Math.max(CB, OB));
     const tfFlops = 12 * T * T * Math.log2(T);
     // A non-resident input is copied in while the workers transform the filters.
-    this.run([K_FFT_FILTER, win, Ws, L, Lq, R, K, T, mode, f32bits(1 / (4 * T * T)), sc.base, sc.per, CB],
-      (Lq >> 2) * Math.ceil(R / CB), ((R * Lq) >> 2) * tfFlops, PARALLEL_FLOPS, xResident ? undefined : () => this.put(xin, xa, inLen));
+    const Ws = this.filterSpectra(wa, wLen, { mode, T, K, R, L }, sc, xResident ? undefined : () => this.put(xin, xa, inLen));
     const productFlops = G * F * R * Lq * 32;
     const tpi = tY * tX;
     if (fused && this.threads > 1 && N >= 2 && tpi % 4 === 0) {
@@ -751,9 +771,7 @@ export class WasmBackend implements KernelBackend {
     if (dya.length < dyLen) throw new Error(`array too short: ${dya.length} < ${dyLen}`);
     const dyResident = this.heap.owns(dya);
     const xin = this.input(xa, xLen);
-    const win = this.input(wa, wLen);
     const dyin = dyResident ? dya.byteOffset : a.floats(dyLen);
-    const Ws = a.floats(F * O * Cq * 2);
     const Xs = a.floats((Fq * Tn * txB) / 4);
     const DYs = a.floats((Fq * Tn * tdB) / 4);
     const Racc = a.floats(Fq * O * C * 8);
@@ -762,10 +780,8 @@ export class WasmBackend implements KernelBackend {
     const sc = this.fftScratch(plan, Math.max(O + OB, CB));
     const tfFlops = 12 * T * T * Math.log2(T);
     const scale = f32bits(1 / (4 * T * T));
-    const FB = Math.min(O, 8);
     // filters of the gradient of the input (flipped, transposed); a non-resident dy is copied in meanwhile
-    this.run([K_FFT_FILTER, win, Ws, C, Cq, O, K, T, 1, scale, sc.base, sc.per, FB],
-      (Cq >> 2) * Math.ceil(O / FB), ((O * Cq) >> 2) * tfFlops, PARALLEL_FLOPS, dyResident ? undefined : () => this.put(dyin, dya, dyLen));
+    const Ws = this.filterSpectra(wa, wLen, { mode: 1, T, K, R: O, L: C }, sc, dyResident ? undefined : () => this.put(dyin, dya, dyLen));
     const qPer = Math.max(1, Math.ceil(Fq / (this.threads * 8)));
     for (let g0 = 0; g0 < G; g0 += CG) {
       const ng = Math.min(CG, G - g0);
@@ -780,6 +796,29 @@ export class WasmBackend implements KernelBackend {
       Math.ceil((O * C) / 4), Math.ceil((O * C) / 4) * tfFlops);
     this.output(dx, dxa, xLen);
     this.output(dw, dwa, wLen);
+  }
+
+  /**
+   * Filter spectra of an FFT pass (kind 7: [f][l/2][r][l%2] complex, scaled and conjugated):
+   * from the cache when these weights were transformed before (see cacheFilters), else
+   * computed, into a cache block when the cache has room, else into this call's scratch.
+   * `meanwhile` runs on this thread while the workers transform.
+   */
+  private filterSpectra(wa: Float32Array, wLen: number, key: FilterKey, sc: { base: number; per: number }, meanwhile?: () => void): number {
+    const cached = this.filters.find(wa, wLen, key);
+    if (cached >= 0) {
+      meanwhile?.();
+      return cached;
+    }
+    const { T, K, R, L, mode } = key;
+    const Lq = ceilTo(L, 4), F = slotCount(T), CB = Math.min(R, 8);
+    const bytes = F * R * Lq * 8;
+    let Ws = this.filters.reserve(wa, wLen, key, bytes, this.tensorLimit());
+    if (Ws < 0) Ws = this.arena.floats(bytes / 4);
+    const win = this.input(wa, wLen);
+    this.run([K_FFT_FILTER, win, Ws, L, Lq, R, K, T, mode, f32bits(1 / (4 * T * T)), sc.base, sc.per, CB],
+      (Lq >> 2) * Math.ceil(R / CB), ((R * Lq) >> 2) * 12 * T * T * Math.log2(T), PARALLEL_FLOPS, meanwhile);
+    return Ws;
   }
 
   /**
