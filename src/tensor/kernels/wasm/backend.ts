@@ -140,9 +140,10 @@ export class WasmBackend implements KernelBackend {
   };
 
   /**
-   * Keeps FFT filter spectra between calls, up to `bytes` (0: off, the default, and frees them).
-   * For evaluation, where every image runs the same weights: spectra are reused only for weights
-   * holding exactly the values they were computed from (filter-cache.ts).
+   * Keeps forward FFT filter spectra between calls, up to `bytes` (0: off, the default, and
+   * frees them). For evaluation, where every image runs the same weights, and the two forwards
+   * of a memory-saving step: spectra are reused only for weights holding exactly the values
+   * they were computed from (filter-cache.ts).
    */
   cacheFilters(bytes: number): void {
     this.arena.reset();
@@ -805,7 +806,9 @@ export class WasmBackend implements KernelBackend {
    * `meanwhile` runs on this thread while the workers transform.
    */
   private filterSpectra(wa: Float32Array, wLen: number, key: FilterKey, sc: { base: number; per: number }, meanwhile?: () => void): number {
-    const cached = this.filters.find(wa, wLen, key);
+    // Only forward filters are kept: the gradient-of-input ones run once per training step.
+    const cache = key.mode === 0;
+    const cached = cache ? this.filters.find(wa, wLen, key) : -1;
     if (cached >= 0) {
       meanwhile?.();
       return cached;
@@ -813,7 +816,7 @@ export class WasmBackend implements KernelBackend {
     const { T, K, R, L, mode } = key;
     const Lq = ceilTo(L, 4), F = slotCount(T), CB = Math.min(R, 8);
     const bytes = F * R * Lq * 8;
-    let Ws = this.filters.reserve(wa, wLen, key, bytes, this.tensorLimit());
+    let Ws = cache ? this.filters.reserve(wa, wLen, key, bytes, this.tensorLimit()) : -1;
     if (Ws < 0) Ws = this.arena.floats(bytes / 4);
     const win = this.input(wa, wLen);
     this.run([K_FFT_FILTER, win, Ws, L, Lq, R, K, T, mode, f32bits(1 / (4 * T * T)), sc.base, sc.per, CB],
