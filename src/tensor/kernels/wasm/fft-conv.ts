@@ -1,0 +1,228 @@
+/**
+ * Convolutions by tiled FFT (assembly/fftconv.ts, assembly/fftgrad.ts): the jobs of the forward
+ * and gradient-of-input passes, the weight gradient, both gradients at once, and the filter
+ * spectra with their cache. The per-shape choices (algorithm, tile size) are conv-plan.ts's.
+ */
+import type { ConvShape } from '../backend.js';
+import { fftPlan, slotCount, type ConvPass, type FftPlan } from './conv-plan.js';
+import { FilterCache, type FilterKey } from './filter-cache.js';
+import {
+  KernelCalls, ceilTo, f32bits, PARALLEL_FLOPS,
+  K_FFT_INPUT, K_FFT_FILTER, K_FFT_CONV, K_FFT_GRADW, K_FFT_GRADW_INV, K_FFT_FUSED, K_FFT_BACKWARD,
+} from './calls.js';
+
+/** The knobs tests and benchmarks turn (WasmBackend's fields). */
+export interface FftSettings {
+  fftMode: 'auto' | 'fused' | 'separate';
+  gradWeightChunkBytes: number;
+  fftTile(pass: ConvPass, s: ConvShape): number;
+}
+
+export class FftConvolutions {
+  readonly filters: FilterCache;
+
+  /** tensorLimit: the byte below which cached spectra stay (as tensors do). */
+  constructor(private readonly k: KernelCalls, private readonly settings: FftSettings, private readonly tensorLimit: number) {
+    this.filters = new FilterCache(k.heap);
+  }
+
+  /**
+   * Per-thread scratch of the FFT kernels (assembly/fftconv.ts scr*): row pairs, one column,
+   * one spectrum, lane table, column masks, a zero row, then `spectra` more spectra.
+   */
+  private fftScratch(p: FftPlan, spectra: number): { base: number; per: number } {
+    const T = p.T;
+    const per = ceilTo(((T / 2) * T + T + p.F) * 32 + 4 * 64 + (T / 4) * 64 + (T + 8) * 4 + spectra * p.F * 32 + 256, 64);
+    const base = this.k.arena.floats((per * this.k.threads) / 4);
+    return { base, per };
+  }
+
+  /**
+   * Tiled FFT convolution. mode 0: forward (x [N][C] -> y [N][O]); mode 1: gradient of the
+   * input (dy [N][O] -> dx [N][C], filters transposed and flipped).
+   */
+  forward(xa: Float32Array, wa: Float32Array, s: ConvShape, ya: Float32Array, mode: 0 | 1): void {
+    const { batch: N, height: H, width: W, kernel: K } = s;
+    const R = mode === 0 ? s.inChannels : s.outChannels;
+    const L = mode === 0 ? s.outChannels : s.inChannels;
+    const Lq = ceilTo(L, 4);
+    const p = (K - 1) >> 1;
+    const KK = K * K;
+    const plan = fftPlan(s, this.settings.fftTile(mode === 0 ? 'forward' : 'gradInput', s));
+    const { T, V, tY, tX, numTiles, G, F } = plan;
+    const CB = Math.min(R, 8);
+    // One task per tile group (input spectra kept in the core's cache) when there are enough
+    // groups for the threads; otherwise input transforms and products as separate jobs.
+    const fused = this.settings.fftMode === 'fused' || (this.settings.fftMode !== 'separate' && (G >= 3 * this.k.threads || this.k.threads === 1));
+    let OB: number;
+    if (fused) OB = Math.min(Lq, 16);
+    else {
+      OB = Math.min(Lq, 8);
+      while (OB > 4 && G * Math.ceil(Lq / OB) < 3 * this.k.threads) OB -= 4;
+    }
+    const inLen = N * R * H * W, outLen = N * L * H * W, wLen = s.outChannels * s.inChannels * KK;
+    const a = this.k.arena;
+    a.reset();
+    if (xa.length < inLen) throw new Error(`array too short: ${xa.length} < ${inLen}`);
+    const xResident = this.k.heap.owns(xa), yResident = this.k.heap.owns(ya);
+    const xin = xResident ? xa.byteOffset : a.floats(inLen);
+    const Xs = fused ? 0 : a.floats(G * F * R * 8);
+    const yout = this.k.outputAt(ya, outLen);
+    // (the filter job stages CB spectra in the same scratch)
+    const sc = this.fftScratch(plan, fused ? R + OB : Math.max(CB, OB));
+    const tfFlops = 12 * T * T * Math.log2(T);
+    // A non-resident input is copied in while the workers transform the filters.
+    const Ws = this.filterSpectra(wa, wLen, { mode, T, K, R, L }, sc, xResident ? undefined : () => this.k.put(xin, xa, inLen));
+    const productFlops = G * F * R * Lq * 32;
+    const tpi = tY * tX;
+    if (fused && this.k.threads > 1 && N >= 2 && tpi % 4 === 0) {
+      // One job per image, each image's output copied out (unless resident) while the next one is computed.
+      const gPer = tpi / 4, imgOut = L * H * W;
+      for (let n = 0; n < N; n++) {
+        this.k.run([K_FFT_FUSED, xin, Ws, yout, N, R, L, Lq, H, W, T, V, tY, tX, numTiles, OB, sc.base, sc.per, p, n * gPer],
+          gPer, productFlops / N, PARALLEL_FLOPS, n > 0 && !yResident ? () => this.k.getRange(yout, ya, (n - 1) * imgOut, imgOut) : undefined);
+      }
+      if (!yResident) this.k.getRange(yout, ya, (N - 1) * imgOut, imgOut);
+      return;
+    }
+    if (fused) {
+      this.k.run([K_FFT_FUSED, xin, Ws, yout, N, R, L, Lq, H, W, T, V, tY, tX, numTiles, OB, sc.base, sc.per, p, 0],
+        G, productFlops);
+    } else {
+      this.k.run([K_FFT_INPUT, xin, Xs, N, R, T, V, tY, tX, H, W, p, T, F * R * 32, R * 32, numTiles, sc.base, sc.per, CB, 0, 0, 0],
+        G * Math.ceil(R / CB), G * R * tfFlops);
+      this.k.run([K_FFT_CONV, Xs, Ws, yout, N, R, L, Lq, H, W, T, V, tY, tX, numTiles, OB, sc.base, sc.per],
+        G * Math.ceil(Lq / OB), productFlops);
+    }
+    this.k.output(yout, ya, outLen);
+  }
+
+  gradWeight(xa: Float32Array, dya: Float32Array, s: ConvShape, dwa: Float32Array): void {
+    const { batch: N, inChannels: C, outChannels: O, height: H, width: W, kernel: K } = s;
+    const p = (K - 1) >> 1;
+    const KK = K * K;
+    const plan = fftPlan(s, this.settings.fftTile('gradWeight', s));
+    const { T, V, tY, tX, numTiles, G, F } = plan;
+    const CB = 8;
+    const wLen = O * C * KK;
+    const { Fq, txB, tdB, CG, Tn, xin, dyin, dyResident, dyLen, Xs, DYs, Racc } = this.weightGradientArrays(plan, s, xa, dya);
+    const dw = this.k.outputAt(dwa, wLen);
+    const sc = this.fftScratch(plan, CB);
+    const tfFlops = 12 * T * T * Math.log2(T);
+    const qPer = Math.max(1, Math.ceil(Fq / (this.k.threads * 8)));
+    for (let g0 = 0; g0 < G; g0 += CG) {
+      const ng = Math.min(CG, G - g0);
+      const tiles = ng * 4;
+      // the first chunk copies a non-resident dy in while the workers transform x
+      this.k.run([K_FFT_INPUT, xin, Xs, N, C, T, V, tY, tX, H, W, p, T, 4 * txB, Tn * txB, numTiles, sc.base, sc.per, CB, 1, txB, g0],
+        ng * Math.ceil(C / CB), ng * C * tfFlops, PARALLEL_FLOPS, g0 === 0 && !dyResident ? () => this.k.put(dyin, dya, dyLen) : undefined);
+      this.k.run([K_FFT_INPUT, dyin, DYs, N, O, T, V, tY, tX, H, W, 0, V, 4 * tdB, Tn * tdB, numTiles, sc.base, sc.per, CB, 1, tdB, g0],
+        ng * Math.ceil(O / CB), ng * O * tfFlops);
+      this.k.run([K_FFT_GRADW, Xs, DYs, Racc, C, O, tiles, Fq, qPer, txB, tdB, g0 > 0 ? 1 : 0, Tn],
+        Math.ceil(Fq / qPer), Fq * tiles * O * C * 32);
+    }
+    this.k.run([K_FFT_GRADW_INV, Racc, dw, O * C, K, T, f32bits(1 / (4 * T * T)), sc.base, sc.per, 0, O],
+      Math.ceil((O * C) / 4), Math.ceil((O * C) / 4) * tfFlops);
+    this.k.output(dw, dwa, wLen);
+  }
+
+  /**
+   * Both gradients by FFT (assembly/fftgrad.ts): per chunk of tile groups, one job transforms
+   * the T x T windows of dy once, computes dx from them and keeps them as frequency quads, and
+   * transforms the V x V blocks of x; the weight-gradient products pair the two.
+   */
+  backward(xa: Float32Array, dya: Float32Array, wa: Float32Array, s: ConvShape, dxa: Float32Array, dwa: Float32Array): void {
+    const { batch: N, inChannels: C, outChannels: O, height: H, width: W, kernel: K } = s;
+    const p = (K - 1) >> 1;
+    const KK = K * K;
+    const plan = fftPlan(s, this.settings.fftTile('gradWeight', s));
+    const { T, V, tY, tX, numTiles, G, F } = plan;
+    const Cq = ceilTo(C, 4);
+    const OB = Math.min(Cq, 16), CB = 8;
+    const xLen = N * C * H * W, wLen = O * C * KK;
+    const { Fq, txB, tdB, CG, Tn, xin, dyin, dyResident, dyLen, Xs, DYs, Racc } = this.weightGradientArrays(plan, s, xa, dya);
+    const dx = this.k.outputAt(dxa, xLen);
+    const dw = this.k.outputAt(dwa, wLen);
+    const sc = this.fftScratch(plan, Math.max(O + OB, CB));
+    const tfFlops = 12 * T * T * Math.log2(T);
+    const scale = f32bits(1 / (4 * T * T));
+    // filters of the gradient of the input (flipped, transposed); a non-resident dy is copied in meanwhile
+    const Ws = this.filterSpectra(wa, wLen, { mode: 1, T, K, R: O, L: C }, sc, dyResident ? undefined : () => this.k.put(dyin, dya, dyLen));
+    const qPer = Math.max(1, Math.ceil(Fq / (this.k.threads * 8)));
+    for (let g0 = 0; g0 < G; g0 += CG) {
+      const ng = Math.min(CG, G - g0);
+      this.k.run([K_FFT_BACKWARD, dyin, Ws, dx, N, O, C, Cq, H, W, T, V, tY, tX, numTiles, OB, sc.base, sc.per, p,
+        g0, ng, DYs, tdB, Tn * tdB, xin, Xs, txB, Tn * txB, CB],
+        ng * (1 + Math.ceil(C / CB)), ng * (F * O * Cq * 32 + (O + 2 * C) * tfFlops));
+      // conj(X block) * DY window, accumulated as Racc[f][c*O + o]
+      this.k.run([K_FFT_GRADW, DYs, Xs, Racc, O, C, ng * 4, Fq, qPer, tdB, txB, g0 > 0 ? 1 : 0, Tn],
+        Math.ceil(Fq / qPer), Fq * ng * 4 * O * C * 32);
+    }
+    this.k.run([K_FFT_GRADW_INV, Racc, dw, O * C, K, T, scale, sc.base, sc.per, 1, O],
+      Math.ceil((O * C) / 4), Math.ceil((O * C) / 4) * tfFlops);
+    this.k.output(dx, dxa, xLen);
+    this.k.output(dw, dwa, wLen);
+  }
+
+  /**
+   * Filter spectra of an FFT pass (kind 7: [f][l/2][r][l%2] complex, scaled and conjugated):
+   * from the cache when these weights were transformed before (see cacheFilters), else
+   * computed, into a cache block when the cache has room, else into this call's scratch.
+   * `meanwhile` runs on this thread while the workers transform.
+   */
+  private filterSpectra(wa: Float32Array, wLen: number, key: FilterKey, sc: { base: number; per: number }, meanwhile?: () => void): number {
+    // Only forward filters are kept: the gradient-of-input ones run once per training step.
+    const cache = key.mode === 0;
+    const cached = cache ? this.filters.find(wa, wLen, key) : -1;
+    if (cached >= 0) {
+      meanwhile?.();
+      return cached;
+    }
+    const { T, K, R, L, mode } = key;
+    const Lq = ceilTo(L, 4), F = slotCount(T), CB = Math.min(R, 8);
+    const bytes = F * R * Lq * 8;
+    let Ws = cache ? this.filters.reserve(wa, wLen, key, bytes, this.tensorLimit) : -1;
+    if (Ws < 0) Ws = this.k.arena.floats(bytes / 4);
+    const win = this.k.input(wa, wLen);
+    this.k.run([K_FFT_FILTER, win, Ws, L, Lq, R, K, T, mode, f32bits(1 / (4 * T * T)), sc.base, sc.per, CB],
+      (Lq >> 2) * Math.ceil(R / CB), ((R * Lq) >> 2) * 12 * T * T * Math.log2(T), PARALLEL_FLOPS, meanwhile);
+    return Ws;
+  }
+
+  /**
+   * Inputs and spectra arrays of a weight gradient (the call's scratch is reset first). Spectra
+   * are frequency quads, [f/4][tile][channel] complex vectors over 4 slots, for a chunk of CG tile
+   * groups at a time (Tn tiles), small enough to stay in the last-level cache between the
+   * transforms and the products. Byte strides between tiles (txB, tdB) are one cache line more
+   * than the channels need, so that the tile loop of the products does not hit the same few
+   * cache sets.
+   */
+  private weightGradientArrays(plan: FftPlan, s: ConvShape, xa: Float32Array, dya: Float32Array) {
+    const { batch: N, inChannels: C, outChannels: O, height: H, width: W } = s;
+    const Fq = Math.ceil(plan.F / 4);
+    const txB = C * 32 + 64, tdB = O * 32 + 64;
+    const CG = this.chunkGroups(plan.G, Fq * 4 * (txB + tdB));
+    const Tn = CG * 4;
+    const dyLen = N * O * H * W;
+    const a = this.k.arena;
+    a.reset();
+    if (dya.length < dyLen) throw new Error(`array too short: ${dya.length} < ${dyLen}`);
+    const dyResident = this.k.heap.owns(dya);
+    const xin = this.k.input(xa, N * C * H * W);
+    const dyin = dyResident ? dya.byteOffset : a.floats(dyLen);
+    const Xs = a.floats((Fq * Tn * txB) / 4);
+    const DYs = a.floats((Fq * Tn * tdB) / 4);
+    const Racc = a.floats(Fq * O * C * 8);
+    return { Fq, txB, tdB, CG, Tn, xin, dyin, dyResident, dyLen, Xs, DYs, Racc };
+  }
+
+  /**
+   * Tile groups per chunk of the weight gradient: spectra of about gradWeightChunkBytes, in
+   * whole rounds of the threads when there are several rounds.
+   */
+  private chunkGroups(G: number, perGroup: number): number {
+    let CG = Math.max(1, Math.min(G, Math.floor(this.settings.gradWeightChunkBytes / perGroup)));
+    if (CG < G && CG > this.k.threads) CG -= CG % this.k.threads;
+    return CG;
+  }
+}
