@@ -2,8 +2,9 @@
  * The typed library API: one function per CLI command, taking and returning the types of
  * ./types.ts. The CLI, the report and the server are thin layers over these.
  */
-import type { ConformanceReport } from './types.js';
+import type { ConformanceOptions, ConformanceReport } from './types.js';
 import { runConformance } from '../train/conformance.js';
+import { ensureBackend } from './runtime.js';
 
 export * from './types.js';
 export type { Detector, DetectOptions } from './detector-types.js';
@@ -13,7 +14,11 @@ export { predict, calibrate, info, loadDetector } from './predict.js';
 export { synthesize as synth } from '../data/synth.js';
 export type { SynthOptions, SynthSummary } from '../data/synth.js';
 
-/** Replays a vector file of the official implementation and compares every quantity. */
-export async function conformance(file: string): Promise<ConformanceReport> {
-  return runConformance(file);
+/**
+ * Replays a vector file of the official implementation and compares every quantity, on the
+ * WebAssembly kernels that training and detection use (default) or the JS reference.
+ */
+export async function conformance(file: string, options: ConformanceOptions = {}): Promise<ConformanceReport> {
+  const name = await ensureBackend(options.threads, options.backend ?? 'wasm');
+  return { ...runConformance(file), backend: name };
 }

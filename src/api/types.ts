@@ -232,8 +232,17 @@ export interface ConformanceCheck {
   ok: boolean;
 }
 
+export interface ConformanceOptions {
+  /** Kernels to run: 'wasm' (default, what training and detection use) or 'js' (the reference). */
+  backend?: 'js' | 'wasm';
+  /** Kernel threads (default: all cores). */
+  threads?: number;
+}
+
 export interface ConformanceReport {
   file: string;
   ok: boolean;
   checks: ConformanceCheck[];
+  /** The kernel backend the checks ran on (e.g. 'wasm-relaxed-simd x2', 'js'). */
+  backend?: string;
 }

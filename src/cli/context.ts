@@ -68,7 +68,7 @@ export function defaultContext(): CliContext {
       predict: async (opts) => (await api()).predict(opts),
       calibrate: async (opts) => (await api()).calibrate(opts),
       info: async (file) => (await api()).info(file),
-      conformance: async (file) => (await api()).conformance(file),
+      conformance: async (file, options) => (await api()).conformance(file, options),
     },
     writeReport: async (dir, result, opts) => (await import('../report/index.js')).writeReport(dir, result, opts),
     synthesize: async (opts) => (await import('../data/synth.js')).synthesize(opts),

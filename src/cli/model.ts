@@ -1,9 +1,9 @@
 /** Commands about a model file: `calibrate`, `info`, and `conformance` (numerical checks). */
 import type { Command } from 'commander';
-import type { CalibrateOptions, ConformanceReport, ModelInfo, Thresholds } from '../api/types.js';
+import type { CalibrateOptions, ConformanceOptions, ConformanceReport, ModelInfo, Thresholds } from '../api/types.js';
 import type { CliContext } from './context.js';
 import { formatNumber, formatTable, formatRate, jsonLine } from './format.js';
-import { definedOnly, parseInteger, requireText } from './options.js';
+import { definedOnly, parseInteger, requireText, usageError } from './options.js';
 import { toFprTargets } from './train.js';
 
 export interface CalibrateCliOptions {
@@ -53,7 +53,8 @@ export function formatConformance(report: ConformanceReport): string {
   const rows = report.checks.map((c) => [c.name, c.maxError.toExponential(2), c.tolerance.toExponential(2), c.ok ? 'ok' : 'FAIL']);
   const failed = report.checks.filter((c) => !c.ok).length;
   const verdict = report.ok ? 'all checks pass' : `${failed} of ${report.checks.length} checks FAIL`;
-  return `${report.file}: ${verdict}\n${formatTable(['check', 'max error', 'tolerance', 'result'], rows)}`;
+  const on = report.backend ? ` (${report.backend})` : '';
+  return `${report.file}${on}: ${verdict}\n${formatTable(['check', 'max error', 'tolerance', 'result'], rows)}`;
 }
 
 export function registerModelCommands(program: Command, ctx: CliContext): void {
@@ -87,11 +88,15 @@ export function registerModelCommands(program: Command, ctx: CliContext): void {
     .command('conformance')
     .description('check the implementation against reference outputs (exit code 1 if a check fails)')
     .argument('<file.json...>', 'reference files')
+    .option('--backend <kind>', 'kernels to check: wasm (what training and detection use) or js (the reference)', 'wasm')
+    .option('--threads <n>', 'kernel threads (default: all cores)')
     .option('--json', 'print one JSON object')
-    .addHelpText('after', '\nExample:\n  $ pyramidflow conformance reference/*.json')
-    .action(async (files: string[], cli: { json?: boolean }) => {
+    .addHelpText('after', '\nExample:\n  $ pyramidflow conformance reference/*.json\n  $ pyramidflow conformance --backend js reference/tiny.json')
+    .action(async (files: string[], cli: { json?: boolean; backend: string; threads?: string }) => {
+      if (cli.backend !== 'js' && cli.backend !== 'wasm') throw usageError(`--backend must be js or wasm, got ${cli.backend}`);
+      const options: ConformanceOptions = definedOnly({ backend: cli.backend, threads: parseInteger('--threads', cli.threads, { min: 1 }) });
       const reports: ConformanceReport[] = [];
-      for (const file of files) reports.push(await ctx.api.conformance(file));
+      for (const file of files) reports.push(await ctx.api.conformance(file, options));
       const ok = reports.every((r) => r.ok);
       if (cli.json) ctx.stdout.write(jsonLine({ ok, reports }));
       else ctx.stdout.write(`${reports.map(formatConformance).join('\n\n')}\n`);
