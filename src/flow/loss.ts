@@ -12,10 +12,16 @@ export function allPairs(batch: number): [number, number][] {
   return pairs;
 }
 
-/** The per-pair difference map [P, 1, H, W] whose spectrum is the loss. */
+/**
+ * The per-pair difference map [P, 1, H, W] whose spectrum is the loss: SPEC's
+ * compose(d).mean(over channels), computed as compose(d.mean(over channels)). compose (nearest
+ * upsampling, blur, add) is linear and the same for every channel, so the two agree up to
+ * float rounding (far inside the conformance tolerances), and this one composes one channel
+ * instead of C, forward and backward.
+ */
 export function pairDifference(latents: readonly Tensor[]): Tensor {
   const pairs = allPairs(latents[0]!.dim(0));
-  return meanOver(composePyramid(latents.map((z) => pairSquaredDiff(z, pairs))), [1]);
+  return composePyramid(latents.map((z) => meanOver(pairSquaredDiff(z, pairs), [1])));
 }
 
 export function pyramidLoss(latents: readonly Tensor[]): Tensor {
