@@ -126,7 +126,7 @@ function store0(p: usize, v: v128): void {
  * job: [kind, op, a, b, dst, n, chunk, f0, f1] (f0, f1: float32 bits)
  * op 0: dst = exp(a); 1: dst = f0 * atan(a * f1) (soft clamp); 2: dst = leakyRelu(a, slope f0);
  * 3: dst = a > 0 ? b : f0 * b (LeakyReLU gradient, a = input, b = output gradient); 4: dst =
- * a + b. dst may be a or b (in place).
+ * a + b; 5: dst = a - b; 6: dst = a * b. dst may be a or b (in place).
  */
 export function mapTask(job: usize, t: i32): void {
   const op = P(job, 1);
@@ -148,6 +148,12 @@ export function mapTask(job: usize, t: i32): void {
   } else if (op == 4) {
     for (let o = e0; o < ev; o += 16) v128.store(d + o, f32x4.add(v128.load(a + o), v128.load(b + o)));
     for (let o = ev; o < e1; o += 4) store0(d + o, f32x4.add(lane0(a + o), lane0(b + o)));
+  } else if (op == 5) {
+    for (let o = e0; o < ev; o += 16) v128.store(d + o, f32x4.sub(v128.load(a + o), v128.load(b + o)));
+    for (let o = ev; o < e1; o += 4) store0(d + o, f32x4.sub(lane0(a + o), lane0(b + o)));
+  } else if (op == 6) {
+    for (let o = e0; o < ev; o += 16) v128.store(d + o, f32x4.mul(v128.load(a + o), v128.load(b + o)));
+    for (let o = ev; o < e1; o += 4) store0(d + o, f32x4.mul(lane0(a + o), lane0(b + o)));
   } else {
     for (let o = e0; o < ev; o += 16) v128.store(d + o, leakyGrad4(v128.load(a + o), v128.load(b + o), f0));
     for (let o = ev; o < e1; o += 4) store0(d + o, leakyGrad4(lane0(a + o), lane0(b + o), f0));

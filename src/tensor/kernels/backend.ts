@@ -54,6 +54,9 @@ export interface AffineShape {
   inverse?: boolean;
 }
 
+/** The elementwise binary operations of KernelBackend.binary. */
+export type BinaryOp = 'add' | 'sub' | 'mul';
+
 export interface KernelBackend {
   readonly name: string;
   /**
@@ -105,6 +108,8 @@ export interface KernelBackend {
   leakyReluGrad(x: Float32Array, gy: Float32Array, slope: number, n: number, gx: Float32Array): void;
   /** acc += x over the first n values, in place (gradient accumulation; the exception to "outputs are not inputs"). */
   addInto(acc: Float32Array, x: Float32Array, n: number): void;
+  /** out = a + b, a - b or a * b over the first n values (float32: one rounding, as JS's). */
+  binary(op: BinaryOp, a: Float32Array, b: Float32Array, n: number, out: Float32Array): void;
   /**
    * Separable [1 4 6 4 1]/16 blur of `planes` planes of H x W, zero padding 2 (the depthwise 5x5
    * cross-correlation with outer(b, b)/256). Self-adjoint: it is also its own gradient.

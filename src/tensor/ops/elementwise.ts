@@ -66,9 +66,16 @@ export function planes(full: readonly number[], small: readonly number[]): Plane
 type BinaryKind = 'add' | 'sub' | 'mul';
 
 /** out = a (op) broadcast(b). */
+/** Elements from which a same-shape binary op runs on the backend's kernels (vector, all threads). */
+const KERNEL_ELEMS = 1 << 16;
+
 function binaryForward(kind: BinaryKind, a: Tensor, b: Tensor, out: Float32Array): void {
   const x = a.data, y = b.data;
   if (sameShape(a.shape, b.shape)) {
+    if (out.length >= KERNEL_ELEMS) {
+      backend().binary(kind, x, y, out.length, out);
+      return;
+    }
     if (kind === 'add') for (let i = 0; i < out.length; i++) out[i] = x[i]! + y[i]!;
     else if (kind === 'sub') for (let i = 0; i < out.length; i++) out[i] = x[i]! - y[i]!;
     else for (let i = 0; i < out.length; i++) out[i] = x[i]! * y[i]!;

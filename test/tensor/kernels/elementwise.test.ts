@@ -75,6 +75,14 @@ function checkMaps(b: KernelBackend): void {
     b.addInto(acc, g, n);
     assert.deepEqual(acc, accRef, `addInto ${label}`);
     assert.ok(accRef.some((v, i) => v !== x[i]), 'addInto changed the values');
+    // sum, difference and product of two float32 values: one rounding in both, bit for bit
+    for (const op of ['add', 'sub', 'mul'] as const) {
+      const r = out(n, (o) => b.binary(op, x, g, n, o)), rRef = out(n, (o) => js.binary(op, x, g, n, o));
+      assert.deepEqual(r, rRef, `binary ${op} ${label}`);
+      const i = n - 1;
+      const expect = op === 'add' ? x[i]! + g[i]! : op === 'sub' ? x[i]! - g[i]! : x[i]! * g[i]!;
+      assert.equal(r[i], Math.fround(expect), `binary ${op} ${label}: last element`);
+    }
   }
   // special values
   const special = Float32Array.from([0, -0, NaN, Infinity, -Infinity, 1e-40, -1e-40, 88.7, 88.73, 89, 100, -87.3, -87.4, -103, -104, -200,

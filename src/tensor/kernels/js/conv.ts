@@ -1,6 +1,6 @@
-import type { AffineShape, ConvShape, KernelBackend } from '../backend.js';
+import type { AffineShape, BinaryOp, ConvShape, KernelBackend } from '../backend.js';
 import { fusedAffineForwardRef, fusedAffineBackwardRef } from './affine.js';
-import { softClampRef, expRef, leakyReluRef, leakyReluGradRef, addIntoRef } from './elementwise.js';
+import { softClampRef, expRef, leakyReluRef, leakyReluGradRef, addIntoRef, binaryRef } from './elementwise.js';
 import { blurRef, nearestRef, nearestGradRef, maxPool2Ref, maxPool2GradRef } from './resample.js';
 
 /**
@@ -141,6 +141,9 @@ export class JsBackend implements KernelBackend {
   }
   addInto(acc: Float32Array, x: Float32Array, n: number): void {
     addIntoRef(acc, x, n);
+  }
+  binary(op: BinaryOp, a: Float32Array, b: Float32Array, n: number, out: Float32Array): void {
+    binaryRef(op, a, b, n, out);
   }
   blur(x: Float32Array, planes: number, height: number, width: number, y: Float32Array): void {
     blurRef(x, planes, height, width, y);

@@ -24,7 +24,7 @@
  * lives in per-call blocks of the same heap. Checked against the JS reference in
  * test/tensor/kernels/elementwise.test.ts.
  */
-import { affineSizes, nearestIndex, type AffineShape, type ConvShape, type KernelBackend } from '../backend.js';
+import { affineSizes, nearestIndex, type AffineShape, type BinaryOp, type ConvShape, type KernelBackend } from '../backend.js';
 import type { FloatAllocator } from '../../storage.js';
 import { nodePlatform, type Platform } from './platform.js';
 import { ThreadPool, HEAP_OFFSET } from './pool.js';
@@ -34,7 +34,7 @@ import { FftConvolutions } from './fft-conv.js';
 import {
   KernelCalls, ceilTo, f32bits, K_PAD, K_CROP, K_WEIGHTS_DIRECT, K_CONV_DIRECT, K_GRADW_DIRECT,
   K_MAP, K_AFFINE, K_AFFINE_BACK, K_BLUR, K_NEAREST, K_NEAREST_GRAD, K_MAX_POOL,
-  MAP_EXP, MAP_SOFT_CLAMP, MAP_LEAKY, MAP_LEAKY_GRAD, MAP_ADD, A_SOFT, A_CVN, A_SVN, A_APPLY, A_SAME, A_HAVE_S, A_INVERSE,
+  MAP_EXP, MAP_SOFT_CLAMP, MAP_LEAKY, MAP_LEAKY_GRAD, MAP_ADD, MAP_SUB, MAP_MUL, A_SOFT, A_CVN, A_SVN, A_APPLY, A_SAME, A_HAVE_S, A_INVERSE,
 } from './calls.js';
 
 export interface WasmBackendOptions {
@@ -225,6 +225,10 @@ export class WasmBackend implements KernelBackend {
 
   addInto(acc: Float32Array, x: Float32Array, n: number): void {
     this.map(MAP_ADD, acc, x, n, acc, 0, 0);
+  }
+
+  binary(op: BinaryOp, a: Float32Array, b: Float32Array, n: number, out: Float32Array): void {
+    this.map(op === 'add' ? MAP_ADD : op === 'sub' ? MAP_SUB : MAP_MUL, a, b, n, out, 0, 0);
   }
 
   /** dst = op(a[, b]) over n values, in chunks of a few thousand values a task (dst may be a: in place). */

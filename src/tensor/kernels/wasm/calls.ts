@@ -12,7 +12,7 @@ export const K_FFT_INPUT = 6, K_FFT_FILTER = 7, K_FFT_CONV = 8, K_FFT_GRADW = 9,
 export const K_MAP = 12, K_AFFINE = 13, K_AFFINE_BACK = 14, K_BLUR = 15, K_NEAREST = 16, K_NEAREST_GRAD = 17, K_MAX_POOL = 18;
 export const K_FFT_BACKWARD = 19;
 // K_MAP operations and the affine jobs' flags (assembly/elementwise.ts)
-export const MAP_EXP = 0, MAP_SOFT_CLAMP = 1, MAP_LEAKY = 2, MAP_LEAKY_GRAD = 3, MAP_ADD = 4;
+export const MAP_EXP = 0, MAP_SOFT_CLAMP = 1, MAP_LEAKY = 2, MAP_LEAKY_GRAD = 3, MAP_ADD = 4, MAP_SUB = 5, MAP_MUL = 6;
 export const A_SOFT = 1, A_CVN = 2, A_SVN = 4, A_APPLY = 8, A_SAME = 64, A_HAVE_S = 128, A_INVERSE = 256;
 
 /** Names of the kernel ids, for profiles. */
