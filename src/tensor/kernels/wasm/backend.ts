@@ -53,8 +53,8 @@ export { KERNEL_NAMES } from './calls.js';
 
 const PAGE = 65536;
 const MAX_PAGES = 65536;
-/** Bytes of input and output-gradient spectra per chunk of tiles in the weight gradient. */
-const GRADW_CHUNK_BYTES = 8 << 20;
+/** Bytes of input and output-gradient spectra per chunk of tiles in the weight gradient (16 MB: 5-10% faster than 8 at 128 and 256, 2 threads). */
+const GRADW_CHUNK_BYTES = 16 << 20;
 /** Bytes of the memory that resident tensors leave to the kernels' scratch (beyond it they go to the JS heap). */
 const SCRATCH_RESERVE = 768 << 20;
 /** Elements below which a copy / pad job stays on the calling thread. */
