@@ -1,7 +1,10 @@
 /**
- * `npm run bench -- train [model options] [--steps N] [--save-memory] [--threads N] [--json]`:
+ * `npm run bench -- train [model options] [--steps N] [--save-memory] [--compare] [--threads N] [--json]`:
  * times training steps of the default model (or the one given) through the same step function
  * as `pyramidflow train`, with a breakdown by operation and the peak memory of the process.
+ * --compare alternates plain and memory-saving steps, step by step, and prints both medians and
+ * their ratio: on a shared machine whose speed drifts, the two then see the same machine (peak
+ * memory is then the plain mode's: measure each mode alone for that).
  */
 import { parseArgs } from 'node:util';
 import { resolveConfig } from '../src/flow/config.js';
@@ -15,7 +18,7 @@ import { median, peakRssMb, wasmMemoryMb } from './_util.js';
 import { modelArgs, modelOptionsFrom, printBreakdown } from './_model-args.js';
 
 export async function run(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { ...modelArgs, steps: { type: 'string', default: '5' }, batch: { type: 'string', default: '2' }, 'save-memory': { type: 'boolean', default: false }, threads: { type: 'string' }, json: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({ args, options: { ...modelArgs, steps: { type: 'string', default: '5' }, batch: { type: 'string', default: '2' }, 'save-memory': { type: 'boolean', default: false }, compare: { type: 'boolean', default: false }, threads: { type: 'string' }, json: { type: 'boolean', default: false } } });
   const config = resolveConfig(modelOptionsFrom(values));
   const threads = values.threads ? Number(values.threads) : undefined;
   const backendName = await ensureBackend(threads);
@@ -26,6 +29,31 @@ export async function run(args: string[]): Promise<void> {
   const images = new Tensor([batch, 3, config.height, config.width]);
   for (let i = 0; i < images.size; i++) images.data[i] = rng.normal();
   trainStep(model, opt, images, saveMemory); // warm-up: compiles, grows memory, makes last convs non-zero
+  if (values.compare) {
+    trainStep(model, opt, images, !saveMemory);
+    const plain: number[] = [], saving: number[] = [];
+    for (let s = 0; s < steps; s++) {
+      for (const mode of [false, true]) {
+        const t0 = performance.now();
+        trainStep(model, opt, images, mode);
+        (mode ? saving : plain).push((performance.now() - t0) / 1000);
+      }
+    }
+    const result = {
+      bench: 'train-compare', backend: backendName, config, batch, steps,
+      plain_step_seconds_median: median(plain), saving_step_seconds_median: median(saving),
+      ratio: median(saving) / median(plain), ratios: saving.map((t, i) => t / plain[i]!),
+      plain_step_seconds: plain, saving_step_seconds: saving,
+    };
+    if (values.json) console.log(JSON.stringify(result));
+    else {
+      console.log(`training step, ${describe(config)}, batch ${batch}, plain and memory saving alternating, ${backendName}`);
+      console.log(`  plain median ${result.plain_step_seconds_median.toFixed(3)} s (${plain.map((t) => t.toFixed(2)).join(', ')})`);
+      console.log(`  memory saving median ${result.saving_step_seconds_median.toFixed(3)} s (${saving.map((t) => t.toFixed(2)).join(', ')})`);
+      console.log(`  ratio of medians ${result.ratio.toFixed(2)}; step by step ${result.ratios.map((r) => r.toFixed(2)).join(', ')}`);
+    }
+    return;
+  }
   const times: number[] = [];
   const breakdowns: Record<string, number>[] = [];
   for (let s = 0; s < steps; s++) {
