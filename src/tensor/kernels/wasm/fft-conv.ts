@@ -11,6 +11,16 @@ import {
   K_FFT_INPUT, K_FFT_FILTER, K_FFT_CONV, K_FFT_GRADW, K_FFT_GRADW_INV, K_FFT_FUSED, K_FFT_BACKWARD,
 } from './calls.js';
 
+/**
+ * Work of one call of a 2-D transform (4 tiles or filters, one per lane), in the units of the
+ * products' work (flops over all lanes), for the pool's decision to wake the workers: a
+ * 16 x 16 filter job is ~0.5 ms, and ran on one thread when a lane's flops were counted alone.
+ */
+const transformFlops = (T: number): number => 4 * 12 * T * T * Math.log2(T);
+
+/** Frequency quads per weight-gradient product task: about 16 tasks a thread (even shares). */
+const quadsPerTask = (Fq: number, threads: number): number => Math.max(1, Math.ceil(Fq / (threads * 16)));
+
 /** The knobs tests and benchmarks turn (WasmBackend's fields). */
 export interface FftSettings {
   fftMode: 'auto' | 'fused' | 'separate';
@@ -70,7 +80,7 @@ export class FftConvolutions {
     const yout = this.k.outputAt(ya, outLen);
     // (the filter job stages CB spectra in the same scratch)
     const sc = this.fftScratch(plan, fused ? R + OB : Math.max(CB, OB));
-    const tfFlops = 12 * T * T * Math.log2(T);
+    const tfFlops = transformFlops(T);
     // A non-resident input is copied in while the workers transform the filters.
     const Ws = this.filterSpectra(wa, wLen, { mode, T, K, R, L }, sc, xResident ? undefined : () => this.k.put(xin, xa, inLen));
     const productFlops = G * F * R * Lq * 32;
@@ -108,8 +118,8 @@ export class FftConvolutions {
     const { Fq, txB, tdB, CG, Tn, xin, dyin, dyResident, dyLen, Xs, DYs, Racc } = this.weightGradientArrays(plan, s, xa, dya);
     const dw = this.k.outputAt(dwa, wLen);
     const sc = this.fftScratch(plan, CB);
-    const tfFlops = 12 * T * T * Math.log2(T);
-    const qPer = Math.max(1, Math.ceil(Fq / (this.k.threads * 8)));
+    const tfFlops = transformFlops(T);
+    const qPer = quadsPerTask(Fq, this.k.threads);
     for (let g0 = 0; g0 < G; g0 += CG) {
       const ng = Math.min(CG, G - g0);
       const tiles = ng * 4;
@@ -144,11 +154,11 @@ export class FftConvolutions {
     const dx = this.k.outputAt(dxa, xLen);
     const dw = this.k.outputAt(dwa, wLen);
     const sc = this.fftScratch(plan, Math.max(O + OB, CB));
-    const tfFlops = 12 * T * T * Math.log2(T);
+    const tfFlops = transformFlops(T);
     const scale = f32bits(1 / (4 * T * T));
     // filters of the gradient of the input (flipped, transposed); a non-resident dy is copied in meanwhile
     const Ws = this.filterSpectra(wa, wLen, { mode: 1, T, K, R: O, L: C }, sc, dyResident ? undefined : () => this.k.put(dyin, dya, dyLen));
-    const qPer = Math.max(1, Math.ceil(Fq / (this.k.threads * 8)));
+    const qPer = quadsPerTask(Fq, this.k.threads);
     for (let g0 = 0; g0 < G; g0 += CG) {
       const ng = Math.min(CG, G - g0);
       this.k.run([K_FFT_BACKWARD, dyin, Ws, dx, N, O, C, Cq, H, W, T, V, tY, tX, numTiles, OB, sc.base, sc.per, p,
@@ -185,7 +195,7 @@ export class FftConvolutions {
     if (Ws < 0) Ws = this.k.arena.floats(bytes / 4);
     const win = this.k.input(wa, wLen);
     this.k.run([K_FFT_FILTER, win, Ws, L, Lq, R, K, T, mode, f32bits(1 / (4 * T * T)), sc.base, sc.per, CB],
-      (Lq >> 2) * Math.ceil(R / CB), ((R * Lq) >> 2) * 12 * T * T * Math.log2(T), PARALLEL_FLOPS, meanwhile);
+      (Lq >> 2) * Math.ceil(R / CB), ((R * Lq) >> 2) * transformFlops(T), PARALLEL_FLOPS, meanwhile);
     return Ws;
   }
 
