@@ -167,13 +167,13 @@ export class WasmBackend implements KernelBackend {
 
   conv2d(x: Float32Array, w: Float32Array, s: ConvShape, y: Float32Array): void {
     this.check(s);
-    if (this.algorithm('forward', s) === 'fft') this.fft.forward(x, w, s, y, 0);
+    if (this.algorithm('forward', s) === 'fft') this.fft.convolve(x, w, s, y, 0);
     else this.convDirect(x, w, s, y, 0);
   }
 
   conv2dGradInput(dy: Float32Array, w: Float32Array, s: ConvShape, dx: Float32Array): void {
     this.check(s);
-    if (this.algorithm('gradInput', s) === 'fft') this.fft.forward(dy, w, s, dx, 1);
+    if (this.algorithm('gradInput', s) === 'fft') this.fft.convolve(dy, w, s, dx, 1);
     else this.convDirect(dy, w, s, dx, 1);
   }
 

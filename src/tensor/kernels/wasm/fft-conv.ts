@@ -51,7 +51,7 @@ export class FftConvolutions {
    * Tiled FFT convolution. mode 0: forward (x [N][C] -> y [N][O]); mode 1: gradient of the
    * input (dy [N][O] -> dx [N][C], filters transposed and flipped).
    */
-  forward(xa: Float32Array, wa: Float32Array, s: ConvShape, ya: Float32Array, mode: 0 | 1): void {
+  convolve(xa: Float32Array, wa: Float32Array, s: ConvShape, ya: Float32Array, mode: 0 | 1): void {
     const { batch: N, height: H, width: W, kernel: K } = s;
     const R = mode === 0 ? s.inChannels : s.outChannels;
     const L = mode === 0 ? s.outChannels : s.inChannels;
@@ -85,14 +85,14 @@ export class FftConvolutions {
     const Ws = this.filterSpectra(wa, wLen, { mode, T, K, R, L }, sc, xResident ? undefined : () => this.k.put(xin, xa, inLen));
     const productFlops = G * F * R * Lq * 32;
     const tpi = tY * tX;
-    if (fused && this.k.threads > 1 && N >= 2 && tpi % 4 === 0) {
-      // One job per image, each image's output copied out (unless resident) while the next one is computed.
+    if (fused && !yResident && this.k.threads > 1 && N >= 2 && tpi % 4 === 0) {
+      // One job per image, each image's output copied out while the next one is computed.
       const gPer = tpi / 4, imgOut = L * H * W;
       for (let n = 0; n < N; n++) {
         this.k.run([K_FFT_FUSED, xin, Ws, yout, N, R, L, Lq, H, W, T, V, tY, tX, numTiles, OB, sc.base, sc.per, p, n * gPer],
-          gPer, productFlops / N, PARALLEL_FLOPS, n > 0 && !yResident ? () => this.k.getRange(yout, ya, (n - 1) * imgOut, imgOut) : undefined);
+          gPer, productFlops / N, PARALLEL_FLOPS, n > 0 ? () => this.k.getRange(yout, ya, (n - 1) * imgOut, imgOut) : undefined);
       }
-      if (!yResident) this.k.getRange(yout, ya, (N - 1) * imgOut, imgOut);
+      this.k.getRange(yout, ya, (N - 1) * imgOut, imgOut);
       return;
     }
     if (fused) {
