@@ -467,3 +467,22 @@ export function affineBackwardTask(job: usize, t: i32): void {
     }
   }
 }
+
+/**
+ * Kind 20: a register-only loop of vector multiply-adds (8 independent accumulators, n rounds),
+ * the machine's ceiling for compute-bound kernels; benchmarks run it on 1 and on all threads to
+ * see what the cores deliver at the time (a shared machine's second core may be slower, or
+ * share a physical core). The result goes to job + 64 + (t % 8)*16 (unused words of the job
+ * block) so that the loop is kept.
+ * job: [kind, n]
+ */
+export function fmaLoopTask(job: usize, t: i32): void {
+  const n = P(job, 1);
+  const x = f32x4.splat(0.999), y = f32x4.splat(0.001);
+  let a0 = x, a1 = y, a2 = x, a3 = y, a4 = x, a5 = y, a6 = x, a7 = y;
+  for (let i = 0; i < n; i++) {
+    a0 = madd(a0, x, y); a1 = madd(a1, x, y); a2 = madd(a2, x, y); a3 = madd(a3, x, y);
+    a4 = madd(a4, x, y); a5 = madd(a5, x, y); a6 = madd(a6, x, y); a7 = madd(a7, x, y);
+  }
+  v128.store(job + 64 + (<usize>(t & 7) << 4), f32x4.add(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3)), f32x4.add(f32x4.add(a4, a5), f32x4.add(a6, a7))));
+}

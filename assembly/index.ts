@@ -6,7 +6,7 @@ import { padTask, cropTask, weightsDirectTask } from './layout';
 import { convDirectTask, gradWeightDirectTask } from './direct';
 import { fftInputTask, fftFilterTask, fftConvTask, fftConvFusedTask } from './fftconv';
 import { fftGradWTask, fftGradWInverseTask, fftBackwardTask } from './fftgrad';
-import { mapTask, affineForwardTask, affineBackwardTask } from './elementwise';
+import { mapTask, affineForwardTask, affineBackwardTask, fmaLoopTask } from './elementwise';
 import { blurTask, nearestTask, nearestGradTask, maxPool2Task } from './resample';
 export { initTables } from './fft';
 
@@ -33,6 +33,7 @@ export function runTask(job: usize, t: i32, thread: i32): void {
     case 17: nearestGradTask(job, t); break;
     case 18: maxPool2Task(job, t); break;
     case 19: fftBackwardTask(job, t, thread); break;
+    case 20: fmaLoopTask(job, t); break;
     default: unreachable();
   }
 }

@@ -60,6 +60,19 @@ const SHAPES: { s: ConvShape; perStep: number }[] = [
 type BenchPass = ConvPass | 'backward';
 const PASSES: BenchPass[] = ['forward', 'gradInput', 'gradWeight', 'backward'];
 
+/** Medians of the register-only FMA loop on 1 thread and on all threads, taking turns. */
+function machineCeiling(b: WasmBackend): { one: number; all: number; ratio: number } {
+  b.fmaRate(1);
+  b.fmaRate(b.threads);
+  const one: number[] = [], all: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    one.push(b.fmaRate(1));
+    all.push(b.fmaRate(b.threads));
+  }
+  const o = median(one), a = median(all);
+  return { one: o, all: a, ratio: a / o };
+}
+
 function random(n: number): Float32Array {
   const a = new Float32Array(n);
   let x = 12345;
@@ -155,6 +168,7 @@ export async function run(args: string[]): Promise<void> {
       (many ? ` ${pad(`ms x${many.threads}`, 8)} ${pad(`GF/s x${many.threads}`, 9)} ${pad('ratio', 6)}` : '');
     console.log(head);
     console.log('-'.repeat(head.length));
+    const ceilingBefore = many ? machineCeiling(many) : undefined;
     // 7x7 work of one training step: the three passes one by one, and as training runs them
     let stepFlops = 0, stepWall = 0, stepCpu = 0, stepWallMany = 0;
     let runWall = 0, runWallMany = 0;
@@ -209,6 +223,12 @@ export async function run(args: string[]): Promise<void> {
     console.log(`one training step, all 7x7 passes (${(stepFlops / 1e9).toFixed(1)} GFLOP): ` +
       `1 thread ${(stepWall * 1e3).toFixed(0)} ms = ${(stepFlops / stepWall / 1e9).toFixed(1)} GFLOP/s (FLOP-weighted; cpu ${(stepFlops / stepCpu / 1e9).toFixed(1)})` +
       (many ? `; ${many.threads} threads ${(stepWallMany * 1e3).toFixed(0)} ms = ${(stepFlops / stepWallMany / 1e9).toFixed(1)} GFLOP/s, ratio ${(stepWall / stepWallMany).toFixed(2)}` : ''));
+    if (many && ceilingBefore) {
+      const after = machineCeiling(many);
+      console.log(`the machine's own ceiling (a register-only multiply-add loop, ${many.threads} threads / 1): ` +
+        `${ceilingBefore.ratio.toFixed(2)} before the passes, ${after.ratio.toFixed(2)} after ` +
+        `(1 thread ${(ceilingBefore.one / 1e9).toFixed(2)} / ${(after.one / 1e9).toFixed(2)} G vector FMA/s): a shared machine's second core is not always all there`);
+    }
     console.log(`the same as training runs them (forward, then backward: both gradients at once): ` +
       `1 thread ${(runWall * 1e3).toFixed(0)} ms = ${(stepFlops / runWall / 1e9).toFixed(1)} GFLOP/s` +
       (many ? `; ${many.threads} threads ${(runWallMany * 1e3).toFixed(0)} ms = ${(stepFlops / runWallMany / 1e9).toFixed(1)} GFLOP/s, ratio ${(runWall / runWallMany).toFixed(2)}` : ''));

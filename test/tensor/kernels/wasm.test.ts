@@ -206,6 +206,11 @@ test('wasm: algorithm choice, errors, dispose', async () => {
     assert.equal(chooseTile(pass, shape(2, 32, 32, 64, 64, 5)), 16);
   }
   const b = await createWasmBackend({ threads: 2 });
+  // the benchmarks' ceiling probe: a rate from 1 and from 2 threads
+  for (const t of [1, 2]) {
+    const r = b.fmaRate(t, 200_000);
+    assert.ok(Number.isFinite(r) && r > 1e8, `fmaRate(${t}) = ${r}`);
+  }
   assert.throws(() => b.conv2d(new Float32Array(4), new Float32Array(4), shape(1, 1, 1, 2, 2, 2), new Float32Array(4)), /odd/);
   assert.throws(() => b.conv2d(new Float32Array(3), new Float32Array(9), shape(1, 1, 1, 2, 2, 3), new Float32Array(4)), /too short/);
   b.dispose();

@@ -33,7 +33,7 @@ import { chooseAlgorithm, chooseTile, fftTiles, type ConvAlgorithm, type ConvPas
 import { FftConvolutions } from './fft-conv.js';
 import {
   KernelCalls, ceilTo, f32bits, K_PAD, K_CROP, K_WEIGHTS_DIRECT, K_CONV_DIRECT, K_GRADW_DIRECT,
-  K_MAP, K_AFFINE, K_AFFINE_BACK, K_BLUR, K_NEAREST, K_NEAREST_GRAD, K_MAX_POOL,
+  K_MAP, K_AFFINE, K_AFFINE_BACK, K_BLUR, K_NEAREST, K_NEAREST_GRAD, K_MAX_POOL, K_FMA_LOOP,
   MAP_EXP, MAP_SOFT_CLAMP, MAP_LEAKY, MAP_LEAKY_GRAD, MAP_ADD, MAP_SUB, MAP_MUL, A_SOFT, A_CVN, A_SVN, A_APPLY, A_SAME, A_HAVE_S, A_INVERSE,
 } from './calls.js';
 
@@ -196,6 +196,18 @@ export class WasmBackend implements KernelBackend {
     }
     this.conv2dGradInput(dy, w, s, dx);
     this.conv2dGradWeight(x, dy, s, dw);
+  }
+
+  /**
+   * Vector multiply-adds per second that the threads deliver right now on a register-only loop
+   * (assembly kind 20): `threads` tasks run at once, one per thread. Benchmarks compare their
+   * kernels' scaling with this ceiling (a shared machine's cores are not always all there).
+   */
+  fmaRate(threads = this.threads, rounds = 20_000_000): number {
+    this.live();
+    const t0 = performance.now();
+    this.k.run([K_FMA_LOOP, rounds], Math.min(threads, this.threads), Infinity);
+    return (Math.min(threads, this.threads) * rounds * 8) / ((performance.now() - t0) / 1000);
   }
 
   dispose(): void {

@@ -10,7 +10,7 @@ import type { ThreadPool } from './pool.js';
 export const K_PAD = 1, K_CROP = 2, K_WEIGHTS_DIRECT = 3, K_CONV_DIRECT = 4, K_GRADW_DIRECT = 5;
 export const K_FFT_INPUT = 6, K_FFT_FILTER = 7, K_FFT_CONV = 8, K_FFT_GRADW = 9, K_FFT_GRADW_INV = 10, K_FFT_FUSED = 11;
 export const K_MAP = 12, K_AFFINE = 13, K_AFFINE_BACK = 14, K_BLUR = 15, K_NEAREST = 16, K_NEAREST_GRAD = 17, K_MAX_POOL = 18;
-export const K_FFT_BACKWARD = 19;
+export const K_FFT_BACKWARD = 19, K_FMA_LOOP = 20;
 // K_MAP operations and the affine jobs' flags (assembly/elementwise.ts)
 export const MAP_EXP = 0, MAP_SOFT_CLAMP = 1, MAP_LEAKY = 2, MAP_LEAKY_GRAD = 3, MAP_ADD = 4, MAP_SUB = 5, MAP_MUL = 6;
 export const A_SOFT = 1, A_CVN = 2, A_SVN = 4, A_APPLY = 8, A_SAME = 64, A_HAVE_S = 128, A_INVERSE = 256;
@@ -21,7 +21,7 @@ export const KERNEL_NAMES: Record<number, string> = {
   [K_FFT_INPUT]: 'fft-input', [K_FFT_FILTER]: 'fft-filters', [K_FFT_CONV]: 'fft-products', [K_FFT_GRADW]: 'fft-dw-products',
   [K_FFT_GRADW_INV]: 'fft-dw-inverse', [K_FFT_FUSED]: 'fft-fused',
   [K_MAP]: 'map', [K_AFFINE]: 'affine', [K_AFFINE_BACK]: 'affine-backward', [K_BLUR]: 'blur', [K_NEAREST]: 'nearest',
-  [K_NEAREST_GRAD]: 'nearest-grad', [K_MAX_POOL]: 'max-pool', [K_FFT_BACKWARD]: 'fft-backward',
+  [K_NEAREST_GRAD]: 'nearest-grad', [K_MAX_POOL]: 'max-pool', [K_FFT_BACKWARD]: 'fft-backward', [K_FMA_LOOP]: 'fma-loop',
 };
 
 export const f32bits = (v: number): number => {
