@@ -9,7 +9,9 @@
  * of wall time: on a shared machine they show what the kernels do when they get the core (for
  * short calls they also count the spinning of the other backend's idle worker, so they read
  * low there). --profile adds the one-thread time split by kernel (ms per call). "backward" is
- * both gradients in one call, as training runs them (counted as two passes' FLOPs).
+ * both gradients in one call, as training runs them (counted as two passes' FLOPs). The
+ * machine's own ceiling for the thread ratio (a register-only multiply-add loop on 1 and on all
+ * threads) is printed before and after: on a shared machine it moves between 1 and 2.
  */
 import os from 'node:os';
 import type { ConvShape, KernelBackend } from '../src/tensor/kernels/backend.js';
