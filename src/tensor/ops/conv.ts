@@ -26,12 +26,12 @@ export function conv2d(x: Tensor, w: Tensor): Tensor {
     }
     if (x.requiresGrad) {
       const gx = allocFloats(x.size, false);
-      timed(`conv${k} grad input`, () => backend().conv2dGradInput(g, w.data, s, gx));
+      timed(`conv${k} grad input`, () => b.conv2dGradInput(g, w.data, s, gx));
       accumulateGrad(x, gx);
     }
     if (w.requiresGrad) {
       const gw = allocFloats(w.size, false);
-      timed(`conv${k} grad weight`, () => backend().conv2dGradWeight(x.data, g, s, gw));
+      timed(`conv${k} grad weight`, () => b.conv2dGradWeight(x.data, g, s, gw));
       accumulateGrad(w, gw);
     }
   });

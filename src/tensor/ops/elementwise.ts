@@ -65,10 +65,10 @@ export function planes(full: readonly number[], small: readonly number[]): Plane
 
 type BinaryKind = 'add' | 'sub' | 'mul';
 
-/** out = a (op) broadcast(b). */
 /** Elements from which a same-shape binary op runs on the backend's kernels (vector, all threads). */
 const KERNEL_ELEMS = 1 << 16;
 
+/** out = a (op) broadcast(b). */
 function binaryForward(kind: BinaryKind, a: Tensor, b: Tensor, out: Float32Array): void {
   const x = a.data, y = b.data;
   if (sameShape(a.shape, b.shape)) {

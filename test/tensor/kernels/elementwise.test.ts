@@ -10,7 +10,7 @@ import { rng, randomArray, relErr, wasmBackendFactory } from './helpers.js';
 import assert from 'node:assert/strict';
 import type { AffineShape, KernelBackend } from '../../../src/tensor/kernels/backend.js';
 import { JsBackend } from '../../../src/tensor/kernels/js/conv.js';
-import { createWasmBackend, type WasmBackend } from '../../../src/tensor/kernels/wasm/backend.js';
+import { createWasmBackend } from '../../../src/tensor/kernels/wasm/backend.js';
 
 /** max over elements of |a - b| / |a| (|a| >= tiny), NaN and infinities compared exactly. */
 function elemRelErr(ref: Float32Array, got: Float32Array, tiny = 1e-30): number {

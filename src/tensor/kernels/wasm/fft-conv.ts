@@ -112,7 +112,7 @@ export class FftConvolutions {
     const p = (K - 1) >> 1;
     const KK = K * K;
     const plan = fftPlan(s, this.settings.fftTile('gradWeight', s));
-    const { T, V, tY, tX, numTiles, G, F } = plan;
+    const { T, V, tY, tX, numTiles, G } = plan;
     const CB = 8;
     const wLen = O * C * KK;
     const { Fq, txB, tdB, CG, Tn, xin, dyin, dyResident, dyLen, Xs, DYs, Racc } = this.weightGradientArrays(plan, s, xa, dya);
