@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { checkMaskSizes, detectFormat, listCategories, openDataset, type Dataset } from '../../src/data/datasets.js';
 import { readImage, readMask } from '../../src/data/image.js';
 import { PyramidFlowError } from '../../src/util/errors.js';
 import { makeTempDir, touch, writeGreyPng } from './helpers.js';
+import { sharedDir } from '../shared-folder.js';
 
 let tmp: ReturnType<typeof makeTempDir>;
 before(() => {
@@ -193,8 +193,7 @@ describe('checkMaskSizes', () => {
 });
 
 describe('real data: magnetic tiles (MVTec layout, grey PNGs of varying sizes)', () => {
-  const repoRoot = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
-  const dataRoot = resolve(repoRoot, '..', 'shared', 'data');
+  const dataRoot = join(sharedDir, 'data');
   const present = existsSync(join(dataRoot, 'magnetic_tile', 'train', 'good'));
 
   it('opens from the data root and from the category folder itself', { skip: !present && 'shared data not present' }, async () => {

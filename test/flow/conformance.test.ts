@@ -3,9 +3,10 @@ import assert from 'node:assert/strict';
 import { readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { runConformance } from '../../src/train/conformance.js';
+import { sharedDir } from '../shared-folder.js';
 
 // The official implementation's numbers, beside the project (../shared/reference/vectors).
-const dir = join(import.meta.dirname, '../../../shared/reference/vectors');
+const dir = join(sharedDir, 'reference', 'vectors');
 
 test('the reference vectors are present', () => {
   assert.ok(existsSync(dir), `expected the reference vectors at ${dir}`);

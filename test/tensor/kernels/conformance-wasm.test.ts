@@ -12,8 +12,9 @@ import { join } from 'node:path';
 import { runConformance } from '../../../src/train/conformance.js';
 import { initBackend, setBackend } from '../../../src/tensor/kernels/index.js';
 import { JsBackend } from '../../../src/tensor/kernels/js/conv.js';
+import { sharedDir } from '../../shared-folder.js';
 
-const dir = join(import.meta.dirname, '../../../../shared/reference/vectors');
+const dir = join(sharedDir, 'reference', 'vectors');
 const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json')).sort() : [];
 
 after(() => setBackend(new JsBackend()));
