@@ -137,8 +137,10 @@ test('wasm: every FFT tile size (16, 32, 64) on shapes that do not divide the ti
   const quads = Math.ceil(slotCount(32) / 4);
   b.gradWeightChunkBytes = 2.5 * quads * 4 * (8 * 32 + 64 + 12 * 32 + 64);
   checkAll(b, 'fft', [c]);
-  b.forceTile = undefined;
+  // one chunk of 40 tiles whose spectra (4.2 MB) outgrow the L2 cache: the products touch the next quad ahead
   b.gradWeightChunkBytes = Infinity;
+  checkAll(b, 'fft', [makeCase(shape(2, 8, 12, 128, 100, 7), 8)]);
+  b.forceTile = undefined;
   // both job structures of the forward-type passes on every shape
   for (const mode of ['fused', 'separate'] as const) {
     b.fftMode = mode;

@@ -22,6 +22,12 @@ const transformFlops = (T: number): number => 4 * 12 * T * T * Math.log2(T);
 const quadsPerTask = (Fq: number, threads: number): number => Math.max(1, Math.ceil(Fq / (threads * 16)));
 
 /** The knobs tests and benchmarks turn (WasmBackend's fields). */
+/**
+ * 1 when the weight-gradient products should touch the next quad's spectra ahead (kind 9):
+ * only when a chunk's spectra outgrow the L2 cache (~1 MB a core), where it pays.
+ */
+const touchAhead = (Fq: number, Tn: number, tileBytes: number): number => (Fq * Tn * tileBytes > (2 << 20) ? 1 : 0);
+
 export interface FftSettings {
   fftMode: 'auto' | 'fused' | 'separate';
   gradWeightChunkBytes: number;
@@ -128,7 +134,7 @@ export class FftConvolutions {
         ng * Math.ceil(C / CB), ng * C * tfFlops, PARALLEL_FLOPS, g0 === 0 && !dyResident ? () => this.k.put(dyin, dya, dyLen) : undefined);
       this.k.run([K_FFT_INPUT, dyin, DYs, N, O, T, V, tY, tX, H, W, 0, V, 4 * tdB, Tn * tdB, numTiles, sc.base, sc.per, CB, 1, tdB, g0],
         ng * Math.ceil(O / CB), ng * O * tfFlops);
-      this.k.run([K_FFT_GRADW, Xs, DYs, Racc, C, O, tiles, Fq, qPer, txB, tdB, g0 > 0 ? 1 : 0, Tn],
+      this.k.run([K_FFT_GRADW, Xs, DYs, Racc, C, O, tiles, Fq, qPer, txB, tdB, g0 > 0 ? 1 : 0, Tn, touchAhead(Fq, Tn, txB + tdB)],
         Math.ceil(Fq / qPer), Fq * tiles * O * C * 32);
     }
     this.k.run([K_FFT_GRADW_INV, Racc, dw, O * C, K, T, f32bits(1 / (4 * T * T)), sc.base, sc.per, 0, O],
@@ -165,7 +171,7 @@ export class FftConvolutions {
         g0, ng, DYs, tdB, Tn * tdB, xin, Xs, txB, Tn * txB, CB],
         ng * (1 + Math.ceil(C / CB)), ng * (F * O * Cq * 32 + (O + 2 * C) * tfFlops));
       // conj(X block) * DY window, accumulated as Racc[f][c*O + o]
-      this.k.run([K_FFT_GRADW, DYs, Xs, Racc, O, C, ng * 4, Fq, qPer, tdB, txB, g0 > 0 ? 1 : 0, Tn],
+      this.k.run([K_FFT_GRADW, DYs, Xs, Racc, O, C, ng * 4, Fq, qPer, tdB, txB, g0 > 0 ? 1 : 0, Tn, touchAhead(Fq, Tn, txB + tdB)],
         Math.ceil(Fq / qPer), Fq * ng * 4 * O * C * 32);
     }
     this.k.run([K_FFT_GRADW_INV, Racc, dw, O * C, K, T, scale, sc.base, sc.per, 1, O],
