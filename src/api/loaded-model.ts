@@ -92,6 +92,7 @@ export function modelInfo(file: string, s: SavedModel, parameters: number): Mode
     training: {
       data: t.data, category: t.category, trainImages: t.trainFiles.length, holdoutImages: t.holdoutFiles.length,
       epochs: t.epochs, epochsDone: t.epochsDone, steps: t.steps, seed: t.seed, augment: t.augment, lossPerEpoch: t.lossPerEpoch,
+      ...(t.from ? { from: t.from } : {}),
     },
     thresholds: s.thresholds,
     createdAt: s.createdAt,

@@ -1,6 +1,7 @@
 /** `train`: data set -> model file (weights, template, calibrated thresholds). */
 import { existsSync } from 'node:fs';
-import type { TrainOptions, TrainProgress, TrainSummary } from './types.js';
+import { resolve } from 'node:path';
+import type { ModelConfig, ModelOptions, TrainOptions, TrainProgress, TrainSummary } from './types.js';
 import { PyramidFlowError } from '../util/errors.js';
 import { Random } from '../util/random.js';
 import { openDataset } from '../data/datasets.js';
@@ -32,6 +33,26 @@ export function holdoutSplit(files: string[], share: number, seed: number, batch
   return { train: files.filter((f) => !held.has(f)), holdout };
 }
 
+/**
+ * The configuration of a checkpoint to resume or a model to start from: its own. Model options
+ * given as well must agree (its weights fit nothing else).
+ */
+function startConfig(saved: SavedModel, file: string, opts: ModelOptions): ModelConfig {
+  const c = saved.config;
+  const given: [string, unknown, unknown][] = [
+    ['channels', opts.channels, c.channels], ['kernel', opts.kernel, c.kernel], ['stacks', opts.stacks, c.stacks],
+    ['levels', opts.levels === 'auto' ? undefined : opts.levels, c.levels],
+    ['volume norm', opts.volumeNorm === 'auto' ? undefined : opts.volumeNorm, c.volumeNorm],
+    ['height', opts.height ?? opts.size, c.height], ['width', opts.width ?? opts.size, c.width], ['downsample', opts.downsample, c.downsample],
+  ];
+  for (const [name, value, own] of given) {
+    if (value !== undefined && value !== own) {
+      throw new PyramidFlowError(`${file}: this model has ${name} ${own}, not ${value}; leave that option out to go on with the model's own`, 'E_OPTION');
+    }
+  }
+  return { ...c };
+}
+
 export async function train(opts: TrainOptions, onProgress?: (p: TrainProgress) => void): Promise<TrainSummary> {
   const t0 = Date.now();
   const batch = opts.batch ?? 2;
@@ -58,7 +79,23 @@ export async function train(opts: TrainOptions, onProgress?: (p: TrainProgress) 
   const dataset = await openDataset({ data: opts.data, category: opts.category, format: opts.format });
   const augment = resolveAugment(opts.augment ?? 'auto', dataset.category, dataset.root);
   if (augment.note) note(augment.note);
-  const config = resolveConfig(opts, dataset.category);
+  // A checkpoint to resume, or a model to start from: their configuration, not the defaults.
+  let resumeFrom: SavedModel | undefined;
+  let startFrom: SavedModel | undefined;
+  if (opts.resume && existsSync(opts.out)) {
+    resumeFrom = readModelFile(opts.out);
+    if (!resumeFrom.resume) {
+      throw new PyramidFlowError(`${opts.out}: this model finished training (${resumeFrom.training.epochsDone} epochs); nothing to resume. ` +
+        `Remove --resume to train a new one, or train it further into a new file with --from ${opts.out} --out <new file>.`);
+    }
+  } else if (opts.from !== undefined) {
+    if (resolve(opts.from) === resolve(opts.out)) {
+      throw new PyramidFlowError(`${opts.out}: write the new model to another file (--out), so that the model it starts from stays usable until the new one is done`, 'E_OPTION');
+    }
+    startFrom = readModelFile(opts.from);
+  }
+  const config = resumeFrom ? startConfig(resumeFrom, opts.out, opts)
+    : startFrom ? startConfig(startFrom, opts.from!, opts) : resolveConfig(opts, dataset.category);
   const saveMemory = opts.saveMemory === undefined || opts.saveMemory === 'auto' ? config.height * config.width > 256 * 256 : opts.saveMemory;
   let files = dataset.train;
   if (opts.maxImages !== undefined) {
@@ -67,16 +104,8 @@ export async function train(opts: TrainOptions, onProgress?: (p: TrainProgress) 
     note(`using ${files.length} of ${dataset.train.length} training images (--max-images)`);
   }
 
-  let resumeFrom: SavedModel | undefined;
   let record: TrainingRecord;
-  if (opts.resume && existsSync(opts.out)) {
-    resumeFrom = readModelFile(opts.out);
-    if (!resumeFrom.resume) {
-      throw new PyramidFlowError(`${opts.out}: this model finished training (${resumeFrom.training.epochsDone} epochs); nothing to resume. Remove --resume to train a new one.`);
-    }
-    if (JSON.stringify(resumeFrom.config) !== JSON.stringify(config)) {
-      throw new PyramidFlowError(`${opts.out}: the checkpoint's configuration differs from the options given; resume with the same options.`);
-    }
+  if (resumeFrom?.resume) {
     record = resumeFrom.training;
     note(`resuming ${opts.out} at epoch ${resumeFrom.resume.epoch + 1}, step ${resumeFrom.resume.stepInEpoch + 1}`);
   } else {
@@ -86,6 +115,10 @@ export async function train(opts: TrainOptions, onProgress?: (p: TrainProgress) 
       epochsDone: 0, steps: 0, threads: threads ?? 0, saveMemory, holdout, fpr, checkpointEvery: opts.checkpointEvery ?? 0,
       trainFiles: split.train, holdoutFiles: split.holdout, lossPerEpoch: [], seconds: 0,
     };
+    if (startFrom) {
+      record.from = { file: opts.from!, epochs: startFrom.training.epochsDone };
+      note(`starting from ${opts.from} (${startFrom.training.epochsDone} epochs on ${startFrom.training.trainFiles.length} images) with a fresh optimizer`);
+    }
   }
   if (record.trainFiles.length < batch) {
     throw new PyramidFlowError(`${dataset.category}: only ${record.trainFiles.length} training image(s) for batch size ${batch}; add images or lower --batch / --holdout`);
@@ -94,7 +127,7 @@ export async function train(opts: TrainOptions, onProgress?: (p: TrainProgress) 
 
   const images = await loadResized(record.trainFiles, config.height, config.width);
   const runStart = Date.now();
-  const { model } = await trainLoop({ config, images, record, modelFile: opts.out, resumeFrom, onProgress });
+  const { model } = await trainLoop({ config, images, record, modelFile: opts.out, resumeFrom, startFrom, onProgress });
   record.seconds += (Date.now() - runStart) / 1000;
 
   // Template from the training images (no augmentation), then thresholds from held-out good images.

@@ -58,6 +58,7 @@ export interface TrainOptions extends DataOptions, ModelOptions {
   fpr?: FprTargets;
   checkpointEvery?: number; // steps between checkpoints besides every epoch; 0 = epochs only
   resume?: boolean; // continue from `out` (or its checkpoint) if present
+  from?: string; // start from this model file's weights (finished or a checkpoint), to train further or on other images; its configuration, a fresh optimizer
   maxImages?: number; // use at most this many training images (quick runs)
 }
 
@@ -220,6 +221,7 @@ export interface ModelInfo {
     seed: number;
     augment: string;
     lossPerEpoch: number[];
+    from?: { file: string; epochs: number }; // the model this training started from (TrainOptions.from)
   };
   thresholds: Thresholds | null;
   createdAt: string;

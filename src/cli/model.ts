@@ -44,6 +44,7 @@ export function formatModelInfo(m: ModelInfo): string {
     `training    ${t.category || '(no category)'} from ${t.data}; ${t.epochsDone} of ${t.epochs} epochs, ${t.steps} steps, ${t.trainImages} images (+${t.holdoutImages} held out), seed ${t.seed}, augment ${t.augment}`,
     `loss        ${t.lossPerEpoch.map((l) => formatNumber(l)).join(' ') || '-'}`,
   ];
+  if (t.from) lines.splice(3, 0, `started     from ${t.from.file} (after its ${t.from.epochs} epochs)`);
   if (m.thresholds) lines.push('thresholds', ...formatThresholds(m.thresholds).split('\n').map((l) => `  ${l}`));
   else lines.push('thresholds  none (run `pyramidflow calibrate`)');
   return lines.join('\n');

@@ -38,6 +38,7 @@ export interface TrainCliOptions {
   pixelFpr?: string;
   checkpointEvery?: string;
   resume?: boolean;
+  from?: string;
   maxImages?: string;
   json?: boolean;
 }
@@ -77,6 +78,7 @@ export function toTrainOptions(cli: TrainCliOptions): TrainOptions {
     fpr: toFprTargets(cli.fpr, cli.pixelFpr),
     checkpointEvery: parseInteger('--checkpoint-every', cli.checkpointEvery, { min: 0 }),
     resume: cli.resume,
+    from: cli.from,
     maxImages: parseInteger('--max-images', cli.maxImages, { min: 1 }),
   });
 }
@@ -125,6 +127,7 @@ export function registerTrain(program: Command, ctx: CliContext): void {
     .option('--pixel-fpr <rate>', 'pixel false-positive rate for the threshold (default 0.001)')
     .option('--checkpoint-every <steps>', 'also checkpoint every N steps (default 0: each epoch only)')
     .option('--resume', 'continue from the model file or its checkpoint')
+    .option('--from <model-file>', 'start from this model\'s weights (to train it further, or on other images), its configuration, a fresh optimizer')
     .option('--max-images <n>', 'use at most N training images (quick runs)')
     .option('--json', 'one JSON object per progress event and for the summary')
     .addHelpText(
@@ -132,7 +135,8 @@ export function registerTrain(program: Command, ctx: CliContext): void {
       `
 Examples:
   $ pyramidflow train --data ./mvtec --category carpet --out carpet.pflow
-  $ pyramidflow train --data ./my-parts --format folder --size 512 --epochs 20 --out parts.pflow`,
+  $ pyramidflow train --data ./my-parts --format folder --size 512 --epochs 20 --out parts.pflow
+  $ pyramidflow train --data ./my-parts --format folder --from parts.pflow --epochs 5 --out parts-more.pflow`,
     )
     .action(async (cli: TrainCliOptions) => {
       const opts = toTrainOptions(cli);

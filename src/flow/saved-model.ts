@@ -29,6 +29,8 @@ export interface TrainingRecord {
   holdoutFiles: string[];
   lossPerEpoch: number[];
   seconds: number;
+  /** The model this training started from (TrainOptions.from) and the epochs it had done. */
+  from?: { file: string; epochs: number };
 }
 
 /** Enough to continue an interrupted training exactly where it stopped. */

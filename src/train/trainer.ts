@@ -22,6 +22,7 @@ export interface TrainLoopInput {
   record: TrainingRecord; // what the model file says about this training; updated as it goes
   modelFile: string;
   resumeFrom?: SavedModel; // continue this state
+  startFrom?: SavedModel; // or start from these weights (and running statistics), with a fresh optimizer
   onProgress?: (p: TrainProgress) => void;
   /** Stop after this many steps in total (tests of resume); the run can be resumed later. */
   stopAfterSteps?: number;
@@ -54,7 +55,8 @@ export async function trainLoop(input: TrainLoopInput): Promise<{ model: Pyramid
   if (B < 2) throw new PyramidFlowError(`batch must be at least 2 (the loss compares pairs of images), got ${B}`);
   if (images.length < B) throw new PyramidFlowError(`only ${images.length} training image(s) for batch size ${B}: add images or lower --batch`);
   const stepsPerEpoch = Math.floor(images.length / B); // the last partial batch is dropped
-  const model = input.resumeFrom ? restoreModel(input.resumeFrom) : PyramidFlow.create(config, record.seed);
+  const start = input.resumeFrom ?? input.startFrom;
+  const model = start ? restoreModel(start) : PyramidFlow.create(config, record.seed);
   model.training = true;
   cacheFilters(0); // weights change every step: no filter spectra kept (evaluation turns it on)
   const opt = new Adam(model.parameters(), { ...OFFICIAL_ADAM, lr: record.lr });

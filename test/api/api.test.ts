@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { synth, train, test as evaluateModel, predict, calibrate, info } from '../../src/api/index.js';
 import { readFloatTiff } from '../../src/data/image.js';
+import { readModelFile } from '../../src/flow/saved-model.js';
 
 // One small end-to-end run shared by the checks below: synthetic data, a tiny model, 2 epochs.
 const dir = mkdtempSync(join(tmpdir(), 'pf-api-'));
@@ -56,7 +57,36 @@ test('synth, train, test, predict, calibrate and info work end to end', async ()
   assert.equal(i.config.channels, 4);
 });
 
+test('training can start from a trained model: its weights and configuration, new images, a fresh optimizer', async () => {
+  const source = readModelFile(model);
+  // Only the data and the file to start from: the model's configuration, not the defaults (256 x 256, 16 channels).
+  const base = { data, category: 'fabric', from: model, batch: 2, threads: 1, maxImages: 8 };
+  const zero = join(dir, 'from-0.pflow');
+  const s0 = await train({ ...base, out: zero, epochs: 0 });
+  assert.deepEqual(s0.config, source.config);
+  const z = readModelFile(zero);
+  for (const [name, t] of Object.entries(source.params)) assert.deepEqual(z.params[name]!.data, t.data, name);
+  for (const [name, t] of Object.entries(source.buffers)) assert.deepEqual(z.buffers[name]!.data, t.data, name);
+  assert.deepEqual(z.training.from, { file: model, epochs: 2 });
+  assert.ok(s0.notes.some((n) => /starting from .*2 epochs on 11 images/.test(n)));
+  assert.ok(z.template !== null && z.thresholds !== null);
+
+  const more = join(dir, 'from-1.pflow');
+  const s1 = await train({ ...base, out: more, epochs: 1 });
+  assert.equal(s1.epochs, 1);
+  assert.equal(s1.trainImages + s1.holdoutImages, 8);
+  const m = readModelFile(more);
+  assert.ok(Object.entries(source.params).some(([name, t]) => m.params[name]!.data.some((v, i) => v !== t.data[i])), 'the weights moved');
+  await evaluateModel({ model: more, data, category: 'fabric' });
+  assert.deepEqual((await info(more)).training.from, { file: model, epochs: 2 });
+
+  await assert.rejects(train({ ...base, out: model }), /another file/);
+  await assert.rejects(train({ ...base, out: join(dir, 'x.pflow'), channels: 8 }), /has channels 4, not 8/);
+  await assert.rejects(train({ ...base, out: join(dir, 'x.pflow'), size: 64 }), /has height 32, not 64/);
+  await assert.rejects(train({ ...base, out: join(dir, 'x.pflow'), from: join(dir, 'missing.pflow') }), /missing\.pflow: model file not found/);
+});
+
 test('resume of a finished model is refused; a missing data folder is named', async () => {
-  await assert.rejects(train({ ...opts, resume: true }), /finished training.*nothing to resume/);
+  await assert.rejects(train({ ...opts, resume: true }), /finished training.*nothing to resume.*--from/);
   await assert.rejects(train({ ...opts, data: join(dir, 'nope'), out: join(dir, 'x.pflow') }), /nope/);
 });

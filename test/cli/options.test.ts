@@ -49,13 +49,13 @@ test('toTrainOptions maps every option to TrainOptions', () => {
     data: 'mvtec', category: 'carpet', format: 'mvtec', out: 'carpet.pflow', size: '250', channels: '8', kernel: '5',
     levels: 'auto', stack: '2', volumeNorm: 'svn', downsample: 'nearest', batch: '4', epochs: '3', lr: '1e-3', seed: '7',
     threads: '2', saveMemory: false, augment: 'none', holdout: '0.2', fpr: '0.05', pixelFpr: '0.002', checkpointEvery: '100',
-    resume: true, maxImages: '10', json: true,
+    resume: true, from: 'old.pflow', maxImages: '10', json: true,
   });
   assert.deepEqual(opts, {
     data: 'mvtec', category: 'carpet', format: 'mvtec', out: 'carpet.pflow', size: 250, channels: 8, kernel: 5,
     levels: 'auto', stacks: 2, volumeNorm: 'svn', downsample: 'nearest', batch: 4, epochs: 3, lr: 1e-3, seed: 7,
     threads: 2, saveMemory: false, augment: 'none', holdout: 0.2, fpr: { image: 0.05, pixel: 0.002 }, checkpointEvery: 100,
-    resume: true, maxImages: 10,
+    resume: true, from: 'old.pflow', maxImages: 10,
   });
   // Only what was given: the API's defaults apply to the rest.
   assert.deepEqual(toTrainOptions({ data: 'd', out: 'm' }), { data: 'd', out: 'm' });
