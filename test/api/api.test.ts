@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { synth, train, test as evaluateModel, predict, calibrate, info } from '../../src/api/index.js';
 import { readFloatTiff } from '../../src/data/image.js';
-import { readModelFile } from '../../src/flow/saved-model.js';
+import { readModelFile, restoreModel, saveModelFile } from '../../src/flow/saved-model.js';
 
 // One small end-to-end run shared by the checks below: synthetic data, a tiny model, 2 epochs.
 const dir = mkdtempSync(join(tmpdir(), 'pf-api-'));
@@ -84,6 +84,22 @@ test('training can start from a trained model: its weights and configuration, ne
   await assert.rejects(train({ ...base, out: join(dir, 'x.pflow'), channels: 8 }), /has channels 4, not 8/);
   await assert.rejects(train({ ...base, out: join(dir, 'x.pflow'), size: 64 }), /has height 32, not 64/);
   await assert.rejects(train({ ...base, out: join(dir, 'x.pflow'), from: join(dir, 'missing.pflow') }), /missing\.pflow: model file not found/);
+});
+
+test('resume takes the checkpoint\'s configuration when no model options are given', async () => {
+  // a checkpoint at the end of epoch 1 of 2, made from the finished model of the first test
+  const saved = readModelFile(model);
+  const sizes = restoreModel(saved).parameters().map((p) => p.size);
+  const ckpt = join(dir, 'ckpt.pflow');
+  saveModelFile(ckpt, {
+    ...saved, template: null, thresholds: null, training: { ...saved.training, epochsDone: 1, lossPerEpoch: saved.training.lossPerEpoch.slice(0, 1) },
+    resume: { epoch: 1, stepInEpoch: 0, adamStep: 0, adamM: sizes.map((n) => new Float32Array(n)), adamV: sizes.map((n) => new Float32Array(n)), epochLosses: [] },
+  });
+  await assert.rejects(train({ data, category: 'fabric', out: ckpt, resume: true, threads: 1, kernel: 5 }), /ckpt\.pflow: this model has kernel 3, not 5/);
+  const s = await train({ data, category: 'fabric', out: ckpt, resume: true, threads: 1 });
+  assert.deepEqual(s.config, saved.config);
+  assert.equal(s.epochs, 2);
+  assert.equal(s.lossPerEpoch.length, 2);
 });
 
 test('resume of a finished model is refused; a missing data folder is named', async () => {
