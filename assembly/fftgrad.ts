@@ -37,7 +37,7 @@ export function fftGradWTask(job: usize, t: i32, thread: i32): void {
   // cache; touching: 2-7% faster passes at 128 and 256, 3-7% slower at 64, whose chunks fit).
   const ahead = Pm(job, 13) != 0;
   const combos = ((C + 1) >> 1) * O;
-  const perCombo = (Tn * <i32>(txB + tdB) / 64 + combos - 1) / combos;
+  const perCombo = ahead ? (Tn * <i32>(txB + tdB) / 64 + combos - 1) / combos : 0;
   let sink: u32 = 0;
   for (let fq = q0; fq < q1; fq++) {
     const xq = Xs + <usize>fq * <usize>TnS * txB;
