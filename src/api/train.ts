@@ -43,7 +43,8 @@ function startConfig(saved: SavedModel, file: string, opts: ModelOptions): Model
     ['channels', opts.channels, c.channels], ['kernel', opts.kernel, c.kernel], ['stacks', opts.stacks, c.stacks],
     ['levels', opts.levels === 'auto' ? undefined : opts.levels, c.levels],
     ['volume norm', opts.volumeNorm === 'auto' ? undefined : opts.volumeNorm, c.volumeNorm],
-    ['height', opts.height ?? opts.size, c.height], ['width', opts.width ?? opts.size, c.width], ['downsample', opts.downsample, c.downsample],
+    [opts.height === undefined ? 'size' : 'height', opts.height ?? opts.size, c.height],
+    [opts.width === undefined ? 'size' : 'width', opts.width ?? opts.size, c.width], ['downsample', opts.downsample, c.downsample],
   ];
   for (const [name, value, own] of given) {
     if (value !== undefined && value !== own) {

@@ -82,7 +82,8 @@ test('training can start from a trained model: its weights and configuration, ne
 
   await assert.rejects(train({ ...base, out: model }), /another file/);
   await assert.rejects(train({ ...base, out: join(dir, 'x.pflow'), channels: 8 }), /has channels 4, not 8/);
-  await assert.rejects(train({ ...base, out: join(dir, 'x.pflow'), size: 64 }), /has height 32, not 64/);
+  await assert.rejects(train({ ...base, out: join(dir, 'x.pflow'), size: 64 }), /has size 32, not 64/);
+  await assert.rejects(train({ ...base, out: join(dir, 'x.pflow'), width: 48 }), /has width 32, not 48/);
   await assert.rejects(train({ ...base, out: join(dir, 'x.pflow'), from: join(dir, 'missing.pflow') }), /missing\.pflow: model file not found/);
 });
 
