@@ -11,7 +11,8 @@
  * low there). --profile adds the one-thread time split by kernel (ms per call). "backward" is
  * both gradients in one call, as training runs them (counted as two passes' FLOPs). The
  * machine's own ceiling for the thread ratio (a register-only multiply-add loop on 1 and on all
- * threads) is printed before and after: on a shared machine it moves between 1 and 2.
+ * threads) is printed before and after: on a shared machine it moves between 1 and 2. A last
+ * line checks the run against the compute core's targets (issue 3 of the project).
  */
 import os from 'node:os';
 import type { ConvShape, KernelBackend } from '../src/tensor/kernels/backend.js';
@@ -179,6 +180,8 @@ export async function run(args: string[]): Promise<void> {
     // 7x7 work of one training step: the three passes one by one, and as training runs them
     let stepFlops = 0, stepWall = 0, stepCpu = 0, stepWallMany = 0;
     let runWall = 0, runWallMany = 0;
+    // the slowest single passes (one thread): at 256 x 256, and of all shapes
+    const lowest = { at256: { gf: Infinity, what: '' }, all: { gf: Infinity, what: '' } };
     for (const { s, perStep } of SHAPES) {
       const d1 = buffers(s, o.copies ? undefined : one);
       const dn = buffers(s, o.copies ? undefined : many);
@@ -205,6 +208,11 @@ export async function run(args: string[]): Promise<void> {
           stepWall += perStep * r1.wall;
           stepCpu += perStep * r1.cpu;
           if (rn) stepWallMany += perStep * rn.wall;
+        }
+        if (pass !== 'backward') {
+          const gf = pf / r1.wall / 1e9, what = `${label(s)} ${pass}`;
+          if (gf < lowest.all.gf) lowest.all = { gf, what };
+          if (s.height === 256 && gf < lowest.at256.gf) lowest.at256 = { gf, what };
         }
         if (pass === 'forward' || pass === 'backward') {
           runWall += perStep * r1.wall;
@@ -240,6 +248,13 @@ export async function run(args: string[]): Promise<void> {
     console.log(`the same as training runs them (forward, then backward: both gradients at once): ` +
       `1 thread ${(runWall * 1e3).toFixed(0)} ms = ${(stepFlops / runWall / 1e9).toFixed(1)} GFLOP/s` +
       (many ? `; ${many.threads} threads ${(runWallMany * 1e3).toFixed(0)} ms = ${(stepFlops / runWallMany / 1e9).toFixed(1)} GFLOP/s, ratio ${(runWall / runWallMany).toFixed(2)}` : ''));
+    const verdict = (ok: boolean): string => (ok ? 'met' : 'missed');
+    const oneGf = stepFlops / stepWall / 1e9;
+    const ratio = many ? stepWall / stepWallMany : NaN;
+    console.log(`against the targets: 1 thread FLOP-weighted ${oneGf.toFixed(1)} (>= 185: ${verdict(oneGf >= 185)}); ` +
+      `slowest pass at 256x256 ${lowest.at256.gf.toFixed(1)}, ${lowest.at256.what} (>= 185: ${verdict(lowest.at256.gf >= 185)}); ` +
+      `slowest pass ${lowest.all.gf.toFixed(1)}, ${lowest.all.what} (>= 40: ${verdict(lowest.all.gf >= 40)})` +
+      (many ? `; ${many.threads} threads / 1 ${ratio.toFixed(2)} (>= 1.8: ${verdict(ratio >= 1.8)})` : ''));
 
     // Against the plain JS reference, once, on a small shape.
     const small = shape(8, 8, 32);
