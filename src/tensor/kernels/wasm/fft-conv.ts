@@ -21,13 +21,13 @@ const transformFlops = (T: number): number => 4 * 12 * T * T * Math.log2(T);
 /** Frequency quads per weight-gradient product task: about 16 tasks a thread (even shares). */
 const quadsPerTask = (Fq: number, threads: number): number => Math.max(1, Math.ceil(Fq / (threads * 16)));
 
-/** The knobs tests and benchmarks turn (WasmBackend's fields). */
 /**
  * 1 when the weight-gradient products should touch the next quad's spectra ahead (kind 9):
  * only when a chunk's spectra outgrow the L2 cache (~1 MB a core), where it pays.
  */
 const touchAhead = (Fq: number, Tn: number, tileBytes: number): number => (Fq * Tn * tileBytes > (2 << 20) ? 1 : 0);
 
+/** The knobs tests and benchmarks turn (WasmBackend's fields). */
 export interface FftSettings {
   fftMode: 'auto' | 'fused' | 'separate';
   gradWeightChunkBytes: number;
