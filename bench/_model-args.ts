@@ -1,5 +1,6 @@
 /** Model options shared by the train and infer benchmarks (the CLI's names). */
 import type { ModelOptions } from '../src/api/types.js';
+import { UsageError } from './_util.js';
 
 export const modelArgs = {
   size: { type: 'string' },
@@ -11,9 +12,16 @@ export const modelArgs = {
   stack: { type: 'string' },
   'volume-norm': { type: 'string' },
 } as const;
+/** The model options as a usage line shows them. */
+export const modelUsage = '[--size N | --height N --width N] [--channels N] [--kernel K] [--levels L|auto] [--stack S] [--volume-norm MODE]';
 
 export function modelOptionsFrom(v: Record<string, string | boolean | undefined>): ModelOptions {
-  const num = (k: string): number | undefined => (typeof v[k] === 'string' ? Number(v[k]) : undefined);
+  const num = (k: string): number | undefined => {
+    if (typeof v[k] !== 'string') return undefined;
+    const n = Number(v[k]);
+    if (!Number.isFinite(n)) throw new UsageError(`--${k} must be a number, got '${v[k]}'`);
+    return n;
+  };
   return {
     size: num('size'), height: num('height'), width: num('width'), channels: num('channels'), kernel: num('kernel'),
     levels: v.levels === 'auto' ? 'auto' : num('levels'), stacks: num('stack'),

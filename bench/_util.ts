@@ -1,5 +1,15 @@
-/** Shared helpers for benchmark scripts: medians and peak memory. */
+/** Shared helpers for benchmark scripts: medians, peak memory, option errors. */
 import { readFileSync } from 'node:fs';
+
+/** A bad option: bench/main.ts prints its message and the benchmark's usage line, no stack. */
+export class UsageError extends Error {}
+
+/** A positive number given to option `name`, or a UsageError. */
+export function positiveOption(name: string, text: string | undefined): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${name} must be a positive number, got '${text ?? ''}'`);
+  return n;
+}
 
 export function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);

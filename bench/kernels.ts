@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- kernels [--runs N] [--threads N] [--no-relaxed] [--algorithm direct|fft] [--profile]`
+ * `npm run bench -- kernels [--runs N] [--threads N] [--no-relaxed] [--algorithm direct|fft|auto] [--profile] [--copies]`
  *
  * Effective GFLOP/s (2*N*H*W*Cin*Cout*k*k per pass, whatever the algorithm really does) of the
  * wasm convolution kernels on the default model's 7x7 shapes (batch 2): one thread and all
@@ -18,7 +18,9 @@ import os from 'node:os';
 import type { ConvShape, KernelBackend } from '../src/tensor/kernels/backend.js';
 import { JsBackend } from '../src/tensor/kernels/js/conv.js';
 import { createWasmBackend, KERNEL_NAMES, type ConvPass, type WasmBackend } from '../src/tensor/kernels/wasm/backend.js';
-import { median, peakRssMb } from './_util.js';
+import { median, peakRssMb, positiveOption, UsageError } from './_util.js';
+
+export const usage = 'npm run bench -- kernels [--runs N] [--threads N] [--no-relaxed] [--algorithm direct|fft|auto] [--profile] [--copies]';
 
 interface Options {
   runs: number;
@@ -34,13 +36,16 @@ function parse(args: string[]): Options {
   const o: Options = { runs: 7, threads: os.availableParallelism(), relaxed: true, algorithm: 'auto', profile: false, copies: false };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
-    if (a === '--runs') o.runs = Math.max(1, Number(args[++i]));
-    else if (a === '--threads') o.threads = Math.max(1, Number(args[++i]));
+    if (a === '--runs') o.runs = Math.round(positiveOption('--runs', args[++i]));
+    else if (a === '--threads') o.threads = Math.round(positiveOption('--threads', args[++i]));
     else if (a === '--no-relaxed') o.relaxed = false;
-    else if (a === '--algorithm') o.algorithm = args[++i] as Options['algorithm'];
-    else if (a === '--profile') o.profile = true;
+    else if (a === '--algorithm') {
+      const v = args[++i];
+      if (v !== 'direct' && v !== 'fft' && v !== 'auto') throw new UsageError(`--algorithm must be direct, fft or auto, got '${v ?? ''}'`);
+      o.algorithm = v;
+    } else if (a === '--profile') o.profile = true;
     else if (a === '--copies') o.copies = true;
-    else throw new Error(`unknown option ${a}`);
+    else throw new UsageError(`unknown option '${a}'`);
   }
   return o;
 }

@@ -1,11 +1,13 @@
 /**
  * `npm run bench -- NAME [options]` runs bench/NAME.ts, which exports
- * `run(args: string[]): Promise<void>`. Benchmarks print medians, ratios and peak memory;
+ * `run(args: string[]): Promise<void>` and its `usage` line (printed for --help and bad options). Benchmarks print medians, ratios and peak memory;
  * they never run in the test suite.
  */
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname } from 'node:path';
+import { UsageError } from './_util.js';
+import { PyramidFlowError } from '../src/util/errors.js';
 
 export async function runBench(argv: string[]): Promise<void> {
   const [name, ...args] = argv;
@@ -19,8 +21,22 @@ export async function runBench(argv: string[]): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  const mod = (await import(`./${name}${ext === '.ts' ? '.ts' : '.js'}`)) as { run(args: string[]): Promise<void> };
-  await mod.run(args);
+  const mod = (await import(`./${name}${ext === '.ts' ? '.ts' : '.js'}`)) as { run(args: string[]): Promise<void>; usage: string };
+  if (args.includes('--help') || args.includes('-h')) {
+    console.log(`usage: ${mod.usage}`);
+    return;
+  }
+  try {
+    await mod.run(args);
+  } catch (e) {
+    // node:util parseArgs reports unknown or malformed options with ERR_PARSE_ARGS_* codes;
+    // the library's own errors (a bad model option, an unreadable file) name what is wrong
+    const code = (e as { code?: unknown }).code;
+    const named = e instanceof UsageError || e instanceof PyramidFlowError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS'));
+    if (!named) throw e;
+    console.error(`bench ${name}: ${(e as Error).message}\nusage: ${mod.usage}`);
+    process.exitCode = 2;
+  }
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

@@ -6,7 +6,10 @@
  */
 import { evaluate } from '../src/metrics/index.js';
 import { Random } from '../src/util/random.js';
-import { median, peakRssMb, timeIt } from './_util.js';
+import { parseArgs } from 'node:util';
+import { median, peakRssMb, positiveOption, timeIt } from './_util.js';
+
+export const usage = 'npm run bench -- metrics [--sizes 256,1024] [--images 100] [--runs-small 3] [--runs-large 1]';
 
 interface SyntheticSet {
   maps: Float32Array[];
@@ -54,16 +57,20 @@ function syntheticSet(images: number, size: number, seed: number): SyntheticSet 
   return set;
 }
 
-function option(args: string[], name: string, fallback: string): string {
-  const at = args.indexOf(name);
-  return at >= 0 && at + 1 < args.length ? args[at + 1]! : fallback;
-}
-
 export async function run(args: string[]): Promise<void> {
-  const sizes = option(args, '--sizes', '256,1024').split(',').map(Number);
-  const images = Number(option(args, '--images', '100'));
-  const runsSmall = Number(option(args, '--runs-small', '3'));
-  const runsLarge = Number(option(args, '--runs-large', '1'));
+  const { values } = parseArgs({
+    args,
+    options: {
+      sizes: { type: 'string', default: '256,1024' },
+      images: { type: 'string', default: '100' },
+      'runs-small': { type: 'string', default: '3' },
+      'runs-large': { type: 'string', default: '1' },
+    },
+  });
+  const sizes = values.sizes.split(',').map((v) => Math.round(positiveOption('--sizes', v)));
+  const images = Math.round(positiveOption('--images', values.images));
+  const runsSmall = Math.round(positiveOption('--runs-small', values['runs-small']));
+  const runsLarge = Math.round(positiveOption('--runs-large', values['runs-large']));
   for (const size of sizes) {
     const set = syntheticSet(images, size, 7);
     const runs = size <= 256 ? runsSmall : runsLarge;

@@ -11,7 +11,9 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { buildServer, parseModelSpec } from '../src/server/index.js';
-import { peakRssMb } from './_util.js';
+import { peakRssMb, positiveOption, UsageError } from './_util.js';
+
+export const usage = 'npm run bench -- serve --model FILE [--seconds 60] [--connections 4] [--image FILE] [--threads N] [--concurrency 1] [--max-queue 16] [--json]';
 
 interface AutocannonResult {
   requests: { average: number; total: number };
@@ -46,12 +48,6 @@ async function noisePng(width: number, height: number): Promise<Buffer> {
   return sharp(rgb, { raw: { width, height, channels: 3 } }).png().toBuffer();
 }
 
-function positive(name: string, text: string): number {
-  const n = Number(text);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, got '${text}'`);
-  return n;
-}
-
 export async function run(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
@@ -66,18 +62,14 @@ export async function run(args: string[]): Promise<void> {
       json: { type: 'boolean', default: false },
     },
   });
-  if (!values.model) {
-    console.error('usage: npm run bench -- serve --model FILE [--seconds 60] [--connections 4] [--image FILE] [--threads N] [--json]');
-    process.exitCode = 2;
-    return;
-  }
-  const seconds = positive('seconds', values.seconds);
-  const connections = Math.round(positive('connections', values.connections));
+  if (!values.model) throw new UsageError('--model FILE is required (a model trained by `pyramidflow train`)');
+  const seconds = positiveOption('--seconds', values.seconds);
+  const connections = Math.round(positiveOption('--connections', values.connections));
   const spec = parseModelSpec(values.model);
   const app = await buildServer({
     models: [spec],
-    threads: values.threads ? Math.round(positive('threads', values.threads)) : undefined,
-    concurrency: Math.round(positive('concurrency', values.concurrency)),
+    threads: values.threads ? Math.round(positiveOption('--threads', values.threads)) : undefined,
+    concurrency: Math.round(positiveOption('--concurrency', values.concurrency)),
     maxQueue: Math.round(Number(values['max-queue'])),
   });
   try {

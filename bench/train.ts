@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- train [model options] [--steps N] [--save-memory] [--compare] [--threads N] [--json]`:
+ * `npm run bench -- train [model options] [--steps N] [--batch N] [--save-memory] [--compare] [--threads N] [--json]`:
  * times training steps of the default model (or the one given) through the same step function
  * as `pyramidflow train`, with a breakdown by operation and the peak memory of the process.
  * --compare alternates plain and memory-saving steps, step by step, and prints both medians and
@@ -14,15 +14,18 @@ import { trainStep } from '../src/train/trainer.js';
 import { ensureBackend } from '../src/api/runtime.js';
 import { setProfiling, profileTotals, Tensor, backend } from '../src/tensor/index.js';
 import { Random } from '../src/util/random.js';
-import { median, peakRssMb, wasmMemoryMb } from './_util.js';
-import { modelArgs, modelOptionsFrom, printBreakdown } from './_model-args.js';
+import { median, peakRssMb, positiveOption, wasmMemoryMb } from './_util.js';
+
+export const usage = `npm run bench -- train ${modelUsage} [--steps N] [--batch N] [--save-memory] [--compare] [--threads N] [--json]`;
+import { modelArgs, modelOptionsFrom, modelUsage, printBreakdown } from './_model-args.js';
 
 export async function run(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { ...modelArgs, steps: { type: 'string', default: '5' }, batch: { type: 'string', default: '2' }, 'save-memory': { type: 'boolean', default: false }, compare: { type: 'boolean', default: false }, threads: { type: 'string' }, json: { type: 'boolean', default: false } } });
   const config = resolveConfig(modelOptionsFrom(values));
-  const threads = values.threads ? Number(values.threads) : undefined;
+  const threads = values.threads ? Math.round(positiveOption('--threads', values.threads)) : undefined;
   const backendName = await ensureBackend(threads);
-  const batch = Number(values.batch), steps = Number(values.steps), saveMemory = values['save-memory'] === true;
+  const batch = Math.round(positiveOption('--batch', values.batch)), steps = Math.round(positiveOption('--steps', values.steps));
+  const saveMemory = values['save-memory'] === true;
   const model = PyramidFlow.create(config, 0);
   const opt = new Adam(model.parameters(), OFFICIAL_ADAM);
   const rng = new Random(1);
