@@ -48,6 +48,13 @@ async function noisePng(width: number, height: number): Promise<Buffer> {
   return sharp(rgb, { raw: { width, height, channels: 3 } }).png().toBuffer();
 }
 
+/** --max-queue: requests that may wait, 0 (none) or more. */
+function waitingLimit(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--max-queue must be a whole number >= 0, got '${text}'`);
+  return n;
+}
+
 export async function run(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
@@ -70,7 +77,7 @@ export async function run(args: string[]): Promise<void> {
     models: [spec],
     threads: values.threads ? Math.round(positiveOption('--threads', values.threads)) : undefined,
     concurrency: Math.round(positiveOption('--concurrency', values.concurrency)),
-    maxQueue: Math.round(Number(values['max-queue'])),
+    maxQueue: waitingLimit(values['max-queue']),
   });
   try {
     const base = await app.listen({ port: 0, host: '127.0.0.1' });
