@@ -11,6 +11,11 @@ export function positiveOption(name: string, text: string | undefined): number {
   return n;
 }
 
+/** A count given to option `name` (a positive number, rounded), or a UsageError. */
+export function countOption(name: string, text: string | undefined): number {
+  return Math.round(positiveOption(name, text));
+}
+
 export function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
   const m = s.length >> 1;

@@ -18,16 +18,16 @@ import { setProfiling, profileTotals } from '../src/tensor/index.js';
 import type { DecodedImage } from '../src/data/image.js';
 import { normalizeImage } from '../src/data/image.js';
 import { Random } from '../src/util/random.js';
-import { median, peakRssMb, positiveOption } from './_util.js';
-
-export const usage = `npm run bench -- infer ${modelUsage} [--images N] [--threads N] [--json]`;
+import { countOption, median, peakRssMb } from './_util.js';
 import { modelArgs, modelOptionsFrom, modelUsage, printBreakdown } from './_model-args.js';
 import { describe, medianBreakdown } from './train.js';
+
+export const usage = `npm run bench -- infer ${modelUsage} [--images N] [--threads N] [--json]`;
 
 export async function run(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { ...modelArgs, images: { type: 'string', default: '5' }, threads: { type: 'string' }, json: { type: 'boolean', default: false } } });
   const config = resolveConfig(modelOptionsFrom(values));
-  const backendName = await ensureBackend(values.threads ? Math.round(positiveOption('--threads', values.threads)) : undefined);
+  const backendName = await ensureBackend(values.threads ? countOption('--threads', values.threads) : undefined);
   const rng = new Random(2);
   const image = (): DecodedImage => ({ width: config.width, height: config.height, rgb: Uint8Array.from({ length: 3 * config.width * config.height }, () => rng.int(256)) });
   // A model file like a trained one: template and thresholds from a few images.
@@ -44,7 +44,7 @@ export async function run(args: string[]): Promise<void> {
   loaded.predict(img); // warm-up
   const times: number[] = [];
   const breakdowns: Record<string, number>[] = [];
-  const images = Math.round(positiveOption('--images', values.images));
+  const images = countOption('--images', values.images);
   for (let i = 0; i < images; i++) {
     setProfiling(true);
     const t0 = performance.now();

@@ -18,7 +18,7 @@ import os from 'node:os';
 import type { ConvShape, KernelBackend } from '../src/tensor/kernels/backend.js';
 import { JsBackend } from '../src/tensor/kernels/js/conv.js';
 import { createWasmBackend, KERNEL_NAMES, type ConvPass, type WasmBackend } from '../src/tensor/kernels/wasm/backend.js';
-import { median, peakRssMb, positiveOption, UsageError } from './_util.js';
+import { countOption, median, peakRssMb, UsageError } from './_util.js';
 
 export const usage = 'npm run bench -- kernels [--runs N] [--threads N] [--no-relaxed] [--algorithm direct|fft|auto] [--profile] [--copies]';
 
@@ -36,8 +36,8 @@ function parse(args: string[]): Options {
   const o: Options = { runs: 7, threads: os.availableParallelism(), relaxed: true, algorithm: 'auto', profile: false, copies: false };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
-    if (a === '--runs') o.runs = Math.round(positiveOption('--runs', args[++i]));
-    else if (a === '--threads') o.threads = Math.round(positiveOption('--threads', args[++i]));
+    if (a === '--runs') o.runs = countOption('--runs', args[++i]);
+    else if (a === '--threads') o.threads = countOption('--threads', args[++i]);
     else if (a === '--no-relaxed') o.relaxed = false;
     else if (a === '--algorithm') {
       const v = args[++i];

@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- NAME [options]` runs bench/NAME.ts, which exports
- * `run(args: string[]): Promise<void>` and its `usage` line (printed for --help and bad options). Benchmarks print medians, ratios and peak memory;
- * they never run in the test suite.
+ * `run(args: string[]): Promise<void>` and its `usage` line (printed for --help and bad
+ * options). Benchmarks print medians, ratios and peak memory; they never run in the test suite.
  */
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

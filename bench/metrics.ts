@@ -4,10 +4,10 @@
  * carry a few elliptic defects with raised scores, maps are smooth noise with distinct float32
  * values (the hardest case for the sort). Prints the median time per size and the peak RSS.
  */
+import { parseArgs } from 'node:util';
 import { evaluate } from '../src/metrics/index.js';
 import { Random } from '../src/util/random.js';
-import { parseArgs } from 'node:util';
-import { median, peakRssMb, positiveOption, timeIt } from './_util.js';
+import { countOption, median, peakRssMb, timeIt } from './_util.js';
 
 export const usage = 'npm run bench -- metrics [--sizes 256,1024] [--images 100] [--runs-small 3] [--runs-large 1]';
 
@@ -67,10 +67,10 @@ export async function run(args: string[]): Promise<void> {
       'runs-large': { type: 'string', default: '1' },
     },
   });
-  const sizes = values.sizes.split(',').map((v) => Math.round(positiveOption('--sizes', v)));
-  const images = Math.round(positiveOption('--images', values.images));
-  const runsSmall = Math.round(positiveOption('--runs-small', values['runs-small']));
-  const runsLarge = Math.round(positiveOption('--runs-large', values['runs-large']));
+  const sizes = values.sizes.split(',').map((v) => countOption('--sizes', v));
+  const images = countOption('--images', values.images);
+  const runsSmall = countOption('--runs-small', values['runs-small']);
+  const runsLarge = countOption('--runs-large', values['runs-large']);
   for (const size of sizes) {
     const set = syntheticSet(images, size, 7);
     const runs = size <= 256 ? runsSmall : runsLarge;

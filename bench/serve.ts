@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { buildServer, parseModelSpec } from '../src/server/index.js';
-import { peakRssMb, positiveOption, UsageError } from './_util.js';
+import { countOption, peakRssMb, positiveOption, UsageError } from './_util.js';
 
 export const usage = 'npm run bench -- serve --model FILE [--seconds 60] [--connections 4] [--image FILE] [--threads N] [--concurrency 1] [--max-queue 16] [--json]';
 
@@ -71,12 +71,12 @@ export async function run(args: string[]): Promise<void> {
   });
   if (!values.model) throw new UsageError('--model FILE is required (a model trained by `pyramidflow train`)');
   const seconds = positiveOption('--seconds', values.seconds);
-  const connections = Math.round(positiveOption('--connections', values.connections));
+  const connections = countOption('--connections', values.connections);
   const spec = parseModelSpec(values.model);
   const app = await buildServer({
     models: [spec],
-    threads: values.threads ? Math.round(positiveOption('--threads', values.threads)) : undefined,
-    concurrency: Math.round(positiveOption('--concurrency', values.concurrency)),
+    threads: values.threads ? countOption('--threads', values.threads) : undefined,
+    concurrency: countOption('--concurrency', values.concurrency),
     maxQueue: waitingLimit(values['max-queue']),
   });
   try {

@@ -14,17 +14,17 @@ import { trainStep } from '../src/train/trainer.js';
 import { ensureBackend } from '../src/api/runtime.js';
 import { setProfiling, profileTotals, Tensor, backend } from '../src/tensor/index.js';
 import { Random } from '../src/util/random.js';
-import { median, peakRssMb, positiveOption, wasmMemoryMb } from './_util.js';
+import { countOption, median, peakRssMb, wasmMemoryMb } from './_util.js';
+import { modelArgs, modelOptionsFrom, modelUsage, printBreakdown } from './_model-args.js';
 
 export const usage = `npm run bench -- train ${modelUsage} [--steps N] [--batch N] [--save-memory] [--compare] [--threads N] [--json]`;
-import { modelArgs, modelOptionsFrom, modelUsage, printBreakdown } from './_model-args.js';
 
 export async function run(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { ...modelArgs, steps: { type: 'string', default: '5' }, batch: { type: 'string', default: '2' }, 'save-memory': { type: 'boolean', default: false }, compare: { type: 'boolean', default: false }, threads: { type: 'string' }, json: { type: 'boolean', default: false } } });
   const config = resolveConfig(modelOptionsFrom(values));
-  const threads = values.threads ? Math.round(positiveOption('--threads', values.threads)) : undefined;
+  const threads = values.threads ? countOption('--threads', values.threads) : undefined;
   const backendName = await ensureBackend(threads);
-  const batch = Math.round(positiveOption('--batch', values.batch)), steps = Math.round(positiveOption('--steps', values.steps));
+  const batch = countOption('--batch', values.batch), steps = countOption('--steps', values.steps);
   const saveMemory = values['save-memory'] === true;
   const model = PyramidFlow.create(config, 0);
   const opt = new Adam(model.parameters(), OFFICIAL_ADAM);
