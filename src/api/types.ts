@@ -4,35 +4,19 @@
  * the functions in src/api/index.ts that take and return these.
  */
 
-export type VolumeNorm = 'cvn' | 'svn';
-export type Downsample = 'maxpool' | 'nearest';
-export type DatasetFormat = 'mvtec' | 'btad' | 'folder';
-export type AugmentMode = 'texture' | 'none' | 'auto';
+export type { VolumeNorm, Downsample, ModelConfig, ModelOptions } from '../flow/types.js';
+export type { DatasetFormat } from '../data/dataset-types.js';
+export type { Thresholds, DefectRegion, ImagePrediction, DetectOptions } from '../detect/types.js';
+export type { TrainProgress, ConformanceCheck, ConformanceReport } from '../train/types.js';
+export type { Metrics as MetricSet, PlotCurve as Curve } from '../metrics/types.js';
+import type { ModelConfig, ModelOptions } from '../flow/types.js';
+import type { DatasetFormat } from '../data/dataset-types.js';
+import type { AugmentKind } from '../data/augment.js';
+import type { Thresholds, ImagePrediction } from '../detect/types.js';
+import type { Metrics as MetricSet, PlotCurve as Curve } from '../metrics/types.js';
 
-/** Everything that defines the network; saved in the model file, printed by `info`. */
-export interface ModelConfig {
-  channels: number; // C, default 16
-  kernel: number; // k, odd, default 7
-  levels: number; // L >= 2, default 4
-  stacks: number; // S >= 1, default 4
-  volumeNorm: VolumeNorm;
-  height: number; // model input size; divisible by 2^(L-1)
-  width: number;
-  downsample: Downsample; // 'maxpool' (official code) or 'nearest' (paper)
-}
-
-/** Model options as a user gives them: anything left out takes the default or `auto`. */
-export interface ModelOptions {
-  size?: number; // square size shortcut, default 256
-  height?: number;
-  width?: number;
-  channels?: number;
-  kernel?: number;
-  levels?: number | 'auto';
-  stacks?: number;
-  volumeNorm?: VolumeNorm | 'auto';
-  downsample?: Downsample;
-}
+/** Augmentation of training images: 'auto' picks 'texture' or 'none' from the data set. */
+export type AugmentMode = AugmentKind | 'auto';
 
 export interface DataOptions {
   data: string; // root folder
@@ -62,31 +46,6 @@ export interface TrainOptions extends DataOptions, ModelOptions {
   maxImages?: number; // use at most this many training images (quick runs)
 }
 
-export interface TrainProgress {
-  kind: 'start' | 'step' | 'epoch' | 'checkpoint' | 'note' | 'done';
-  epoch: number; // 1-based
-  epochs: number;
-  step: number; // 1-based within the epoch
-  stepsPerEpoch: number;
-  loss?: number; // this step's loss ('step'), the epoch's mean ('epoch')
-  imagesPerSecond?: number;
-  secondsLeft?: number;
-  message?: string;
-}
-
-export interface Thresholds {
-  image: number; // image-score threshold: score > image means defect
-  pixel: number; // pixel threshold for defect regions
-  imageFpr: number; // the target rates they were set for
-  pixelFpr: number;
-  source: 'holdout' | 'train' | 'calibrate';
-  images: number; // how many good images set them
-  note?: string; // e.g. too few images to resolve the rate
-  /** Fixed colour scale of heat maps, so pictures compare across images and runs. */
-  scaleMin: number;
-  scaleMax: number;
-}
-
 export interface TrainSummary {
   modelFile: string;
   config: ModelConfig;
@@ -100,30 +59,6 @@ export interface TrainSummary {
   notes: string[];
 }
 
-/** One connected region of the pixel mask (8-connected), at the image's own size. */
-export interface DefectRegion {
-  area: number;
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-  peak: number; // maximum anomaly score inside
-}
-
-export interface ImagePrediction {
-  file?: string;
-  width: number; // the image's own size
-  height: number;
-  score: number; // raw image score: the maximum of the anomaly map
-  normalizedScore: number; // score mapped so that the image threshold is 0.5
-  verdict: 'good' | 'defect';
-  regions: DefectRegion[];
-  /** Anomaly map at the image's own size, row-major. */
-  map: Float32Array;
-  /** PNG files written, when an output folder was given. */
-  pictures?: { heatmap: string; overlay: string; outline: string };
-}
-
 export interface PredictOptions {
   model: string;
   inputs: string[]; // image files or folders
@@ -132,24 +67,6 @@ export interface PredictOptions {
   pixelThreshold?: number;
   minArea?: number; // smallest region in pixels, default 16
   threads?: number;
-}
-
-export interface MetricSet {
-  pixel_auroc: number;
-  image_auroc: number;
-  aupro: number; // standard AUPRO up to fprLimit, normalised by it
-  aupro_fpr_limit: number;
-  pro_full: number; // the official PyramidFlow code's full-range PRO (not the standard)
-  pixel_f1_max: number;
-  pixel_f1_threshold: number;
-  image_f1_max: number;
-  image_f1_threshold: number;
-  images: number;
-}
-
-export interface Curve {
-  x: number[];
-  y: number[];
 }
 
 export interface TestImageResult {
@@ -227,24 +144,9 @@ export interface ModelInfo {
   createdAt: string;
 }
 
-export interface ConformanceCheck {
-  name: string;
-  maxError: number;
-  tolerance: number;
-  ok: boolean;
-}
-
 export interface ConformanceOptions {
   /** Kernels to run: 'wasm' (default, what training and detection use) or 'js' (the reference). */
   backend?: 'js' | 'wasm';
   /** Kernel threads (default: all cores). */
   threads?: number;
-}
-
-export interface ConformanceReport {
-  file: string;
-  ok: boolean;
-  checks: ConformanceCheck[];
-  /** The kernel backend the checks ran on (e.g. 'wasm-relaxed-simd x2', 'js'). */
-  backend?: string;
 }

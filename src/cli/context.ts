@@ -39,7 +39,6 @@ export interface CliContext {
   api: CliApi;
   writeReport(dir: string, result: TestResult, opts?: ReportOptions): Promise<string>;
   synthesize(opts: SynthOptions): Promise<SynthSummary>;
-  runBench(argv: string[]): Promise<void>;
   loadServer(): Promise<ServerModule>;
   /** Set by a command that leaves work running (the server), so the entry does not exit. */
   keepAlive: boolean;
@@ -72,7 +71,6 @@ export function defaultContext(): CliContext {
     },
     writeReport: async (dir, result, opts) => (await import('../report/index.js')).writeReport(dir, result, opts),
     synthesize: async (opts) => (await import('../data/synth.js')).synthesize(opts),
-    runBench: async (argv) => (await import('../../bench/main.js')).runBench(argv),
     loadServer: async () => {
       try {
         return await import('../server/index.js');

@@ -4,9 +4,7 @@ import { defaultContext } from './context.js';
 import { runCli } from './program.js';
 
 const ctx = defaultContext();
-const exitCode = await runCli(process.argv, ctx);
-// A benchmark may set process.exitCode itself; the larger code wins.
-const code = Math.max(exitCode, Number(process.exitCode ?? 0));
+const code = await runCli(process.argv, ctx);
 if (ctx.keepAlive) {
   process.exitCode = code; // the server keeps the process alive and exits on a signal
 } else {

@@ -12,7 +12,7 @@ import { registerDemo } from './demo.js';
 import { registerModelCommands } from './model.js';
 import { USAGE_ERROR } from './options.js';
 import { registerPredict } from './predict.js';
-import { registerBench, registerServe } from './serve.js';
+import { registerServe } from './serve.js';
 import { registerSynth } from './synth.js';
 import { registerTest } from './test-command.js';
 import { registerTrain } from './train.js';
@@ -61,7 +61,6 @@ Start here:
   registerModelCommands(program, ctx);
   registerSynth(program, ctx);
   registerServe(program, ctx);
-  registerBench(program, ctx);
   return program;
 }
 

@@ -1,4 +1,4 @@
-/** `pyramidflow serve` (the HTTP server, another module) and `pyramidflow bench` (pass-through). */
+/** `pyramidflow serve`: the HTTP server, loaded on demand from src/server. */
 import type { Command } from 'commander';
 import type { CliContext } from './context.js';
 import { collect, definedOnly, parseInteger, usageError } from './options.js';
@@ -47,18 +47,5 @@ export function registerServe(program: Command, ctx: CliContext): void {
       const { modelSpecs, ...rest } = settings;
       await server.startServer({ ...rest, models: modelSpecs.map((spec) => server.parseModelSpec(spec)) });
       ctx.keepAlive = true; // the server closes itself on SIGINT/SIGTERM
-    });
-}
-
-export function registerBench(program: Command, ctx: CliContext): void {
-  program
-    .command('bench')
-    .description('run a benchmark from bench/ (arguments are passed through)')
-    .argument('<name>', 'benchmark name')
-    .argument('[args...]', 'arguments for the benchmark')
-    .allowUnknownOption() // the benchmark's own options pass through untouched
-    .addHelpText('after', '\nExample:\n  $ pyramidflow bench metrics')
-    .action(async (name: string, args: string[]) => {
-      await ctx.runBench([name, ...args]);
     });
 }

@@ -11,7 +11,7 @@ import { PyramidFlowError } from '../util/errors.js';
 import type { Random } from '../util/random.js';
 import type { DecodedImage } from './decode.js';
 
-export type AugmentMode = 'texture' | 'none';
+export type AugmentKind = 'texture' | 'none';
 
 /** The official code's texture categories: the only ones it augments. */
 export const TEXTURE_CATEGORIES = ['carpet', 'grid', 'leather', 'tile', 'wood'] as const;
@@ -85,7 +85,7 @@ export function rotate90(img: DecodedImage, k: number): DecodedImage {
 }
 
 export interface ResolvedAugment {
-  mode: AugmentMode;
+  mode: AugmentKind;
   note?: string;
 }
 
@@ -109,7 +109,7 @@ export function resolveAugment(mode: 'texture' | 'none' | 'auto', category: stri
   };
 }
 
-function readSynthAugment(path: string): AugmentMode | null {
+function readSynthAugment(path: string): AugmentKind | null {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');

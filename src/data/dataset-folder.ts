@@ -13,7 +13,7 @@
  */
 import { basename, join, resolve } from 'node:path';
 import { PyramidFlowError } from '../util/errors.js';
-import type { Dataset, OpenDatasetOptions, Sample } from './datasets.js';
+import type { Dataset, OpenDatasetOptions, Sample } from './dataset-types.js';
 import { findImageByStem, isDirectory, listImageFiles, listSubdirectories, stemOf } from './files.js';
 
 const DEFAULT_NORMAL = 'good';

@@ -6,7 +6,7 @@
  */
 import { join, resolve } from 'node:path';
 import { PyramidFlowError } from '../util/errors.js';
-import type { Sample } from './datasets.js';
+import type { Sample } from './dataset-types.js';
 import { findImageByStem, isDirectory, listImageFiles, listSubdirectories, stemOf } from './files.js';
 
 export interface StructuredLayout {

@@ -8,37 +8,9 @@ import { openFolderDataset } from './dataset-folder.js';
 import { categoryDirs, openStructuredCategory, type StructuredLayout } from './dataset-structured.js';
 import { isDirectory, listSubdirectories } from './files.js';
 import { readImageSize } from './image-size.js';
+import type { Dataset, DatasetFormat, OpenDatasetOptions } from './dataset-types.js';
 
-export type DatasetFormat = 'mvtec' | 'btad' | 'folder';
-
-export interface Sample {
-  path: string;
-  /** 'good' or the defect type (the test sub-folder name). */
-  type: string;
-  label: 0 | 1;
-  maskPath: string | null;
-}
-
-export interface Dataset {
-  format: DatasetFormat;
-  /** The folder that holds the category folders (for 'folder': the data folder itself). */
-  root: string;
-  category: string;
-  /** Defect-free training images, sorted by name. */
-  train: string[];
-  test: Sample[];
-}
-
-export interface OpenDatasetOptions {
-  data: string;
-  category?: string;
-  format?: DatasetFormat;
-  /** Folder layout only; see dataset-folder.ts for the convention. */
-  normalDir?: string;
-  abnormalDir?: string;
-  maskDir?: string;
-  normalTestDir?: string;
-}
+export type { DatasetFormat, Sample, Dataset, OpenDatasetOptions } from './dataset-types.js';
 
 export const MVTEC: StructuredLayout = { format: 'mvtec', goodName: 'good', maskSuffix: '_mask' };
 export const BTAD: StructuredLayout = { format: 'btad', goodName: 'ok', maskSuffix: '' };

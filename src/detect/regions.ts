@@ -1,5 +1,5 @@
 /** Defect regions: connected components (8-connected) of the thresholded anomaly map. */
-import type { DefectRegion } from '../api/types.js';
+import type { DefectRegion } from './types.js';
 import { labelRegions } from '../metrics/index.js';
 
 export function findRegions(map: Float32Array, width: number, height: number, pixelThreshold: number, minArea = 1): DefectRegion[] {

@@ -3,7 +3,7 @@
  * model did not train on, the image-score and pixel thresholds that give a chosen false-positive
  * rate, plus a fixed colour scale for heat maps.
  */
-import type { Thresholds } from '../api/types.js';
+import type { Thresholds } from './types.js';
 import { maxOf } from './inference.js';
 
 export const DEFAULT_FPR = { image: 0.01, pixel: 0.001 };

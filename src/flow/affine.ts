@@ -4,7 +4,7 @@
  * coupling preserves volume on average (CVN: per pixel, SVN: per channel).
  */
 import { Tensor, conv2d, leakyRelu, sliceChannels, softClamp, meanOver, sub, exp } from '../tensor/index.js';
-import type { VolumeNorm } from '../api/types.js';
+import type { VolumeNorm } from './types.js';
 import { fusedAffine, fusedAffineInverse } from './fused-affine.js';
 
 export const CLAMP = 2;

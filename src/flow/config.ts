@@ -1,8 +1,8 @@
 /** The model configuration: defaults, the official per-category defaults, validation, block order. */
-import type { ModelConfig, ModelOptions, VolumeNorm } from '../api/types.js';
+import type { ModelConfig, ModelOptions, VolumeNorm } from './types.js';
 import { PyramidFlowError } from '../util/errors.js';
 
-export type { ModelConfig, ModelOptions } from '../api/types.js';
+export type { ModelConfig, ModelOptions } from './types.js';
 
 export const DEFAULT_CONFIG: ModelConfig = {
   channels: 16,

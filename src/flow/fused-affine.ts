@@ -14,7 +14,7 @@
  */
 import { Tensor, recordOp, accumulateGrad, backend, timed, allocFloats } from '../tensor/index.js';
 import type { AffineShape } from '../tensor/kernels/backend.js';
-import type { VolumeNorm } from '../api/types.js';
+import type { VolumeNorm } from './types.js';
 
 export interface FusedAffineOptions {
   clamp: number;

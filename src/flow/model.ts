@@ -4,7 +4,7 @@
  */
 import { Tensor, channelMix, noGrad, isRecording, keepingOnly, release } from '../tensor/index.js';
 import { leftInverse, qr } from '../tensor/linalg.js';
-import type { ModelConfig } from '../api/types.js';
+import type { ModelConfig } from './types.js';
 import { Random } from '../util/random.js';
 import { blockOrder, validateConfig } from './config.js';
 import { AffineParams, type AffineMode } from './affine.js';

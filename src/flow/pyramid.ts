@@ -3,7 +3,7 @@
  * compose adds them back; compose(build(x)) = x exactly (up to float rounding).
  */
 import { Tensor, blur, maxPool2, nearest, sub, add } from '../tensor/index.js';
-import type { Downsample } from '../api/types.js';
+import type { Downsample } from './types.js';
 
 export function down(x: Tensor, mode: Downsample = 'maxpool'): Tensor {
   const b = blur(x);

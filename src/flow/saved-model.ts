@@ -1,6 +1,6 @@
 /** What a model file holds, and reading/writing it (atomically). */
 import { readFileSync, existsSync } from 'node:fs';
-import type { ModelConfig, Thresholds } from '../api/types.js';
+import type { ModelConfig, Thresholds } from './types.js';
 import { PyramidFlowError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import { Tensor } from '../tensor/index.js';

@@ -4,7 +4,7 @@
  * Used by the conformance check (vectors from the official code) and by checkpoints.
  */
 import { Tensor } from '../tensor/index.js';
-import type { ModelConfig } from '../api/types.js';
+import type { ModelConfig } from './types.js';
 import { blockOrder } from './config.js';
 import { AffineParams } from './affine.js';
 import { InvConv1x1 } from './invconv.js';

@@ -1,7 +1,6 @@
 /**
- * Result types of the metrics layer. `Metrics` has exactly the fields of the API's `MetricSet`
- * (src/api/types.ts); it is restated here because metrics is a bottom layer and imports nothing
- * from the API.
+ * Result types of the metrics layer. The API publishes `Metrics` as `MetricSet` and
+ * `PlotCurve` as `Curve` (src/api/types.ts re-exports them).
  */
 
 export interface Metrics {

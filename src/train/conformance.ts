@@ -5,7 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { Tensor, Tape, withTape, channelMix } from '../tensor/index.js';
-import type { ConformanceCheck, ConformanceReport, ModelConfig } from '../api/types.js';
+import type { ModelConfig } from '../flow/types.js';
+import type { ConformanceCheck, ConformanceReport } from './types.js';
 import { PyramidFlowError } from '../util/errors.js';
 import { blockOrder } from '../flow/config.js';
 import { composePyramid, buildPyramid } from '../flow/pyramid.js';

@@ -4,7 +4,8 @@
  * when the loss diverges. Randomness is derived from (seed, epoch, step), so a resumed run
  * draws exactly what an uninterrupted one would.
  */
-import type { ModelConfig, TrainProgress } from '../api/types.js';
+import type { ModelConfig } from '../flow/types.js';
+import type { TrainProgress } from './types.js';
 import { PyramidFlowError } from '../util/errors.js';
 import { Random } from '../util/random.js';
 import { augmentTexture } from '../data/augment.js';

@@ -20,7 +20,7 @@ export interface FakeContext extends CliContext {
 
 const notStubbed = (fn: string) => async (): Promise<never> => { throw new Error(`fake api: ${fn} not stubbed`); };
 
-type Services = Pick<CliContext, 'writeReport' | 'synthesize' | 'runBench' | 'loadServer'>;
+type Services = Pick<CliContext, 'writeReport' | 'synthesize' | 'loadServer'>;
 
 export function fakeContext(api: Partial<CliApi> = {}, services: Partial<Services> = {}): FakeContext {
   const calls: FakeContext['calls'] = [];
@@ -40,7 +40,6 @@ export function fakeContext(api: Partial<CliApi> = {}, services: Partial<Service
     },
     writeReport: record('writeReport', services.writeReport ?? (async (dir: string, _result: TestResult) => `${dir}/index.html`)),
     synthesize: record('synthesize', services.synthesize ?? (async (opts: SynthOptions) => ({ out: opts.out, categories: [] }))),
-    runBench: record('runBench', services.runBench ?? (async (_argv: string[]) => undefined)),
     loadServer: record('loadServer', services.loadServer ?? (async (): Promise<ServerModule> => { throw new Error('no server in this test'); })),
     keepAlive: false,
     exitCode: 0,

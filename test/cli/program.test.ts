@@ -117,12 +117,6 @@ test('conformance exits 1 when a check fails and prints errors against tolerance
   assert.match(bad.stderr.text, /--backend must be js or wasm, got gpu/);
 });
 
-test('bench passes its arguments through, options included', async () => {
-  const ctx = fakeContext();
-  assert.equal(await runCli(argv('bench', 'kernels', '--size', '128', 'extra'), ctx), 0);
-  assert.deepEqual(ctx.calls[0], { fn: 'runBench', args: [['kernels', '--size', '128', 'extra']] });
-});
-
 test('serve hands the parsed model specs to the server and stays alive', async () => {
   let received: unknown;
   const ctx = fakeContext({}, {
@@ -163,7 +157,7 @@ test('describeError shows a stack only with --debug', () => {
 });
 
 test('every command has --help with an example', async () => {
-  for (const command of ['demo', 'train', 'test', 'predict', 'calibrate', 'info', 'conformance', 'synth', 'serve', 'bench']) {
+  for (const command of ['demo', 'train', 'test', 'predict', 'calibrate', 'info', 'conformance', 'synth', 'serve']) {
     const ctx = fakeContext();
     assert.equal(await runCli(argv(command, '--help'), ctx), 0, command);
     assert.match(ctx.stdout.text, /Examples?:\n\s+\$ pyramidflow /, command);
