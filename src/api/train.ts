@@ -9,7 +9,8 @@ import { resolveAugment } from '../data/augment.js';
 import { loadResized } from '../data/loader.js';
 import { normalizeImage } from '../data/image.js';
 import { resolveConfig } from '../flow/config.js';
-import { readModelFile, saveModelFile, snapshot, type SavedModel, type TrainingRecord } from '../flow/saved-model.js';
+import { snapshot, type SavedModel, type TrainingRecord } from '../flow/saved-model.js';
+import { fileCheckpoints, readModelFile, saveModelFile } from './model-files.js';
 import { trainLoop } from '../train/trainer.js';
 import { anomalyMaps, computeTemplate } from '../detect/inference.js';
 import { calibrateThresholds, DEFAULT_FPR } from '../detect/thresholds.js';
@@ -128,7 +129,7 @@ export async function train(opts: TrainOptions, onProgress?: (p: TrainProgress) 
 
   const images = await loadResized(record.trainFiles, config.height, config.width);
   const runStart = Date.now();
-  const { model } = await trainLoop({ config, images, record, modelFile: opts.out, resumeFrom, startFrom, onProgress });
+  const { model } = await trainLoop({ config, images, record, checkpoints: fileCheckpoints(opts.out), resumeFrom, startFrom, onProgress });
   record.seconds += (Date.now() - runStart) / 1000;
 
   // Template from the training images (no augmentation), then thresholds from held-out good images.

@@ -6,9 +6,10 @@
  *   | zero padding to 4 bytes | float32 arrays back to back | SHA-256 of everything before it
  *
  * The header is the content as JSON with every Float32Array replaced by {"$f32": index, "n": length}.
- * A truncated or altered file fails the checksum and is refused with a clear error.
+ * A truncated or altered file fails the checksum and is refused with a clear error. Bytes in,
+ * bytes out: no file access here, and the hash is pure JavaScript, so a browser reads the same files.
  */
-import { createHash } from 'node:crypto';
+import { sha256 } from '@noble/hashes/sha2.js';
 import { PyramidFlowError } from '../util/errors.js';
 
 export const FORMAT_VERSION = 1;
@@ -42,7 +43,7 @@ export function encodeModelFile(content: unknown): Uint8Array {
     out.set(new Uint8Array(b.buffer, b.byteOffset, b.byteLength), off);
     off += b.byteLength;
   }
-  out.set(createHash('sha256').update(out.subarray(0, off)).digest(), off);
+  out.set(sha256(out.subarray(0, off)), off);
   return out;
 }
 
@@ -56,8 +57,9 @@ export function decodeModelFile<T>(bytes: Uint8Array, name: string): { version: 
   const version = view.getUint32(8, true);
   if (version > FORMAT_VERSION) bad(`format version ${version} is newer than this program understands (${FORMAT_VERSION}); upgrade pyramidflow`);
   const body = bytes.subarray(0, bytes.length - HASH_BYTES);
-  const digest = createHash('sha256').update(body).digest();
-  if (!Buffer.from(bytes.subarray(bytes.length - HASH_BYTES)).equals(digest)) bad('checksum mismatch: the file is truncated or was altered');
+  const digest = sha256(body);
+  const stored = bytes.subarray(bytes.length - HASH_BYTES);
+  if (digest.some((b, i) => b !== stored[i])) bad('checksum mismatch: the file is truncated or was altered');
   const headerLen = view.getUint32(12, true);
   if (16 + headerLen > body.length) bad('header runs past the end');
   let header: unknown;

@@ -1,8 +1,6 @@
-/** What a model file holds, and reading/writing it (atomically). */
-import { readFileSync, existsSync } from 'node:fs';
+/** What a model file holds, as bytes (file access is the caller's: src/api/model-files.ts on Node). */
 import type { ModelConfig, Thresholds } from './types.js';
 import { PyramidFlowError } from '../util/errors.js';
-import { writeFileAtomic } from '../util/atomic-file.js';
 import { Tensor } from '../tensor/index.js';
 import { validateConfig } from './config.js';
 import { decodeModelFile, encodeModelFile, FORMAT_VERSION } from './model-file.js';
@@ -77,23 +75,18 @@ export function snapshot(
   };
 }
 
-export function saveModelFile(path: string, saved: SavedModel): void {
-  writeFileAtomic(path, encodeModelFile(saved));
+/** The model file's bytes. */
+export function encodeSavedModel(saved: SavedModel): Uint8Array {
+  return encodeModelFile(saved);
 }
 
-export function readModelFile(path: string): SavedModel {
-  if (!existsSync(path)) throw new PyramidFlowError(`${path}: model file not found`, 'E_MODEL_FILE');
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw new PyramidFlowError(`${path}: cannot read the model file (${(e as Error).message})`, 'E_MODEL_FILE');
-  }
-  const { content } = decodeModelFile<SavedModel>(bytes, path);
+/** A model from a model file's bytes; `name` (the file) is in every error. */
+export function decodeSavedModel(bytes: Uint8Array, name: string): SavedModel {
+  const { content } = decodeModelFile<SavedModel>(bytes, name);
   try {
     validateConfig(content.config);
   } catch (e) {
-    throw new PyramidFlowError(`${path}: invalid configuration in the model file (${(e as Error).message})`, 'E_MODEL_FILE');
+    throw new PyramidFlowError(`${name}: invalid configuration in the model file (${(e as Error).message})`, 'E_MODEL_FILE');
   }
   return content;
 }

@@ -11,17 +11,24 @@ import { Random } from '../util/random.js';
 import { augmentTexture } from '../data/augment.js';
 import { normalizeImage, resizeImage, type DecodedImage } from '../data/image.js';
 import { PyramidFlow } from '../flow/model.js';
-import { restoreModel, saveModelFile, snapshot, type SavedModel, type TrainingRecord } from '../flow/saved-model.js';
+import { restoreModel, snapshot, type SavedModel, type TrainingRecord } from '../flow/saved-model.js';
 import { toBatch } from '../flow/batch.js';
 import { timed, cacheFilters, type Tensor } from '../tensor/index.js';
 import { Adam, clipGradNorm, OFFICIAL_ADAM } from './optim.js';
 import { lossGradients } from './gradients.js';
 
+/** Where checkpoints go: a model file on Node (src/api/model-files.ts), memory or storage in a browser. */
+export interface CheckpointSink {
+  /** Named in progress events and messages (the model file). */
+  readonly name: string;
+  save(saved: SavedModel): void;
+}
+
 export interface TrainLoopInput {
   config: ModelConfig;
   images: DecodedImage[]; // training images at the model size
   record: TrainingRecord; // what the model file says about this training; updated as it goes
-  modelFile: string;
+  checkpoints: CheckpointSink;
   resumeFrom?: SavedModel; // continue this state
   startFrom?: SavedModel; // or start from these weights (and running statistics), with a fresh optimizer
   onProgress?: (p: TrainProgress) => void;
@@ -51,7 +58,7 @@ export function epochOrder(count: number, seed: number, epoch: number): number[]
 }
 
 export async function trainLoop(input: TrainLoopInput): Promise<{ model: PyramidFlow; record: TrainingRecord; finished: boolean }> {
-  const { config, images, record, modelFile, onProgress } = input;
+  const { config, images, record, checkpoints, onProgress } = input;
   const B = record.batch;
   if (B < 2) throw new PyramidFlowError(`batch must be at least 2 (the loss compares pairs of images), got ${B}`);
   if (images.length < B) throw new PyramidFlowError(`only ${images.length} training image(s) for batch size ${B}: add images or lower --batch`);
@@ -70,11 +77,11 @@ export async function trainLoop(input: TrainLoopInput): Promise<{ model: Pyramid
     opt.state = { step: resume.adamStep, m: resume.adamM.map((a) => a.slice()), v: resume.adamV.map((a) => a.slice()) };
   }
   const checkpoint = (ep: number, stepInEpoch: number, losses: number[]): void => {
-    saveModelFile(modelFile, snapshot(model, record, {
+    checkpoints.save(snapshot(model, record, {
       resume: { epoch: ep, stepInEpoch, adamStep: opt.state.step, adamM: opt.state.m, adamV: opt.state.v, epochLosses: losses },
     }));
     // At an epoch boundary (step 0) the checkpoint closes epoch ep; otherwise it is inside epoch ep + 1.
-    onProgress?.({ kind: 'checkpoint', epoch: stepInEpoch === 0 ? ep : ep + 1, epochs: record.epochs, step: stepInEpoch, stepsPerEpoch, message: modelFile });
+    onProgress?.({ kind: 'checkpoint', epoch: stepInEpoch === 0 ? ep : ep + 1, epochs: record.epochs, step: stepInEpoch, stepsPerEpoch, message: checkpoints.name });
   };
   const started = Date.now();
   let stepsThisRun = 0;
@@ -100,7 +107,7 @@ export async function trainLoop(input: TrainLoopInput): Promise<{ model: Pyramid
       if (!Number.isFinite(loss) || !Number.isFinite(norm)) {
         throw new PyramidFlowError(
           `training diverged at epoch ${epoch + 1}, step ${step + 1} (loss ${loss}, gradient norm ${norm}); ` +
-            `the last good checkpoint is kept in ${modelFile}. Try a lower --lr.`,
+            `the last good checkpoint is kept in ${checkpoints.name}. Try a lower --lr.`,
           'E_DIVERGED',
         );
       }

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { synth, train, test as evaluateModel, predict, calibrate, info } from '../../src/api/index.js';
 import { readFloatTiff } from '../../src/data/image.js';
-import { readModelFile, restoreModel, saveModelFile } from '../../src/flow/saved-model.js';
+import { restoreModel } from '../../src/flow/saved-model.js';
+import { readModelFile, saveModelFile } from '../../src/api/model-files.js';
 
 // One small end-to-end run shared by the checks below: synthetic data, a tiny model, 2 epochs.
 const dir = mkdtempSync(join(tmpdir(), 'pf-api-'));

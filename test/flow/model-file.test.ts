@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { decodeModelFile, encodeModelFile } from '../../src/flow/model-file.js';
 import { PyramidFlow } from '../../src/flow/model.js';
 import { resolveConfig } from '../../src/flow/config.js';
-import { readModelFile, restoreModel, saveModelFile, snapshot, type TrainingRecord } from '../../src/flow/saved-model.js';
+import { restoreModel, snapshot, type TrainingRecord } from '../../src/flow/saved-model.js';
+import { readModelFile, saveModelFile } from '../../src/api/model-files.js';
 
 const record: TrainingRecord = {
   data: 'd', category: 'c', format: 'mvtec', augment: 'none', seed: 1, batch: 2, lr: 2e-4, epochs: 1, epochsDone: 0, steps: 0,

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { trainLoop, epochOrder } from '../../src/train/trainer.js';
 import { resolveConfig } from '../../src/flow/config.js';
-import { readModelFile, saveModelFile, snapshot, type TrainingRecord } from '../../src/flow/saved-model.js';
+import { snapshot, type TrainingRecord } from '../../src/flow/saved-model.js';
+import { fileCheckpoints, readModelFile, saveModelFile } from '../../src/api/model-files.js';
 import { PyramidFlow } from '../../src/flow/model.js';
 import type { DecodedImage } from '../../src/data/image.js';
 import { Random } from '../../src/util/random.js';
@@ -35,14 +36,14 @@ test('epoch order is a seeded permutation that differs between epochs', () => {
 test('an interrupted and resumed training ends with bit-identical weights', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'pf-train-'));
   const data = images(7, 1); // 3 steps per epoch, the last image dropped
-  const full = await trainLoop({ config, images: data, record: record(), modelFile: join(dir, 'full.pf') });
+  const full = await trainLoop({ config, images: data, record: record(), checkpoints: fileCheckpoints(join(dir, 'full.pf')) });
   assert.equal(full.finished, true);
   const file = join(dir, 'part.pf');
-  const part = await trainLoop({ config, images: data, record: record(), modelFile: file, stopAfterSteps: 4 });
+  const part = await trainLoop({ config, images: data, record: record(), checkpoints: fileCheckpoints(file), stopAfterSteps: 4 });
   assert.equal(part.finished, false);
   const saved = readModelFile(file);
   assert.deepEqual({ epoch: saved.resume!.epoch, step: saved.resume!.stepInEpoch }, { epoch: 1, step: 1 });
-  const resumed = await trainLoop({ config, images: data, record: saved.training, modelFile: file, resumeFrom: saved });
+  const resumed = await trainLoop({ config, images: data, record: saved.training, checkpoints: fileCheckpoints(file), resumeFrom: saved });
   assert.equal(resumed.finished, true);
   full.model.namedParameters().forEach(([name, t], i) => assert.deepEqual(resumed.model.namedParameters()[i]![1].data, t.data, name));
   full.model.blocks.forEach((b, i) => assert.deepEqual(resumed.model.blocks[i]!.affine.runningMean.data, b.affine.runningMean.data));
@@ -59,7 +60,7 @@ test('a diverging loss stops with a clear message and keeps the last good checkp
   saveModelFile(file, snapshot(model, rec, { resume: { epoch: 0, stepInEpoch: 0, adamStep: 0, adamM: model.parameters().map((p) => new Float32Array(p.size)), adamV: model.parameters().map((p) => new Float32Array(p.size)), epochLosses: [] } }));
   const before = readFileSync(file);
   await assert.rejects(
-    trainLoop({ config, images: images(4, 2), record: rec, modelFile: file, resumeFrom: readModelFile(file) }),
+    trainLoop({ config, images: images(4, 2), record: rec, checkpoints: fileCheckpoints(file), resumeFrom: readModelFile(file) }),
     /training diverged at epoch 1, step 1 \(loss .*NaN\).*last good checkpoint is kept in .*bad\.pf/,
   );
   assert.deepEqual(readFileSync(file), before);
@@ -68,8 +69,8 @@ test('a diverging loss stops with a clear message and keeps the last good checkp
 test('memory saving gives the same trained weights as plain backpropagation (to float32 rounding)', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'pf-train-'));
   const data = images(4, 3);
-  const a = await trainLoop({ config, images: data, record: record({ epochs: 1 }), modelFile: join(dir, 'a.pf') });
-  const b = await trainLoop({ config, images: data, record: record({ epochs: 1, saveMemory: true }), modelFile: join(dir, 'b.pf') });
+  const a = await trainLoop({ config, images: data, record: record({ epochs: 1 }), checkpoints: fileCheckpoints(join(dir, 'a.pf')) });
+  const b = await trainLoop({ config, images: data, record: record({ epochs: 1, saveMemory: true }), checkpoints: fileCheckpoints(join(dir, 'b.pf')) });
   a.model.parameters().forEach((p, i) => {
     const q = b.model.parameters()[i]!;
     let err = 0;
