@@ -6,7 +6,7 @@ import { openDataset, type Sample } from '../data/datasets.js';
 import { readImage, readMask, readMaskOriginal, resizeImage, planarToInterleaved, writeFloatTiff } from '../data/image.js';
 import { evaluate } from '../metrics/index.js';
 import { maxOf } from '../detect/inference.js';
-import { LoadedModel } from './loaded-model.js';
+import { readDetector } from './image-detector.js';
 import { ensureBackend } from './runtime.js';
 
 interface Evaluated {
@@ -25,7 +25,7 @@ function metricSet(items: Evaluated[], fprLimit: number): MetricSet & { curves: 
 export async function test(opts: TestOptions): Promise<TestResult> {
   const t0 = Date.now();
   await ensureBackend(opts.threads);
-  const model = LoadedModel.load(opts.model);
+  const model = readDetector(opts.model);
   const dataset = await openDataset({ data: opts.data, category: opts.category, format: opts.format });
   if (dataset.test.length === 0) throw new PyramidFlowError(`${dataset.category}: the data set has no test images`);
   const evalSize = opts.evalSize ?? 'model';
@@ -54,7 +54,7 @@ export async function test(opts: TestOptions): Promise<TestResult> {
           }
           mask = m.mask;
         }
-        evaluated.push({ sample: s, map: model.toSize(modelMap, img.width, img.height), mask, width: img.width, height: img.height, score });
+        evaluated.push({ sample: s, map: model.toImageSize(modelMap, img.width, img.height), mask, width: img.width, height: img.height, score });
       }
     }
   }

@@ -7,10 +7,11 @@ import { runConformance } from '../train/conformance.js';
 import { ensureBackend } from './runtime.js';
 
 export * from './types.js';
-export type { Detector, DetectOptions } from './detector-types.js';
+export type { ImageDetector } from './image-detector.js';
+export { loadDetector } from './image-detector.js';
 export { train } from './train.js';
 export { test } from './evaluate.js';
-export { predict, calibrate, info, loadDetector } from './predict.js';
+export { predict, calibrate, info } from './predict.js';
 export { synthesize as synth } from '../data/synth.js';
 export type { SynthOptions, SynthSummary } from '../data/synth.js';
 

@@ -6,7 +6,7 @@
 
 export type { VolumeNorm, Downsample, ModelConfig, ModelOptions } from '../flow/types.js';
 export type { DatasetFormat } from '../data/dataset-types.js';
-export type { Thresholds, DefectRegion, ImagePrediction, DetectOptions } from '../detect/types.js';
+export type { Thresholds, DefectRegion, ImagePrediction, DetectOptions, ModelInfo } from '../detect/types.js';
 export type { TrainProgress, ConformanceCheck, ConformanceReport } from '../train/types.js';
 export type { Metrics as MetricSet, PlotCurve as Curve } from '../metrics/types.js';
 import type { ModelConfig, ModelOptions } from '../flow/types.js';
@@ -120,28 +120,6 @@ export interface CalibrateOptions {
   good: string; // folder of good images
   fpr?: FprTargets;
   threads?: number;
-}
-
-export interface ModelInfo {
-  file: string;
-  formatVersion: number;
-  config: ModelConfig;
-  parameters: number;
-  training: {
-    data: string;
-    category: string;
-    trainImages: number;
-    holdoutImages: number;
-    epochs: number;
-    epochsDone: number;
-    steps: number;
-    seed: number;
-    augment: string;
-    lossPerEpoch: number[];
-    from?: { file: string; epochs: number }; // the model this training started from (TrainOptions.from)
-  };
-  thresholds: Thresholds | null;
-  createdAt: string;
 }
 
 export interface ConformanceOptions {

@@ -7,7 +7,7 @@ import { PyramidFlowError } from '../util/errors.js';
 import { openFolderDataset } from './dataset-folder.js';
 import { categoryDirs, openStructuredCategory, type StructuredLayout } from './dataset-structured.js';
 import { isDirectory, listSubdirectories } from './files.js';
-import { readImageSize } from './image-size.js';
+import { readImageHeaderFromFile } from './image-header.js';
 import type { Dataset, DatasetFormat, OpenDatasetOptions } from './dataset-types.js';
 
 export type { DatasetFormat, Sample, Dataset, OpenDatasetOptions } from './dataset-types.js';
@@ -98,7 +98,7 @@ export async function checkMaskSizes(dataset: Dataset, concurrency = 8): Promise
   const worker = async (): Promise<void> => {
     while (next < pairs.length) {
       const sample = pairs[next++]!;
-      const [image, mask] = await Promise.all([readImageSize(sample.path), readImageSize(sample.maskPath!)]);
+      const [image, mask] = await Promise.all([readImageHeaderFromFile(sample.path), readImageHeaderFromFile(sample.maskPath!)]);
       if (image.width !== mask.width || image.height !== mask.height) {
         throw new PyramidFlowError(
           `Mask "${sample.maskPath}" is ${mask.width} x ${mask.height} but its image "${sample.path}" is ${image.width} x ${image.height}.`,

@@ -6,13 +6,9 @@ import { readFile } from 'node:fs/promises';
 import sharp, { type OutputInfo } from 'sharp';
 import { PyramidFlowError } from '../util/errors.js';
 import { decodeBmp, isBmp } from './bmp.js';
+import { interleavedToPlanar, type DecodedImage } from './pixels.js';
 
-export interface DecodedImage {
-  width: number;
-  height: number;
-  /** Planar 3 x H x W: the R plane, then G, then B. */
-  rgb: Uint8Array;
-}
+export type { DecodedImage } from './pixels.js';
 
 /** The container formats we accept; sharp can read more (WebP, GIF, SVG...) but we stay explicit. */
 const SHARP_FORMATS = new Set(['png', 'jpeg', 'tiff']);
@@ -53,43 +49,6 @@ export async function decodeImage(bytes: Uint8Array, name: string): Promise<Deco
   const { width, height, channels } = decoded.info;
   if (width <= 0 || height <= 0) throw new PyramidFlowError(`Cannot read image "${name}": it has no pixels.`);
   return interleavedToPlanar(decoded.data, width, height, channels);
-}
-
-/**
- * Interleaved 1..4 channels -> planar RGB. Grey is replicated; alpha is dropped without
- * compositing, like PIL's convert('RGB') in the official code.
- */
-export function interleavedToPlanar(data: Uint8Array, width: number, height: number, channels: number): DecodedImage {
-  const n = width * height;
-  const rgb = new Uint8Array(3 * n);
-  if (channels <= 2) {
-    for (let i = 0; i < n; i++) {
-      const v = data[i * channels]!;
-      rgb[i] = v;
-      rgb[n + i] = v;
-      rgb[2 * n + i] = v;
-    }
-  } else {
-    for (let i = 0; i < n; i++) {
-      const at = i * channels;
-      rgb[i] = data[at]!;
-      rgb[n + i] = data[at + 1]!;
-      rgb[2 * n + i] = data[at + 2]!;
-    }
-  }
-  return { width, height, rgb };
-}
-
-/** Planar RGB -> interleaved RGB (for PNG writing and previews). */
-export function planarToInterleaved(img: DecodedImage): Uint8Array {
-  const n = img.width * img.height;
-  const out = new Uint8Array(3 * n);
-  for (let i = 0; i < n; i++) {
-    out[i * 3] = img.rgb[i]!;
-    out[i * 3 + 1] = img.rgb[n + i]!;
-    out[i * 3 + 2] = img.rgb[2 * n + i]!;
-  }
-  return out;
 }
 
 function describeSharpError(err: unknown): string {

@@ -1,14 +1,10 @@
 import sharp from 'sharp';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import { PyramidFlowError } from '../util/errors.js';
+import type { RasterImage } from './pixels.js';
 
-export interface PngImage {
-  width: number;
-  height: number;
-  channels: 1 | 3 | 4;
-  /** Interleaved samples, rows top to bottom. */
-  data: Uint8Array;
-}
+/** What encodePng takes: interleaved 8-bit samples. */
+export type PngImage = RasterImage;
 
 /**
  * PNG bytes with fixed settings (zlib level 6, one filter for all rows, no palette, no

@@ -6,6 +6,9 @@
 
 export type Rgb = readonly [number, number, number];
 
+/** Colour of the outlines of predicted defect regions, in every picture that draws them. */
+export const OUTLINE_COLOUR: Rgb = [255, 40, 40];
+
 /**
  * Matplotlib's "inferno" sampled at 11 evenly spaced points: perceptually uniform and monotone
  * in lightness, so a brighter pixel always means a higher anomaly score (also in grey print).
@@ -91,13 +94,6 @@ export function overlayRgb(
   const weights = new Float32Array(map.length);
   for (let i = 0; i < map.length; i++) weights[i] = strength * Math.sqrt(scalePosition(map[i], scaleMin, scaleMax));
   return blendRgb(base, heatmapRgb(map, scaleMin, scaleMax), weights);
-}
-
-/** {0,1} mask of the pixels with map >= threshold. */
-export function maskFromMap(map: Float32Array, threshold: number): Uint8Array {
-  const mask = new Uint8Array(map.length);
-  for (let i = 0; i < map.length; i++) mask[i] = map[i] >= threshold ? 1 : 0;
-  return mask;
 }
 
 /**

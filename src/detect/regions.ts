@@ -1,10 +1,21 @@
-/** Defect regions: connected components (8-connected) of the thresholded anomaly map. */
+/** The defect mask of a map and its regions: connected components (8-connected). */
 import type { DefectRegion } from './types.js';
 import { labelRegions } from '../metrics/index.js';
 
-export function findRegions(map: Float32Array, width: number, height: number, pixelThreshold: number, minArea = 1): DefectRegion[] {
+/**
+ * {0,1} mask of the defect pixels: the one rule for every mask, outline and region. A pixel is
+ * a defect when its score is above the threshold (`>`), as an image is when its score is above
+ * the image threshold, and as calibration counts false positives (values > t).
+ */
+export function pixelMask(map: Float32Array, threshold: number): Uint8Array {
   const mask = new Uint8Array(map.length);
-  for (let i = 0; i < map.length; i++) mask[i] = map[i]! > pixelThreshold ? 1 : 0;
+  for (let i = 0; i < map.length; i++) mask[i] = map[i]! > threshold ? 1 : 0;
+  return mask;
+}
+
+/** The regions of pixelMask(map, pixelThreshold) of at least minArea pixels, highest peak first. */
+export function findRegions(map: Float32Array, width: number, height: number, pixelThreshold: number, minArea = 1): DefectRegion[] {
+  const mask = pixelMask(map, pixelThreshold);
   const { labels, count } = labelRegions(mask, width, height, 8);
   const regions = Array.from({ length: count }, () => ({ area: 0, x0: Infinity, y0: Infinity, x1: -1, y1: -1, peak: -Infinity }));
   for (let y = 0; y < height; y++) {

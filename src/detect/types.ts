@@ -1,5 +1,7 @@
 /** Types of detection: thresholds, regions and one image's prediction. */
 
+import type { ModelConfig, Thresholds } from '../flow/types.js';
+
 export type { Thresholds } from '../flow/types.js';
 
 /** One connected region of the pixel mask (8-connected), at the image's own size. */
@@ -45,4 +47,29 @@ export interface DetectOptions {
   pixelThreshold?: number;
   /** Smallest region in pixels (default 16). */
   minArea?: number;
+}
+
+/** What `info` says about a model file. */
+export interface ModelInfo {
+  /** The model's name: its file on Node. */
+  file: string;
+  formatVersion: number;
+  config: ModelConfig;
+  parameters: number;
+  training: {
+    data: string;
+    category: string;
+    trainImages: number;
+    holdoutImages: number;
+    epochs: number;
+    epochsDone: number;
+    steps: number;
+    seed: number;
+    augment: string;
+    lossPerEpoch: number[];
+    /** The model this training started from (`train --from`) and the epochs it had done. */
+    from?: { file: string; epochs: number };
+  };
+  thresholds: Thresholds | null;
+  createdAt: string;
 }

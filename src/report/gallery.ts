@@ -7,18 +7,17 @@ import { escapeHtml } from './escape.js';
 import {
   greyRgb,
   heatmapRgb,
-  maskFromMap,
   maskToRgb,
   outlineOfMask,
   paintMask,
   shrink,
   shrinkFactor,
   shrunkSize,
-  type Rgb,
+  OUTLINE_COLOUR,
 } from '../detect/pictures.js';
-import { encodeRgbPng, pngDataUrl } from './png.js';
-
-const PREDICTED_OUTLINE: Rgb = [255, 40, 40];
+import { pixelMask } from '../detect/regions.js';
+import { encodePng } from '../data/png.js';
+import { pngDataUrl } from './png.js';
 
 /**
  * How wrong an image is at the image threshold: defect images with low scores and good images
@@ -55,13 +54,13 @@ export async function galleryPictures(item: GalleryItem, thresholds: Thresholds,
   const rgb = item.rgb.length === pixels * 3 ? shrink(item.rgb, width, height, 3, factor, 'mean') : greyRgb(size.width, size.height);
   const map = shrink(item.map, width, height, 1, factor, 'max');
   const truth = item.mask && item.mask.length === pixels ? shrink(item.mask, width, height, 1, factor, 'max') : new Uint8Array(size.width * size.height);
-  const predicted = outlineOfMask(maskFromMap(map, thresholds.pixel), size.width, size.height);
-  const encode = async (picture: Uint8Array): Promise<string> => pngDataUrl(await encodeRgbPng(picture, size.width, size.height));
+  const predicted = outlineOfMask(pixelMask(map, thresholds.pixel), size.width, size.height);
+  const encode = async (picture: Uint8Array): Promise<string> => pngDataUrl(await encodePng({ width: size.width, height: size.height, channels: 3, data: picture }));
   const [input, groundTruth, heatmap, outline] = await Promise.all([
     encode(rgb),
     encode(maskToRgb(truth)),
     encode(heatmapRgb(map, thresholds.scaleMin, thresholds.scaleMax)),
-    encode(paintMask(rgb, predicted, PREDICTED_OUTLINE)),
+    encode(paintMask(rgb, predicted, OUTLINE_COLOUR)),
   ]);
   return { ...size, input, groundTruth, heatmap, outline };
 }

@@ -13,7 +13,7 @@ import { REPORT_CSS } from './styles.js';
 
 export { orderGallery, badness } from './gallery.js';
 export * from '../detect/pictures.js';
-export { encodeRgbPng, pngDataUrl } from './png.js';
+export { pngDataUrl } from './png.js';
 export { histogramCounts, binEdges, niceTicks, thinCurve, lineChartSvg, histogramSvg } from './charts.js';
 
 export interface ReportOptions {

@@ -1,5 +1,5 @@
 /**
- * `pyramidflow serve`: an HTTP inspection service over the library's Detector, and its web page.
+ * `pyramidflow serve`: an HTTP inspection service over the library's ImageDetector, and its web page.
  * buildServer() wires the routes onto a Fastify instance (models loaded, not listening);
  * startServer() listens, prints the URL, reloads on SIGHUP and closes gracefully on SIGINT/SIGTERM.
  */
@@ -19,7 +19,7 @@ export { BoundedQueue } from './queue.js';
 
 export interface ServerOptions {
   models: ModelSpec[];
-  /** How a model file becomes a Detector; default: the library's loadDetector. */
+  /** How a model file becomes an ImageDetector; default: the library's loadDetector. */
   loadDetector?: DetectorLoader;
   threads?: number; // kernel threads per model (default loader only)
   concurrency?: number; // predictions at once, default 1 (the kernels already use every core)

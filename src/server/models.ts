@@ -4,7 +4,7 @@
  * flight finish on the old one, and a failed reload leaves the old one serving.
  */
 import { basename, extname } from 'node:path';
-import type { Detector } from '../api/index.js';
+import type { ImageDetector } from '../api/index.js';
 import { PyramidFlowError } from '../util/errors.js';
 
 export interface ModelSpec {
@@ -12,12 +12,12 @@ export interface ModelSpec {
   file: string;
 }
 
-export type DetectorLoader = (file: string) => Promise<Detector>;
+export type DetectorLoader = (file: string) => Promise<ImageDetector>;
 
 export interface ModelEntry {
   readonly name: string;
   readonly file: string;
-  readonly detector: Detector;
+  readonly detector: ImageDetector;
   readonly loadedAt: Date;
 }
 
@@ -110,7 +110,7 @@ export class ModelRegistry {
   }
 
   private async load(spec: ModelSpec): Promise<ModelEntry> {
-    let detector: Detector;
+    let detector: ImageDetector;
     try {
       detector = await this.loader(spec.file);
     } catch (err) {

@@ -8,6 +8,7 @@ import type {} from '@fastify/multipart'; // request.isMultipart() and request.f
 import type { DetectOptions, ImagePrediction } from '../api/index.js';
 import { HttpError } from './errors.js';
 import { readImageHeader } from './image-header.js';
+import { shrink, shrinkFactor, shrunkSize } from '../detect/pictures.js';
 import type { ModelRegistry } from './models.js';
 import type { BoundedQueue } from './queue.js';
 import type { OneTimeStore } from './results.js';
@@ -54,20 +55,9 @@ export interface LowResMap {
 }
 
 export function downsampleMax(map: Float32Array, width: number, height: number, maxSide: number): LowResMap {
-  const f = Math.max(1, Math.ceil(Math.max(width, height) / maxSide));
-  const w = Math.ceil(width / f);
-  const h = Math.ceil(height / f);
-  const values = new Array<number>(w * h).fill(-Infinity);
-  for (let y = 0; y < height; y++) {
-    const row = ((y / f) | 0) * w;
-    for (let x = 0; x < width; x++) {
-      const i = row + ((x / f) | 0);
-      const v = map[y * width + x]!;
-      if (v > values[i]!) values[i] = v;
-    }
-  }
-  for (let i = 0; i < values.length; i++) values[i] = Number(values[i]!.toPrecision(5));
-  return { width: w, height: h, values };
+  const factor = shrinkFactor(width, height, maxSide);
+  const values = Array.from(shrink(map, width, height, 1, factor, 'max'), (v) => Number(v.toPrecision(5)));
+  return { ...shrunkSize(width, height, factor), values };
 }
 
 async function readUpload(request: FastifyRequest, maxBytes: number): Promise<{ bytes: Buffer; name: string }> {

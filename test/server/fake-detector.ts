@@ -4,7 +4,7 @@
  * gate to test queueing and reloads. Bad images throw PyramidFlowError, as the real one does.
  */
 import sharp, { type OutputInfo } from 'sharp';
-import type { DefectRegion, Detector, DetectOptions, ImagePrediction, ModelInfo } from '../../src/api/index.js';
+import type { DefectRegion, ImageDetector, DetectOptions, ImagePrediction, ModelInfo } from '../../src/api/index.js';
 import { PyramidFlowError } from '../../src/util/errors.js';
 
 export const FAKE_THRESHOLDS = { image: 0.5, pixel: 0.5, imageFpr: 0.01, pixelFpr: 0.001, source: 'holdout' as const, images: 10, scaleMin: 0, scaleMax: 1 };
@@ -49,7 +49,7 @@ function regionsAbove(map: Float32Array, w: number, h: number, t: number, minAre
   return out;
 }
 
-export class FakeDetector implements Detector {
+export class FakeDetector implements ImageDetector {
   readonly info: ModelInfo;
   started = 0;
   active = 0;
@@ -125,7 +125,7 @@ export class FakeLoader {
   fail: Error | null = null;
   gate: Promise<void> | null = null;
 
-  readonly load = async (file: string): Promise<Detector> => {
+  readonly load = async (file: string): Promise<ImageDetector> => {
     this.calls++;
     if (this.gate) await this.gate;
     if (this.fail) throw this.fail;

@@ -8,7 +8,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { loadDetector, synth, train, type Detector } from '../../src/api/index.js';
+import { loadDetector, synth, train, type ImageDetector } from '../../src/api/index.js';
 import { buildServer } from '../../src/server/index.js';
 import type { FastifyInstance } from 'fastify';
 import { getJson, postBytes } from './harness.js';
@@ -27,7 +27,7 @@ let dir: string;
 let modelFile: string;
 let app: FastifyInstance;
 let url: string;
-let direct: Detector;
+let direct: ImageDetector;
 let defectPng: Buffer;
 
 before(async () => {
