@@ -3,6 +3,10 @@
 // Every function of a value is written once, for a vector: the scalar tails of a loop run the
 // same code on a splat, so that an element's result does not depend on where it falls.
 import { P, PU, imin, madd, nmadd } from './simd';
+import {
+  MAP_EXP, MAP_SOFT_CLAMP, MAP_LEAKY, MAP_ADD, MAP_SUB, MAP_MUL,
+  A_SOFT, A_CVN, A_SVN, A_APPLY, A_MEAN_SHIFT, A_SAME, A_HAVE_S, A_INVERSE,
+} from './kernel-ids';
 
 // @ts-ignore: decorator
 @inline
@@ -124,9 +128,9 @@ function store0(p: usize, v: v128): void {
 /**
  * Elementwise maps over [t*chunk, min(n, (t+1)*chunk)) (chunk a multiple of 4).
  * job: [kind, op, a, b, dst, n, chunk, f0, f1] (f0, f1: float32 bits)
- * op 0: dst = exp(a); 1: dst = f0 * atan(a * f1) (soft clamp); 2: dst = leakyRelu(a, slope f0);
- * 3: dst = a > 0 ? b : f0 * b (LeakyReLU gradient, a = input, b = output gradient); 4: dst =
- * a + b; 5: dst = a - b; 6: dst = a * b. dst may be a or b (in place).
+ * op MAP_EXP: dst = exp(a); MAP_SOFT_CLAMP: dst = f0 * atan(a * f1); MAP_LEAKY: dst =
+ * leakyRelu(a, slope f0); MAP_LEAKY_GRAD: dst = a > 0 ? b : f0 * b (a = input, b = output
+ * gradient); MAP_ADD, MAP_SUB, MAP_MUL: dst = a + b, a - b, a * b. dst may be a or b (in place).
  */
 export function mapTask(job: usize, t: i32): void {
   const op = P(job, 1);
@@ -136,25 +140,25 @@ export function mapTask(job: usize, t: i32): void {
   const i0 = t * chunk, i1 = imin(n, i0 + chunk);
   const v1 = i0 + ((i1 - i0) & ~3);
   const e0 = <usize>i0 << 2, ev = <usize>v1 << 2, e1 = <usize>i1 << 2;
-  if (op == 0) {
+  if (op == MAP_EXP) {
     for (let o = e0; o < ev; o += 16) v128.store(d + o, exp4(v128.load(a + o)));
     for (let o = ev; o < e1; o += 4) store0(d + o, exp4(lane0(a + o)));
-  } else if (op == 1) {
+  } else if (op == MAP_SOFT_CLAMP) {
     for (let o = e0; o < ev; o += 16) v128.store(d + o, softClamp4(v128.load(a + o), f0, f1));
     for (let o = ev; o < e1; o += 4) store0(d + o, softClamp4(lane0(a + o), f0, f1));
-  } else if (op == 2) {
+  } else if (op == MAP_LEAKY) {
     for (let o = e0; o < ev; o += 16) v128.store(d + o, leaky4(v128.load(a + o), f0));
     for (let o = ev; o < e1; o += 4) store0(d + o, leaky4(lane0(a + o), f0));
-  } else if (op == 4) {
+  } else if (op == MAP_ADD) {
     for (let o = e0; o < ev; o += 16) v128.store(d + o, f32x4.add(v128.load(a + o), v128.load(b + o)));
     for (let o = ev; o < e1; o += 4) store0(d + o, f32x4.add(lane0(a + o), lane0(b + o)));
-  } else if (op == 5) {
+  } else if (op == MAP_SUB) {
     for (let o = e0; o < ev; o += 16) v128.store(d + o, f32x4.sub(v128.load(a + o), v128.load(b + o)));
     for (let o = ev; o < e1; o += 4) store0(d + o, f32x4.sub(lane0(a + o), lane0(b + o)));
-  } else if (op == 6) {
+  } else if (op == MAP_MUL) {
     for (let o = e0; o < ev; o += 16) v128.store(d + o, f32x4.mul(v128.load(a + o), v128.load(b + o)));
     for (let o = ev; o < e1; o += 4) store0(d + o, f32x4.mul(lane0(a + o), lane0(b + o)));
-  } else {
+  } else { // MAP_LEAKY_GRAD
     for (let o = e0; o < ev; o += 16) v128.store(d + o, leakyGrad4(v128.load(a + o), v128.load(b + o), f0));
     for (let o = ev; o < e1; o += 4) store0(d + o, leakyGrad4(lane0(a + o), lane0(b + o), f0));
   }
@@ -166,15 +170,15 @@ export function mapTask(job: usize, t: i32): void {
 // x is H x W != h x w, the rows of y that read the band are rowStart[r0] .. rowStart[r1) (the
 // nearest row index is monotone).
 
-/** Flags of the affine jobs. */
-const A_SOFT = 1; // forward: s = softClamp(raw) into scl
-const A_CVN = 2; // training, cvn: per-pixel float64 sums over the planes, mean written, then applied
-const A_SVN = 4; // training, svn: per-(band, plane) float64 partial sums into part
-const A_APPLY = 8; // apply the mean: forward: exp and y; backward: through the mean and the soft clamp
-const A_HAVE_S = 128; // forward: s already in scl (from an earlier job)
-const A_SAME = 64; // h x w == H x W
-const A_INVERSE = 256; // forward job: x = (y - shift) / scale from y (in the x slot) instead of y = scale * x + shift
-// mean kind, bits 4-5: 0 scalar mean[0], 1 per pixel mean[p], 2 per channel mean[c], 3 none (zero)
+// Flags of the affine jobs (values: kernel-ids.ts, from the backend's table):
+// A_SOFT     forward: s = softClamp(raw) into scl
+// A_CVN      training, cvn: per-pixel float64 sums over the planes, mean written, then applied
+// A_SVN      training, svn: per-(band, plane) float64 partial sums into part
+// A_APPLY    apply the mean: forward: exp and y; backward: through the mean and the soft clamp
+// A_HAVE_S   forward: s already in scl (from an earlier job)
+// A_SAME     h x w == H x W
+// A_INVERSE  forward job: x = (y - shift) / scale from y (in the x slot) instead of y = scale * x + shift
+// mean kind, 2 bits from A_MEAN_SHIFT: 0 scalar mean[0], 1 per pixel mean[p], 2 per channel mean[c], 3 none (zero)
 
 /** The mean vector of a plane when it does not vary by pixel (kinds 0, 2, 3). */
 // @ts-ignore: decorator
@@ -328,7 +332,7 @@ export function affineForwardTask(job: usize, t: i32): void {
     if (cvn) meanRange(acc, mean, NC, e0, ev, e1);
   }
   if (!(flags & A_APPLY)) return;
-  const mk = (flags >> 4) & 3;
+  const mk = (flags >> A_MEAN_SHIFT) & 3;
   const pix = mk == 1;
   const haveS = (flags & (A_SOFT | A_HAVE_S)) != 0;
   for (let k = 0; k < NC; k++) {
@@ -396,7 +400,7 @@ export function affineBackwardTask(job: usize, t: i32): void {
   const ev = e0 + ((e1 - e0) & ~15);
   const cvn = (flags & A_CVN) != 0, svn = (flags & A_SVN) != 0;
   const same = (flags & A_SAME) != 0;
-  const mk = (flags >> 4) & 3;
+  const mk = (flags >> A_MEAN_SHIFT) & 3;
   const pix = mk == 1;
   if (flags & A_SOFT) {
     const i0 = same ? 0 : load<i32>(rowStart + (<usize>r0 << 2));

@@ -2,38 +2,45 @@
 // parameters in shared memory, whose first word names the kernel, split into numbered
 // tasks. Each thread (the main one and the workers) calls runTask(job, task, thread) for the
 // tasks it claims. Nothing here allocates: all buffers are laid out by the caller.
+// The ids are src/tensor/kernels/wasm/kernel-ids.ts's, written out by the build (kernel-ids.ts).
 import { padTask, cropTask, weightsDirectTask } from './layout';
 import { convDirectTask, gradWeightDirectTask } from './direct';
 import { fftInputTask, fftFilterTask, fftConvTask, fftConvFusedTask } from './fftconv';
 import { fftGradWTask, fftGradWInverseTask, fftBackwardTask } from './fftgrad';
 import { mapTask, affineForwardTask, affineBackwardTask, fmaLoopTask } from './elementwise';
 import { blurTask, nearestTask, nearestGradTask, maxPool2Task } from './resample';
+import {
+  K_PAD, K_CROP, K_WEIGHTS_DIRECT, K_CONV_DIRECT, K_GRADW_DIRECT, K_FFT_INPUT, K_FFT_FILTER, K_FFT_CONV, K_FFT_GRADW,
+  K_FFT_GRADW_INV, K_FFT_FUSED, K_MAP, K_AFFINE, K_AFFINE_BACK, K_BLUR, K_NEAREST, K_NEAREST_GRAD, K_MAX_POOL,
+  K_FFT_BACKWARD, K_FMA_LOOP,
+} from './kernel-ids';
 export { initTables } from './fft';
+export { kernelProtocol } from './kernel-ids';
 
 
 export function runTask(job: usize, t: i32, thread: i32): void {
   const kind = load<i32>(job);
   switch (kind) {
-    case 1: padTask(job, t); break;
-    case 2: cropTask(job, t); break;
-    case 3: weightsDirectTask(job, t); break;
-    case 4: convDirectTask(job, t); break;
-    case 5: gradWeightDirectTask(job, t); break;
-    case 6: fftInputTask(job, t, thread); break;
-    case 7: fftFilterTask(job, t, thread); break;
-    case 8: fftConvTask(job, t, thread); break;
-    case 9: fftGradWTask(job, t, thread); break;
-    case 10: fftGradWInverseTask(job, t, thread); break;
-    case 11: fftConvFusedTask(job, t, thread); break;
-    case 12: mapTask(job, t); break;
-    case 13: affineForwardTask(job, t); break;
-    case 14: affineBackwardTask(job, t); break;
-    case 15: blurTask(job, t, thread); break;
-    case 16: nearestTask(job, t); break;
-    case 17: nearestGradTask(job, t); break;
-    case 18: maxPool2Task(job, t); break;
-    case 19: fftBackwardTask(job, t, thread); break;
-    case 20: fmaLoopTask(job, t); break;
+    case K_PAD: padTask(job, t); break;
+    case K_CROP: cropTask(job, t); break;
+    case K_WEIGHTS_DIRECT: weightsDirectTask(job, t); break;
+    case K_CONV_DIRECT: convDirectTask(job, t); break;
+    case K_GRADW_DIRECT: gradWeightDirectTask(job, t); break;
+    case K_FFT_INPUT: fftInputTask(job, t, thread); break;
+    case K_FFT_FILTER: fftFilterTask(job, t, thread); break;
+    case K_FFT_CONV: fftConvTask(job, t, thread); break;
+    case K_FFT_GRADW: fftGradWTask(job, t, thread); break;
+    case K_FFT_GRADW_INV: fftGradWInverseTask(job, t, thread); break;
+    case K_FFT_FUSED: fftConvFusedTask(job, t, thread); break;
+    case K_MAP: mapTask(job, t); break;
+    case K_AFFINE: affineForwardTask(job, t); break;
+    case K_AFFINE_BACK: affineBackwardTask(job, t); break;
+    case K_BLUR: blurTask(job, t, thread); break;
+    case K_NEAREST: nearestTask(job, t); break;
+    case K_NEAREST_GRAD: nearestGradTask(job, t); break;
+    case K_MAX_POOL: maxPool2Task(job, t); break;
+    case K_FFT_BACKWARD: fftBackwardTask(job, t, thread); break;
+    case K_FMA_LOOP: fmaLoopTask(job, t); break;
     default: unreachable();
   }
 }

@@ -12,8 +12,11 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-// Straight-line FFT codelets (assembly/fft-codelets.ts) are generated; refresh them first.
+// Generated sources, refreshed first: straight-line FFT codelets (assembly/fft-codelets.ts), and
+// the kernel ids, map operations and affine flags (assembly/kernel-ids.ts) from the backend's
+// table, src/tensor/kernels/wasm/kernel-ids.ts, their one source.
 await import(pathToFileURL(join(root, 'assembly', 'gen', 'fft-codelets.mjs')).href);
+await import(pathToFileURL(join(root, 'assembly', 'gen', 'kernel-ids.mjs')).href);
 const outDir = join(root, 'build');
 mkdirSync(outDir, { recursive: true });
 

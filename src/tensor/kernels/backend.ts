@@ -1,14 +1,40 @@
 /**
  * The kernel interface: the only place where the model's heavy arithmetic leaves TypeScript.
  * Ops (src/tensor/ops/*.ts, src/flow/fused-affine.ts) call these; backends (kernels/js,
- * kernels/wasm) implement them. All arrays are float32, NCHW / OIHW, C order. Every kernel
- * overwrites its output (all of it), never reads it, and leaves its inputs unchanged; inputs
- * and outputs must not overlap. Arrays may be longer than the shape needs (the tail is ignored).
+ * kernels/wasm) implement them; kernels/index.ts installs one (setBackend, initBackend).
  *
- * The JS backend (kernels/js) is the reference: exact float64 Math.atan / Math.exp. The wasm
- * backend approximates atan and exp with float32 polynomials (a few ulps); its softClamp and
- * exp kernels use the very same arithmetic as its fused affine kernels, so that the unfused
- * path (the inverse) reproduces the fused one's scale bit for bit.
+ * What a backend (a new one too: a browser worker pool, WebGPU) must provide:
+ * - Methods: all of KernelBackend. Optional: floatAllocator (without it no tensor is resident),
+ *   conv2dBackward (without it the op calls conv2dGradInput, then conv2dGradWeight) and
+ *   cacheFilters (without it, nothing is kept).
+ * - Arrays: Float32Array, NCHW / OIHW, C order, possibly longer than the shape needs (the tail
+ *   is ignored). Any argument is either a view of the backend's own memory (from its
+ *   floatAllocator) or a plain array on the JS heap: the backend uses its own in place and
+ *   copies the others in and out. Model state (weights, running means) is always on the heap
+ *   and changes in place between calls: what a backend keeps across calls (cached filter
+ *   spectra) it must tie to the values, not to the array.
+ * - Every kernel overwrites all of its output, never reads it, and leaves its inputs unchanged;
+ *   inputs and outputs do not overlap (addInto, in place, is the exception).
+ * - floatAllocator (src/tensor/storage.ts): alloc() is called only inside a resident scope and
+ *   returns an array of undefined contents, or null when the memory is full (the array then goes
+ *   on the heap); free() comes when the scope that holds the array ends, or earlier (release),
+ *   possibly after the array was filled with NaN (tests). An array stays valid and in place
+ *   until freed, also when the memory grows (wasm: shared memory, whose views never detach).
+ *   owns(a) tells the backend's arrays from others. It changes only with the backend
+ *   (setBackend), never inside a scope.
+ * - Calls are synchronous, from the one thread that owns the tensors, one at a time: a call
+ *   returns with its outputs written. A backend may spread a call over threads of its own (wasm:
+ *   a worker pool over one shared memory), but not return before they finish. (A device that can
+ *   only answer asynchronously does not fit as it stands.)
+ * - Determinism: the same inputs give the same bits, call after call, resident or on the heap
+ *   (test/tensor/storage.test.ts; a resumed training ends bit-identical). A sum may be grouped
+ *   by the backend's thread count (wasm: the svn means' partial sums), never by timing.
+ * - Accuracy: the JS backend (kernels/js) is the reference: exact float64 Math.atan / Math.exp.
+ *   Others match it to a tolerance (test/tensor/kernels/). The wasm backend approximates atan
+ *   and exp with float32 polynomials (a few ulps); its softClamp and exp kernels use the very
+ *   same arithmetic as its fused affine kernels, so that the unfused path (the inverse)
+ *   reproduces the fused one's scale bit for bit: every backend must keep that.
+ * - dispose() frees threads and memory; setBackend disposes the backend it replaces.
  */
 
 import type { FloatAllocator } from '../storage.js';

@@ -1,39 +1,27 @@
 /**
- * How the backend talks to its kernels: kernel ids (assembly/index.ts), the per-call scratch
- * (Arena), copies in and out of the shared memory for arrays that do not live there, and
- * running a job over the thread pool (with an optional per-kernel profile).
+ * How the backend talks to its kernels: the per-call scratch (Arena), copies in and out of the
+ * shared memory for arrays that do not live there, and running a job over the thread pool (with
+ * an optional per-kernel profile). The numbers in a job's first words are kernel-ids.ts's.
  */
 import type { Heap } from './heap.js';
 import type { ThreadPool } from './pool.js';
 
-// Kernel ids (assembly/index.ts).
-export const K_PAD = 1, K_CROP = 2, K_WEIGHTS_DIRECT = 3, K_CONV_DIRECT = 4, K_GRADW_DIRECT = 5;
-export const K_FFT_INPUT = 6, K_FFT_FILTER = 7, K_FFT_CONV = 8, K_FFT_GRADW = 9, K_FFT_GRADW_INV = 10, K_FFT_FUSED = 11;
-export const K_MAP = 12, K_AFFINE = 13, K_AFFINE_BACK = 14, K_BLUR = 15, K_NEAREST = 16, K_NEAREST_GRAD = 17, K_MAX_POOL = 18;
-export const K_FFT_BACKWARD = 19, K_FMA_LOOP = 20;
-// K_MAP operations and the affine jobs' flags (assembly/elementwise.ts)
-export const MAP_EXP = 0, MAP_SOFT_CLAMP = 1, MAP_LEAKY = 2, MAP_LEAKY_GRAD = 3, MAP_ADD = 4, MAP_SUB = 5, MAP_MUL = 6;
-export const A_SOFT = 1, A_CVN = 2, A_SVN = 4, A_APPLY = 8, A_SAME = 64, A_HAVE_S = 128, A_INVERSE = 256;
-
-/** Names of the kernel ids, for profiles. */
-export const KERNEL_NAMES: Record<number, string> = {
-  [K_PAD]: 'pad', [K_CROP]: 'crop', [K_WEIGHTS_DIRECT]: 'weights', [K_CONV_DIRECT]: 'direct', [K_GRADW_DIRECT]: 'direct-dw',
-  [K_FFT_INPUT]: 'fft-input', [K_FFT_FILTER]: 'fft-filters', [K_FFT_CONV]: 'fft-products', [K_FFT_GRADW]: 'fft-dw-products',
-  [K_FFT_GRADW_INV]: 'fft-dw-inverse', [K_FFT_FUSED]: 'fft-fused',
-  [K_MAP]: 'map', [K_AFFINE]: 'affine', [K_AFFINE_BACK]: 'affine-backward', [K_BLUR]: 'blur', [K_NEAREST]: 'nearest',
-  [K_NEAREST_GRAD]: 'nearest-grad', [K_MAX_POOL]: 'max-pool', [K_FFT_BACKWARD]: 'fft-backward', [K_FMA_LOOP]: 'fma-loop',
-};
-
+/** v rounded to float32, as the int32 word a job carries (the kernel reinterprets it). */
 export const f32bits = (v: number): number => {
   const b = new Float32Array([v]);
   return new Int32Array(b.buffer)[0]!;
 };
 
-
 export const ceilTo = (v: number, m: number): number => Math.ceil(v / m) * m;
 
 /** Work (flops) below which a kernel stays on the calling thread: waking workers costs more. */
 export const PARALLEL_FLOPS = 4e6;
+
+/** Elements below which a copy, pad or elementwise job stays on the calling thread. */
+export const PARALLEL_ELEMS = 1 << 17;
+
+/** Work units per element of the kernels with atan and exp (about their cost relative to a copy). */
+export const TRANSCENDENTAL_WORK = 16;
 
 /** A kernel call's scratch: heap blocks, all freed at the next call (or the next tensor allocation). */
 export class Arena {
@@ -105,7 +93,7 @@ export class KernelCalls {
   }
 
   /**
-   * When set, accumulates wall milliseconds per kernel id (KERNEL_NAMES): a profiling aid for
+   * When set, accumulates wall milliseconds per kernel id (kernel-ids.ts KERNEL_NAMES): a profiling aid for
    * benchmarks (`npm run bench -- kernels --profile`).
    */
   profile: Map<number, number> | undefined;

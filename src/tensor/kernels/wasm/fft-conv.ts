@@ -1,15 +1,19 @@
 /**
- * Convolutions by tiled FFT (assembly/fftconv.ts, assembly/fftgrad.ts): the jobs of the forward
- * and gradient-of-input passes, the weight gradient, both gradients at once, and the filter
- * spectra with their cache. The per-shape choices (algorithm, tile size) are conv-plan.ts's.
+ * Convolutions by tiled FFT (assembly/fftconv.ts, assembly/fftgrad.ts): overlap-save over T x T
+ * tiles (T = 16, 32 or 64, V = T - k + 1 outputs a side), 4 tiles per vector. Forward and
+ * gradient of the input: filter spectra once per call, then per tile group the input spectra,
+ * per-frequency complex products across channels and inverse transforms (kept in the core's
+ * cache: "fused"). Gradient of the weights: input and output-gradient spectra of all tiles,
+ * products summed over tiles per frequency, one inverse transform per (o, c) filter. Both
+ * gradients at once: the dy spectra serve both. Forward filter spectra can be kept between
+ * calls for unchanged weights (filter-cache.ts). The per-shape choices (algorithm, tile size)
+ * are conv-plan.ts's.
  */
 import type { ConvShape } from '../backend.js';
 import { fftPlan, slotCount, type ConvPass, type FftPlan } from './conv-plan.js';
 import { FilterCache, type FilterKey } from './filter-cache.js';
-import {
-  KernelCalls, ceilTo, f32bits, PARALLEL_FLOPS,
-  K_FFT_INPUT, K_FFT_FILTER, K_FFT_CONV, K_FFT_GRADW, K_FFT_GRADW_INV, K_FFT_FUSED, K_FFT_BACKWARD,
-} from './calls.js';
+import { KernelCalls, ceilTo, f32bits, PARALLEL_FLOPS } from './calls.js';
+import { K_FFT_INPUT, K_FFT_FILTER, K_FFT_CONV, K_FFT_GRADW, K_FFT_GRADW_INV, K_FFT_FUSED, K_FFT_BACKWARD } from './kernel-ids.js';
 
 /**
  * Work of one call of a 2-D transform (4 tiles or filters, one per lane), in the units of the
