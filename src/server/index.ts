@@ -2,20 +2,27 @@
  * `pyramidflow serve`: an HTTP inspection service over the library's ImageDetector, and its web page.
  * buildServer() wires the routes onto a Fastify instance (models loaded, not listening);
  * startServer() listens, prints the URL, reloads on SIGHUP and closes gracefully on SIGINT/SIGTERM.
+ * It fails closed: bad input is a 4xx JSON error, never a 500; with a token every route but
+ * /healthz and the page needs it; without one it serves loopback only unless told `insecure`.
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import { basename } from 'node:path';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import multipart from '@fastify/multipart';
 import { loadDetector as loadDetectorFromApi } from '../api/index.js';
+import { AccessLog, noteError, type LogLevel, type LogStream } from './access-log.js';
+import { checkListenAddress, checkToken, registerAuth } from './auth.js';
 import { errorBody, HttpError, toErrorReply } from './errors.js';
 import { Metrics, METRICS_CONTENT_TYPE } from './metrics.js';
 import { ModelRegistry, type DetectorLoader, type ModelEntry, type ModelSpec } from './models.js';
 import { PAGE_CSP, pageHtml } from './page.js';
-import { registerPredictRoutes } from './predict.js';
+import { FORM_LIMITS, registerPredictRoutes } from './predict.js';
 import { BoundedQueue } from './queue.js';
 import { OneTimeStore } from './results.js';
 
 export { parseModelSpec, type ModelSpec, type DetectorLoader } from './models.js';
 export { BoundedQueue } from './queue.js';
+export { isLoopbackHost, readTokenFile, resolveToken, TOKEN_ENV } from './auth.js';
+export type { LogLevel, LogStream } from './access-log.js';
 
 export interface ServerOptions {
   models: ModelSpec[];
@@ -27,7 +34,16 @@ export interface ServerOptions {
   maxBytes?: number; // largest upload, default 20 MB
   maxPixels?: number; // largest image, default 40 megapixels
   resultTtlMs?: number; // lifetime of one-time picture URLs, default 60 s
-  /** Where internal errors and reload notes go; default stderr. */
+  /** Bearer token every route but /healthz and the page then needs (one word, not empty). */
+  token?: string;
+  /**
+   * Level of the JSON log (access lines at info, internal errors with their stack at error).
+   * Default 'warn' here (an embedded server logs only its faults); startServer's is 'info'.
+   */
+  logLevel?: LogLevel;
+  /** Where the JSON log lines go; default stdout. */
+  logStream?: LogStream;
+  /** Where reload notes go; default stderr. */
   log?: (line: string) => void;
 }
 
@@ -35,6 +51,8 @@ export interface ServeOptions extends ServerOptions {
   port?: number; // default 8080; 0 picks a free port
   host?: string; // default 127.0.0.1
   handleSignals?: boolean; // SIGHUP reloads, SIGINT/SIGTERM close; default true
+  /** Serve an address beyond loopback without a token (refused otherwise). */
+  insecure?: boolean;
   /** Called after a signal closed the server; default process.exit. */
   exit?: (code: number) => void;
   /** Where the URL and signal notes are printed; default stdout. */
@@ -61,7 +79,7 @@ function describe(entry: ModelEntry): Record<string, unknown> {
   const info = entry.detector.info;
   return {
     name: entry.name,
-    file: entry.file,
+    file: basename(entry.file), // which file, not where the server keeps it
     config: info.config,
     thresholds: info.thresholds,
     parameters: info.parameters,
@@ -72,6 +90,7 @@ function describe(entry: ModelEntry): Record<string, unknown> {
 
 /** Loads every model and returns the Fastify instance with all routes (call listen() or inject()). */
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
+  if (opts.token !== undefined) checkToken(opts.token); // before the (slow) model loads
   const maxBytes = opts.maxBytes ?? DEFAULTS.maxBytes;
   const maxPixels = opts.maxPixels ?? DEFAULTS.maxPixels;
   const log = opts.log ?? ((line: string) => console.error(line));
@@ -82,24 +101,37 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   const store = new OneTimeStore({ ttlMs: opts.resultTtlMs });
   const metrics = new Metrics();
 
-  // Unknown query parameters are refused rather than silently dropped (a typo would go unnoticed).
-  const app = Fastify({ logger: false, bodyLimit: maxBytes, ajv: { customOptions: { removeAdditional: false } } });
+  // Bugs and outages are logged with their stack; client errors only on their access line, so
+  // that no client can fill the log with stack traces. Replies carry no server paths.
+  const sendError = (err: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply => {
+    const r = toErrorReply(err);
+    if (r.internal) request.log.error({ err }, 'internal error');
+    noteError(request, r.code, r.message);
+    metrics.countError(r.code);
+    return reply.code(r.status).headers(r.headers).send(errorBody(r.code, registry.redact(r.message)));
+  };
+  const app = Fastify({
+    logger: { level: opts.logLevel ?? 'warn', ...(opts.logStream && { stream: opts.logStream }) },
+    logController: new AccessLog(), // one line per request
+    frameworkErrors: sendError, // URLs refused before routing (bad %-escapes, overlong parameters)
+    bodyLimit: maxBytes,
+    // Unknown query parameters are refused rather than silently dropped (a typo would go unnoticed).
+    ajv: { customOptions: { removeAdditional: false } },
+  });
   states.set(app, { registry, queue, metrics });
-  await app.register(multipart, { limits: { fileSize: maxBytes, files: 1, fields: 8, parts: 9 } });
+  if (opts.token !== undefined) await registerAuth(app, opts.token); // before the routes it guards
+  await app.register(multipart, { limits: { ...FORM_LIMITS, fileSize: maxBytes } });
   // Raw image bodies arrive as Buffers; their format is read from the bytes, not the header.
   const asBuffer = (_req: unknown, body: Buffer, done: (err: null, body: Buffer) => void): void => done(null, body);
   app.addContentTypeParser(/^image\/[\w.+-]+\s*(;.*)?$/i, { parseAs: 'buffer', bodyLimit: maxBytes }, asBuffer);
   app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: maxBytes }, asBuffer);
 
-  app.setErrorHandler((err, request, reply) => {
-    const r = toErrorReply(err);
-    if (r.internal) log(`pyramidflow serve: ${request.method} ${request.url}: ${(err as Error).stack ?? String(err)}`);
-    metrics.countError(r.code);
-    return reply.code(r.status).headers(r.headers).send(errorBody(r.code, r.message));
-  });
+  app.setErrorHandler(sendError);
   app.setNotFoundHandler((request, reply) => {
+    const message = `no route ${request.method} ${request.url.split('?')[0]}`;
+    noteError(request, 'E_NOT_FOUND', message);
     metrics.countError('E_NOT_FOUND');
-    return reply.code(404).send(errorBody('E_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`));
+    return reply.code(404).send(errorBody('E_NOT_FOUND', message));
   });
   app.addHook('onResponse', async (request, reply) => {
     if (request.routeOptions.url !== '/v1/models/:name/predict') return;
@@ -185,8 +217,13 @@ export async function reloadAllModels(app: FastifyInstance): Promise<Array<{ nam
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const print = opts.print ?? ((line: string) => console.log(line));
   const log = opts.log ?? ((line: string) => console.error(line));
-  const app = await buildServer({ ...opts, log });
-  const url = await app.listen({ port: opts.port ?? DEFAULTS.port, host: opts.host ?? DEFAULTS.host });
+  const host = opts.host ?? DEFAULTS.host;
+  checkListenAddress(host, opts.token, opts.insecure ?? false); // before the (slow) model loads
+  const app = await buildServer({ ...opts, log, logLevel: opts.logLevel ?? 'info' });
+  const url = await app.listen({ port: opts.port ?? DEFAULTS.port, host });
+  if (opts.token === undefined && opts.insecure) {
+    log(`pyramidflow serve: serving ${host} without a token (insecure): anyone who can reach it can use and reload the models`);
+  }
   const names = opts.models.map((m) => m.name).join(', ');
   print(`pyramidflow: serving ${names} at ${url}/`);
 

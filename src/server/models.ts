@@ -3,7 +3,7 @@
  * only once it has loaded; predictions hold the detector they started with, so requests in
  * flight finish on the old one, and a failed reload leaves the old one serving.
  */
-import { basename, extname } from 'node:path';
+import { basename, extname, resolve } from 'node:path';
 import type { ImageDetector } from '../api/index.js';
 import { PyramidFlowError } from '../util/errors.js';
 
@@ -76,6 +76,20 @@ export class ModelRegistry {
 
   get size(): number {
     return this.entries.size;
+  }
+
+  /**
+   * The text with every model file's path (as given and absolute) cut to its base name: replies
+   * tell clients which file, never where the server keeps it. Loader errors quote paths, so every
+   * error reply goes through here.
+   */
+  redact(text: string): string {
+    let out = text;
+    for (const { file } of this.specs) {
+      const name = basename(file);
+      for (const path of [resolve(file), file]) if (path !== name) out = out.split(path).join(name);
+    }
+    return out;
   }
 
   /** Reloads one model from its file; concurrent reloads of the same model share one load. */

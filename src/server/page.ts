@@ -3,6 +3,8 @@
  * Pick a model, drop or choose images; each result shows the image under its heat map, the
  * defect outline, the score and the verdict. The threshold slider re-draws every outline in the
  * browser from the low-resolution anomaly map in the reply (`?map=json`), without a new request.
+ * When the server needs a token (a 401), the page asks for it, keeps it in sessionStorage (for
+ * this tab, until it closes) and sends it as `Authorization: Bearer` with every call.
  */
 import { createHash } from 'node:crypto';
 
@@ -11,6 +13,7 @@ body { font: 14px/1.4 system-ui, sans-serif; margin: 0; background: #f4f5f7; col
 header { display: flex; flex-wrap: wrap; gap: 1.2em; align-items: center; padding: .8em 1.2em; background: #1d1f23; color: #fff; }
 header h1 { font-size: 1.1em; margin: 0 1em 0 0; }
 header input[type=range] { width: 16em; vertical-align: middle; }
+#auth input { width: 14em; }
 main { padding: 1em 1.2em; }
 #drop { border: 2px dashed #8a8f98; border-radius: 8px; padding: 1.5em; text-align: center; background: #fff; }
 #drop.over { border-color: #0a7cff; background: #eef5ff; }
@@ -37,17 +40,38 @@ const SCRIPT = `
 const byId = (id) => document.getElementById(id);
 const modelSelect = byId('model'), slider = byId('threshold'), sliderValue = byId('threshold-value');
 const fileInput = byId('files'), drop = byId('drop'), statusLine = byId('status'), results = byId('results');
-const heatToggle = byId('show-heatmap');
+const heatToggle = byId('show-heatmap'), authForm = byId('auth'), tokenInput = byId('token');
 const SIDE = 384; // largest side of a result on screen
+const TOKEN_KEY = 'pyramidflow-token';
 let models = [];
 const cards = [];
 let chain = Promise.resolve();
+let token = '';
+try { token = sessionStorage.getItem(TOKEN_KEY) || ''; } catch (e) { /* storage off: the token lasts while the page is open */ }
 
 const currentModel = () => models.find((m) => m.name === modelSelect.value);
 
+function saveToken(value) {
+  token = value;
+  try { sessionStorage.setItem(TOKEN_KEY, value); } catch (e) { /* kept in memory only */ }
+}
+
+// Every call to the API carries the token once there is one.
+function withToken(headers) {
+  return token ? Object.assign({ authorization: 'Bearer ' + token }, headers) : headers;
+}
+
+function askForToken() {
+  authForm.hidden = false;
+  tokenInput.focus();
+  statusLine.textContent = token ? "The token was refused: enter this server's token above." : 'This server needs a token: enter it above.';
+}
+
 async function loadModels() {
-  const res = await fetch('v1/models');
+  const res = await fetch('v1/models', { headers: withToken({}) });
+  if (res.status === 401) return askForToken();
   if (!res.ok) throw new Error('cannot list the models: HTTP ' + res.status);
+  authForm.hidden = true;
   models = (await res.json()).models;
   modelSelect.replaceChildren(...models.map((m) => new Option(m.name + ' (' + m.config.width + '\\u00d7' + m.config.height + ')', m.name)));
   onModelChange();
@@ -185,12 +209,13 @@ async function inspect(file) {
     const url = 'v1/models/' + encodeURIComponent(model.name) + '/predict?heatmap=png&map=json';
     let res;
     for (let attempt = 0; ; attempt++) {
-      res = await fetch(url, { method: 'POST', headers: { 'content-type': file.type || 'application/octet-stream' }, body: file });
+      res = await fetch(url, { method: 'POST', headers: withToken({ 'content-type': file.type || 'application/octet-stream' }), body: file });
       if (res.status !== 503 || attempt >= 3) break;
       const wait = Number(res.headers.get('retry-after')) || 1;
       card.message.textContent = 'server busy; retrying in ' + wait + ' s';
       await new Promise((resolve) => setTimeout(resolve, wait * 1000));
     }
+    if (res.status === 401) askForToken();
     const body = await res.json();
     if (!res.ok) throw new Error(body.error ? body.error.message : 'HTTP ' + res.status);
     await show(card, file, body);
@@ -205,6 +230,13 @@ function enqueue(files) {
   for (const file of Array.from(files)) chain = chain.then(() => inspect(file));
 }
 
+authForm.addEventListener('submit', (e) => {
+  e.preventDefault(); // the form only collects the token; nothing is submitted
+  saveToken(tokenInput.value.trim());
+  tokenInput.value = '';
+  statusLine.textContent = 'Loading models\u2026';
+  loadModels().catch((err) => { statusLine.textContent = err.message; });
+});
 modelSelect.addEventListener('change', onModelChange);
 slider.addEventListener('input', onThreshold);
 heatToggle.addEventListener('change', () => { for (const card of cards) drawBase(card); });
@@ -241,6 +273,7 @@ export const pageHtml = `<!doctype html>
 <body>
 <header>
   <h1>PyramidFlow inspection</h1>
+  <form id="auth" hidden><label>Token <input id="token" type="password" autocomplete="current-password" required></label> <button type="submit">Use token</button></form>
   <label>Model <select id="model"></select></label>
   <label>Pixel threshold <input id="threshold" type="range" min="0" max="1" step="0.001" value="0.5"> <output id="threshold-value"></output></label>
   <label><input id="show-heatmap" type="checkbox" checked> heat map</label>

@@ -4,9 +4,9 @@
  * as data URLs or behind one-time URLs, and a low-resolution anomaly map for the web page).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type {} from '@fastify/multipart'; // request.isMultipart() and request.file()
+import type {} from '@fastify/multipart'; // request.isMultipart() and request.parts()
 import type { DetectOptions, ImagePrediction } from '../api/index.js';
-import { HttpError } from './errors.js';
+import { formError, HttpError } from './errors.js';
 import { readImageHeader } from './image-header.js';
 import { shrink, shrinkFactor, shrunkSize } from '../detect/pictures.js';
 import type { ModelRegistry } from './models.js';
@@ -60,15 +60,46 @@ export function downsampleMax(map: Float32Array, width: number, height: number, 
   return { ...shrunkSize(width, height, factor), values };
 }
 
-async function readUpload(request: FastifyRequest, maxBytes: number): Promise<{ bytes: Buffer; name: string }> {
-  if (request.isMultipart()) {
-    const part = await request.file({ limits: { fileSize: maxBytes, files: 1 } });
-    if (!part) throw new HttpError(400, 'E_EMPTY_BODY', 'the multipart form holds no file; send the image in one file field');
-    const bytes = await part.toBuffer();
-    const name = part.filename || 'the uploaded image';
-    if (bytes.length === 0) throw new HttpError(400, 'E_EMPTY_BODY', `${name} is empty`);
-    return { bytes, name };
+/** One image file per form; a few text fields are allowed (and ignored). Past these, errors.ts answers 4xx. */
+export const FORM_LIMITS = { files: 1, fields: 8, parts: 9 };
+
+/** Query numbers that must be finite: Ajv's coercion turns "Infinity" and "1e999" into Infinity, which `type: number` (and `integer`) accept. */
+const FINITE_PARAMETERS = ['threshold', 'pixel_threshold', 'min_area'] as const;
+
+function checkFinite(q: PredictQuery): void {
+  for (const key of FINITE_PARAMETERS) {
+    const v = q[key];
+    if (v !== undefined && !Number.isFinite(v)) throw new HttpError(400, 'E_BAD_REQUEST', `the query parameter ${key} must be a finite number, got ${v}`);
   }
+}
+
+interface Upload {
+  bytes: Buffer;
+  name: string;
+}
+
+/**
+ * Reads the form to its end rather than stopping at the first file: only then is a second file
+ * (or a form cut short) seen and refused, instead of predicting on half of what was sent.
+ */
+async function readForm(request: FastifyRequest, maxBytes: number): Promise<Upload> {
+  let upload: Upload | undefined;
+  try {
+    for await (const part of request.parts({ limits: { ...FORM_LIMITS, fileSize: maxBytes } })) {
+      if (part.type !== 'file') continue;
+      if (upload) throw new HttpError(400, 'E_TOO_MANY_FILES', 'the form holds more than one file; send one image file per request');
+      upload = { bytes: await part.toBuffer(), name: part.filename || 'the uploaded image' };
+    }
+  } catch (err) {
+    throw formError(err);
+  }
+  if (!upload) throw new HttpError(400, 'E_EMPTY_BODY', 'the multipart form holds no file; send the image in one file field');
+  if (upload.bytes.length === 0) throw new HttpError(400, 'E_EMPTY_BODY', `${upload.name} is empty`);
+  return upload;
+}
+
+async function readUpload(request: FastifyRequest, maxBytes: number): Promise<Upload> {
+  if (request.isMultipart()) return readForm(request, maxBytes);
   const body = request.body;
   if (body === undefined || body === null || body === '' || (Buffer.isBuffer(body) && body.length === 0)) {
     throw new HttpError(400, 'E_EMPTY_BODY', 'the request has no body; send the image bytes');
@@ -108,6 +139,7 @@ export function registerPredictRoutes(app: FastifyInstance, deps: PredictDeps): 
       const t0 = performance.now();
       const { name } = request.params;
       const q = request.query;
+      checkFinite(q);
       if (!registry.get(name)) {
         const known = registry.list().map((e) => e.name).join(', ');
         throw new HttpError(404, 'E_UNKNOWN_MODEL', `unknown model "${name}"; this server has: ${known}`);

@@ -1,6 +1,7 @@
 /** The JSON API with a fake detector: predictions, pictures, one-time URLs, models, health. */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { basename, dirname } from 'node:path';
 import sharp from 'sharp';
 import { FAKE_THRESHOLDS, testImage } from './fake-detector.js';
 import { FAKE_FILE, getJson, postBytes, startFakeServer, type FakeServer } from './harness.js';
@@ -116,13 +117,14 @@ test('unknown or malformed query parameters are refused with 400', async () => {
   }
 });
 
-test('GET /v1/models lists name, file, configuration and thresholds', async () => {
+test('GET /v1/models lists name, file base name (never the path), configuration and thresholds', async () => {
   const r = await getJson(`${server.url}/v1/models`);
   assert.equal(r.status, 200);
   assert.equal(r.body.models.length, 1);
   const m = r.body.models[0];
   assert.equal(m.name, 'fake');
-  assert.equal(m.file, FAKE_FILE);
+  assert.equal(m.file, basename(FAKE_FILE));
+  assert.ok(!r.text.includes(dirname(FAKE_FILE)), r.text);
   assert.equal(m.config.width, 64);
   assert.equal(m.thresholds.pixel, FAKE_THRESHOLDS.pixel);
   assert.ok(!Number.isNaN(Date.parse(m.loaded_at)));

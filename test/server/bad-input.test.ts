@@ -2,7 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { testImage } from './fake-detector.js';
-import { getJson, postBytes, startFakeServer, type FakeServer, type JsonReply } from './harness.js';
+import { getJson, postBytes, readReply, startFakeServer, type FakeServer, type JsonReply } from './harness.js';
 
 const MAX_BYTES = 64 * 1024;
 const MAX_PIXELS = 100 * 100;
@@ -53,8 +53,19 @@ test('a body over maxBytes is refused with 413, raw or multipart', async () => {
   await assertError(await postBytes(predictUrl(), big), 413, 'E_TOO_LARGE');
   const form = new FormData();
   form.append('image', new Blob([new Uint8Array(big)], { type: 'image/png' }), 'big.png');
-  const res = await fetch(predictUrl(), { method: 'POST', body: form });
-  await assertError({ status: res.status, headers: res.headers, body: await res.json() }, 413, 'E_TOO_LARGE');
+  await assertError(await readReply(await fetch(predictUrl(), { method: 'POST', body: form })), 413, 'E_TOO_LARGE');
+});
+
+test('non-finite thresholds are refused with 400 naming the parameter', async () => {
+  const cases = ['threshold=Infinity', 'threshold=1e999', 'threshold=-Infinity', 'pixel_threshold=-Infinity', 'pixel_threshold=NaN', 'pixel_threshold=1e999', 'min_area=1e999'];
+  for (const query of cases) {
+    const name = query.split('=')[0]!;
+    const r = await postBytes(`${predictUrl()}?${query}`, png);
+    await assertError(r, 400, 'E_BAD_REQUEST');
+    assert.match(r.body.error.message, new RegExp(`\\b${name}\\b`), query);
+  }
+  // Large finite values stay allowed.
+  assert.equal((await postBytes(`${predictUrl()}?threshold=1e300&pixel_threshold=-1e300`, png)).status, 200);
 });
 
 test('an image over maxPixels is refused with 413 before it is decoded', async () => {
@@ -69,8 +80,11 @@ test('an empty body is refused with 400, with or without a content type, and an 
   await assertError(await postBytes(predictUrl(), new Uint8Array(0), null), 400, 'E_EMPTY_BODY');
   const form = new FormData();
   form.append('note', 'no file here');
-  const res = await fetch(predictUrl(), { method: 'POST', body: form });
-  await assertError({ status: res.status, headers: res.headers, body: await res.json() }, 400, 'E_EMPTY_BODY');
+  await assertError(await readReply(await fetch(predictUrl(), { method: 'POST', body: form })), 400, 'E_EMPTY_BODY');
+});
+
+test('a URL with a malformed %-escape is refused with 400 in our error shape', async () => {
+  await assertError(await getJson(`${server.url}/v1/models/%E0%A4%A`), 400, 'E_BAD_URL');
 });
 
 test('an unknown model is 404 and the message names the models there are', async () => {

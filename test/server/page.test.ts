@@ -1,7 +1,8 @@
 /**
  * The web page in a real browser (Debian's Chromium through playwright-core) against a server
  * with the fake detector: upload, result, the score matches the JSON API, the slider re-draws
- * the outline without a request, no console errors, nothing fetched from elsewhere.
+ * the outline without a request, no console errors, nothing fetched from elsewhere; with a
+ * token, the page asks for it and sends it.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -112,4 +113,47 @@ test('a file the server refuses shows its error message in the page, without con
   assert.match((await page.locator('.result.failed .error').textContent()) ?? '', /not a PNG, JPEG, BMP or TIFF image/);
   assert.deepEqual(problems, []);
   await page.close();
+});
+
+test('with a token, the page asks for it, keeps it for the session and sends it as a bearer token', { skip, timeout: 60_000 }, async () => {
+  const token = 'page-test-token-0123456789';
+  const guarded = await startFakeServer({ token });
+  const dir = mkdtempSync(join(tmpdir(), 'pyramidflow-page-'));
+  const imageFile = join(dir, 'part.png');
+  writeFileSync(imageFile, await testImage(64, 64));
+  const page = await browser.newPage();
+  try {
+    const problems: string[] = [];
+    page.on('pageerror', (err) => problems.push(err.message));
+    page.on('console', (msg) => {
+      // The browser reports the refused request (401) itself; only script errors matter here.
+      if (msg.type() === 'error' && !/Failed to load resource/.test(msg.text())) problems.push(msg.text());
+    });
+    const apiCalls: Array<string | undefined> = [];
+    page.on('request', (req) => {
+      if (req.url().includes('/v1/')) apiCalls.push(req.headers()['authorization']);
+    });
+    await page.goto(`${guarded.url}/`);
+    const tokenInput = page.locator('#token');
+    await tokenInput.waitFor({ state: 'visible', timeout: 10_000 });
+    assert.match((await page.locator('#status').textContent()) ?? '', /token/);
+    await tokenInput.fill(token);
+    await tokenInput.press('Enter');
+    await page.locator('#model option[value="fake"]').waitFor({ state: 'attached', timeout: 10_000 });
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('pyramidflow-token')), token);
+    await page.locator('#files').setInputFiles(imageFile);
+    await page.locator('.result .score[data-value]').waitFor({ timeout: 20_000 });
+    assert.equal(apiCalls[0], undefined, 'the first call, before the token was given');
+    assert.ok(apiCalls.length >= 3);
+    assert.deepEqual(apiCalls.slice(1), apiCalls.slice(1).map(() => `Bearer ${token}`));
+
+    // The token lasts the session: a reload lists the models without asking again.
+    await page.reload();
+    await page.locator('#model option[value="fake"]').waitFor({ state: 'attached', timeout: 10_000 });
+    assert.equal(await tokenInput.isVisible(), false);
+    assert.deepEqual(problems, []);
+  } finally {
+    await page.close();
+    await guarded.close();
+  }
 });

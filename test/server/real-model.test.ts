@@ -25,6 +25,7 @@ const skip = await pendingReason();
 
 let dir: string;
 let modelFile: string;
+let served: string; // a copy of the model, so a test can break it
 let app: FastifyInstance;
 let url: string;
 let direct: ImageDetector;
@@ -36,9 +37,9 @@ before(async () => {
   await synth({ out: join(dir, 'data'), categories: ['fabric'], size: 32, train: 6, testGood: 1, testDefect: 1 });
   modelFile = join(dir, 'fabric.pfm');
   await train({ data: join(dir, 'data'), category: 'fabric', out: modelFile, size: 32, channels: 4, levels: 2, stacks: 1, epochs: 1, batch: 2, threads: 1, holdout: 0.34 });
-  const served = join(dir, 'served.pfm'); // a copy, so a test can break it
+  served = join(dir, 'served.pfm');
   copyFileSync(modelFile, served);
-  app = await buildServer({ models: [{ name: 'fabric', file: served }], threads: 1, log: () => {} });
+  app = await buildServer({ models: [{ name: 'fabric', file: served }], threads: 1, log: () => {}, logLevel: 'silent' });
   url = await app.listen({ port: 0, host: '127.0.0.1' });
   direct = await loadDetector(modelFile, { threads: 1 });
   defectPng = readFileSync(join(dir, 'data', 'fabric', 'test', 'hole', '000.png'));
@@ -103,12 +104,13 @@ test('a truncated image gets 400 from the real decoder and the server keeps serv
 test('reload reads the file again; a broken file is refused and the old model keeps serving', { skip }, async () => {
   const ok = await fetch(`${url}/v1/models/fabric/reload`, { method: 'POST' });
   assert.equal(ok.status, 200);
-  const served = (await getJson(`${url}/v1/models/fabric`)).body.file as string;
+  assert.equal((await getJson(`${url}/v1/models/fabric`)).body.file, 'served.pfm', 'the base name, not the path');
   writeFileSync(served, 'not a model');
   const bad = await fetch(`${url}/v1/models/fabric/reload`, { method: 'POST' });
   assert.equal(bad.status, 500);
   const body = await bad.json();
   assert.equal(body.error.code, 'E_RELOAD_FAILED');
   assert.match(body.error.message, /served\.pfm/);
+  assert.ok(!body.error.message.includes(dir), `no server path in the reply: ${body.error.message}`);
   assert.equal((await postBytes(`${url}/v1/models/fabric/predict`, defectPng)).status, 200);
 });

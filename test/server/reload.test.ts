@@ -59,6 +59,8 @@ test('a failed reload answers 500 with the reason and keeps serving the old mode
     assert.equal(body.error.code, 'E_RELOAD_FAILED');
     assert.match(body.error.message, /bad magic/);
     assert.match(body.error.message, /still serving/);
+    assert.match(body.error.message, /fake\.pfm/);
+    assert.doesNotMatch(body.error.message, /\/models\//, 'no server path in the reply');
     assert.deepEqual((await getJson(`${server.url}/v1/models/fake`)).body, before);
     assert.equal((await postBytes(`${server.url}/v1/models/fake/predict`, png)).status, 200);
     assert.equal(server.loader.made[0]!.started, 1);
@@ -86,6 +88,7 @@ test('startServer prints its URL, reloads every model on SIGHUP and closes grace
     models: [{ name: 'a', file: '/m/a.pfm' }, { name: 'b', file: '/m/b.pfm' }],
     loadDetector: loader.load,
     port: 0,
+    logLevel: 'silent',
     print: (l) => printed.push(l),
     log: (l) => logs.push(l),
     exit: (code) => {

@@ -148,3 +148,10 @@ test('--model values: NAME=FILE, or a bare FILE named by its stem; names are che
   assert.throws(() => validateSpecs([{ name: 'a', file: 'x' }, { name: 'a', file: 'y' }]), /two models are named "a"/);
   assert.throws(() => validateSpecs([{ name: 'a b', file: 'x' }]), /model name "a b"/);
 });
+
+test("the page's script parses (the browser tests skip without Chromium)", async () => {
+  const { pageHtml } = await import('../../src/server/page.js');
+  const script = /<script>([\s\S]*)<\/script>/.exec(pageHtml)?.[1];
+  assert.ok(script);
+  assert.doesNotThrow(() => new Function(script));
+});
