@@ -136,6 +136,8 @@ export function decodeFloatTiff(bytes: Uint8Array, name: string): FloatImage {
   if (one(TAG_COMPRESSION, 1) !== 1) bad('it is compressed (only uncompressed float TIFFs are read)');
   const offsets = tags.get(TAG_STRIP_OFFSETS) ?? bad('missing strip offsets');
   const counts = tags.get(TAG_STRIP_BYTE_COUNTS) ?? bad('missing strip byte counts');
+  // The pixels must be in the file: a header cannot make us allocate more than it holds.
+  if (width < 1 || height < 1 || width * height * 4 > bytes.length) bad(`its header claims ${width} x ${height} pixels, more than the file holds`);
   const out = new Float32Array(width * height);
   let filled = 0;
   for (let s = 0; s < offsets.length && filled < out.length; s++) {

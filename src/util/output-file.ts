@@ -1,0 +1,63 @@
+/**
+ * The one rule for every file the program writes over (model files, exports, reports): an
+ * existing file is replaced only when asked (`--force`, or a resumed run), and never when it is
+ * not one of ours; the folder must exist or be creatable and writable, checked before any work.
+ */
+import * as fs from 'node:fs';
+import { dirname } from 'node:path';
+import { PyramidFlowError } from './errors.js';
+import { writeError } from './atomic-file.js';
+
+export interface OutputRule {
+  /** What the file is, in words: 'pyramidflow model file', 'ONNX model', 'report'. */
+  kind: string;
+  /** True when the first bytes (up to 4 KiB) are a file of this kind. */
+  recognise(head: Uint8Array): boolean;
+  /** Replace an existing file of this kind. */
+  force?: boolean;
+  /** The existing file is being continued (a resumed training): it is expected to be there. */
+  resume?: boolean;
+  /** How the user asks to replace it, for the message (default '--force'). */
+  forceFlag?: string;
+}
+
+/**
+ * Checks that `path` may be written under the rule; creates its folder. Returns whether the
+ * file exists now. Throws a one-line error naming the file otherwise.
+ */
+export function checkOutputFile(path: string, rule: OutputRule): boolean {
+  let stat: fs.Stats | null = null;
+  try {
+    stat = fs.statSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw writeError(path, err);
+  }
+  if (stat?.isDirectory()) throw new PyramidFlowError(`${path} is a folder: give the ${rule.kind} a file name`, 'E_OUTPUT');
+  if (stat) {
+    if (!stat.isFile()) throw new PyramidFlowError(`${path} is not a regular file; refusing to write the ${rule.kind} there`, 'E_OUTPUT');
+    if (!rule.recognise(readHead(path))) {
+      throw new PyramidFlowError(`${path} exists and is not a ${rule.kind}; refusing to overwrite it (even with ${rule.forceFlag ?? '--force'}): choose another name`, 'E_OUTPUT');
+    }
+    if (!rule.force && !rule.resume) {
+      throw new PyramidFlowError(`${path} exists; give ${rule.forceFlag ?? '--force'} to replace it, or choose another name`, 'E_OUTPUT');
+    }
+  }
+  const dir = dirname(path);
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.accessSync(dir, fs.constants.W_OK);
+  } catch (err) {
+    throw writeError(path, err);
+  }
+  return stat !== null;
+}
+
+function readHead(path: string): Uint8Array {
+  const fd = fs.openSync(path, 'r');
+  try {
+    const head = new Uint8Array(4096);
+    return head.subarray(0, fs.readSync(fd, head, 0, head.length, 0));
+  } finally {
+    fs.closeSync(fd);
+  }
+}
