@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import sharp, { type OutputInfo } from 'sharp';
 import { PyramidFlowError } from '../util/errors.js';
-import { decodeBmp, isBmp } from './bmp.js';
+import { decodeBmp, isBmp, readBmpSize } from './bmp.js';
 import { interleavedToPlanar, type DecodedImage } from './pixels.js';
 
 export type { DecodedImage } from './pixels.js';
@@ -13,19 +13,41 @@ export type { DecodedImage } from './pixels.js';
 /** The container formats we accept; sharp can read more (WebP, GIF, SVG...) but we stay explicit. */
 const SHARP_FORMATS = new Set(['png', 'jpeg', 'tiff']);
 
-export async function readImage(path: string): Promise<DecodedImage> {
+/**
+ * The most pixels an image may have unless the caller says otherwise (as the server always
+ * did): a small file can claim a huge size (a 249 KB PNG of 16000 x 16000 decodes to 768 MB).
+ */
+export const DEFAULT_MAX_PIXELS = 40_000_000;
+
+export interface DecodeOptions {
+  /** Refuse images with more pixels than this, from the header, before decoding (default 40 MP). */
+  maxPixels?: number;
+}
+
+/** Refuses a size over the limit, in words with the image's size. */
+export function checkPixels(name: string, width: number, height: number, maxPixels = DEFAULT_MAX_PIXELS): void {
+  if (width * height > maxPixels) {
+    const mp = (n: number): string => `${Number((n / 1e6).toPrecision(3))} MP`;
+    throw new PyramidFlowError(`${name} is ${width} x ${height} = ${mp(width * height)}, more than the limit of ${mp(maxPixels)} (--max-pixels)`, 'E_TOO_MANY_PIXELS');
+  }
+}
+
+export async function readImage(path: string, opts: DecodeOptions = {}): Promise<DecodedImage> {
   let bytes: Uint8Array;
   try {
     bytes = await readFile(path);
   } catch (err) {
     throw new PyramidFlowError(`Cannot read image "${path}": ${describeFsError(err)}.`);
   }
-  return decodeImage(bytes, path);
+  return decodeImage(bytes, path, opts);
 }
 
-export async function decodeImage(bytes: Uint8Array, name: string): Promise<DecodedImage> {
+export async function decodeImage(bytes: Uint8Array, name: string, opts: DecodeOptions = {}): Promise<DecodedImage> {
   if (bytes.length === 0) throw new PyramidFlowError(`Cannot read image "${name}": the file is empty.`);
+  const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
   if (isBmp(bytes)) {
+    const size = readBmpSize(bytes, name);
+    checkPixels(name, size.width, size.height, maxPixels);
     const { width, height, data } = decodeBmp(bytes, name);
     return interleavedToPlanar(data, width, height, 3);
   }
@@ -33,13 +55,15 @@ export async function decodeImage(bytes: Uint8Array, name: string): Promise<Deco
   try {
     // 'error' still rejects truncated files but accepts benign warnings (e.g. stray bytes
     // after a JPEG marker) that PIL reads too. EXIF orientation is not applied, as in PIL.
-    const image = sharp(bytes, { failOn: 'error' });
-    const meta = await image.metadata();
+    // limitInputPixels backs up the header check (sharp's own default lets 16000 x 16000 through).
+    const meta = await sharp(bytes).metadata();
     if (!meta.format || !SHARP_FORMATS.has(meta.format)) {
       throw new PyramidFlowError(
         `Cannot read image "${name}": format "${meta.format ?? 'unknown'}" is not supported (use PNG, JPEG, BMP or TIFF).`,
       );
     }
+    checkPixels(name, meta.width ?? 0, meta.height ?? 0, maxPixels);
+    const image = sharp(bytes, { failOn: 'error', limitInputPixels: Math.max(1, Math.floor(maxPixels)) });
     // sharp's raw output is 8-bit: 16-bit inputs are scaled (not clipped) to 0..255.
     decoded = await image.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
   } catch (err) {

@@ -4,7 +4,7 @@
  */
 export type { DecodedImage, RasterImage } from './pixels.js';
 export { interleavedToPlanar, planarToInterleaved, resizeImage, normalizeImage, IMAGENET_MEAN, IMAGENET_STD } from './pixels.js';
-export { readImage, decodeImage } from './decode.js';
+export { readImage, decodeImage, checkPixels, DEFAULT_MAX_PIXELS, type DecodeOptions } from './decode.js';
 export { resizePlane, pilResampleFloat, pilResampleUint8 } from './resize.js';
 export { readMask, readMaskOriginal, maskFromImage, type OriginalMask } from './mask.js';
 export { encodePng, writePng, type PngImage } from './png.js';

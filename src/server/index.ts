@@ -9,6 +9,7 @@ import { basename } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import multipart from '@fastify/multipart';
 import { loadDetector as loadDetectorFromApi } from '../api/index.js';
+import { DEFAULT_MAX_PIXELS } from '../data/decode.js';
 import { AccessLog, noteError, type LogLevel, type LogStream } from './access-log.js';
 import { checkListenAddress, checkToken, registerAuth } from './auth.js';
 import { errorBody, HttpError, toErrorReply } from './errors.js';
@@ -66,7 +67,7 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export const DEFAULTS = { concurrency: 1, maxQueue: 16, maxBytes: 20 * 1024 * 1024, maxPixels: 40_000_000, port: 8080, host: '127.0.0.1' };
+export const DEFAULTS = { concurrency: 1, maxQueue: 16, maxBytes: 20 * 1024 * 1024, maxPixels: DEFAULT_MAX_PIXELS, port: 8080, host: '127.0.0.1' };
 
 interface ServerState {
   registry: ModelRegistry;

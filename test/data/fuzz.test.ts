@@ -87,3 +87,17 @@ test('PNG, JPEG and TIFF through the image decoder: 600 damaged files, only our 
   const sources = [await image.clone().png().toBuffer(), await image.clone().jpeg().toBuffer(), await image.clone().tiff().toBuffer()];
   await expectOnlyOurErrors(sources.flatMap((s, k) => [...damaged(new Uint8Array(s), 200, 20 + k)]), (b) => decodeImage(b, 'fuzz.img'));
 });
+
+test('a small file that claims a huge size is refused from its header, with its size, before decoding', async () => {
+  const big = await sharp({ create: { width: 9000, height: 5000, channels: 3, background: '#000' } }).png().toBuffer();
+  assert.ok(big.length < 200_000);
+  const t0 = Date.now();
+  await assert.rejects(decodeImage(new Uint8Array(big), 'huge.png'), (e: Error) => e instanceof PyramidFlowError && e.message === 'huge.png is 9000 x 5000 = 45 MP, more than the limit of 40 MP (--max-pixels)');
+  assert.ok(Date.now() - t0 < 5000);
+  const small = await decodeImage(new Uint8Array(await sharp({ create: { width: 40, height: 30, channels: 3, background: '#000' } }).png().toBuffer()), 's.png', { maxPixels: 1200 });
+  assert.equal(small.width, 40);
+  await assert.rejects(decodeImage(new Uint8Array(await sharp({ create: { width: 40, height: 31, channels: 3, background: '#000' } }).png().toBuffer()), 's.png', { maxPixels: 1200 }), /s\.png is 40 x 31/);
+  const wideBmp = bmp(6, 3, 24);
+  new DataView(wideBmp.buffer).setInt32(18, 100000, true);
+  await assert.rejects(decodeImage(wideBmp, 'wide.bmp', { maxPixels: 1000 }), /wide\.bmp is 100000 x 3/);
+});
