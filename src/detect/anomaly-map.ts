@@ -4,26 +4,14 @@
  * upsampling, blur, add) is linear and the same for every channel, so the two orders agree up
  * to float rounding, and this one composes 1 channel instead of C.
  */
-import { Tensor, timed } from '../tensor/index.js';
+import { type Tensor, meanAbsDiffOverChannels, timed } from '../tensor/index.js';
 import { composePyramid } from '../flow/pyramid.js';
 
-/** [N, 1, h, w]: the mean over channels of |z - t|, t [1, C, h, w] broadcast over the batch. */
+/** [N, 1, h, w]: the mean over channels of |z - t|, t [1, C, h, w] broadcast over the batch (a tensor op). */
 export function meanAbsDiff(z: Tensor, t: Tensor): Tensor {
-  const [N, C, h, w] = z.shape as [number, number, number, number];
+  const [, C, h, w] = z.shape as [number, number, number, number];
   if (t.size !== C * h * w) throw new Error(`anomaly map: template level ${t.shape.join('x')} does not match latents ${z.shape.join('x')}`);
-  const hw = h * w;
-  const out = Tensor.uninitialized([N, 1, h, w]);
-  const acc = new Float64Array(hw);
-  const zd = z.data, td = t.data, od = out.data;
-  for (let n = 0; n < N; n++) {
-    acc.fill(0);
-    for (let c = 0; c < C; c++) {
-      const zo = (n * C + c) * hw, to = c * hw;
-      for (let i = 0; i < hw; i++) acc[i] += Math.abs(zd[zo + i]! - td[to + i]!);
-    }
-    for (let i = 0; i < hw; i++) od[n * hw + i] = acc[i]! / C;
-  }
-  return out;
+  return meanAbsDiffOverChannels(z, t);
 }
 
 /** Anomaly maps [N, 1, H, W] of latents (evaluation mode) against the template. */

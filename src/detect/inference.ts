@@ -44,15 +44,16 @@ export function computeTemplate(
         shapes = z.map((t) => [1, t.dim(1), t.dim(2), t.dim(3)]);
       }
       z.forEach((t, k) => {
-        const s = sums![k]!, per = s.length;
-        for (let n = 0; n < t.dim(0); n++) for (let i = 0; i < per; i++) s[i] += t.data[n * per + i]!;
+        // a host read of the batch's latents, summed in float64 across all batches
+        const s = sums![k]!, per = s.length, v = t.values();
+        for (let n = 0; n < t.dim(0); n++) for (let i = 0; i < per; i++) s[i] += v[n * per + i]!;
       });
     });
     onProgress?.(to);
   });
   model.training = wasTraining;
   if (!sums) throw new Error('computeTemplate: no images');
-  return (sums as Float64Array[]).map((s, k) => new Tensor(shapes[k]!, Float32Array.from(s, (v) => v / count)));
+  return (sums as Float64Array[]).map((s, k) => Tensor.fromHost(shapes[k]!, Float32Array.from(s, (v) => v / count)));
 }
 
 /** Anomaly maps (H*W each, model resolution) of normalised images. */
@@ -64,8 +65,8 @@ export function anomalyMaps(model: PyramidFlow, template: readonly Tensor[], ima
   const HW = height * width;
   const maps = inBatches(images.length, batch, (from, to) => withResidentScope(() => {
     const m = noGrad(() => anomalyMap(model.forward(toBatch(images.slice(from, to), height, width)), template));
-    // slice copies to the heap: the maps outlive the scope
-    return Array.from({ length: to - from }, (_, n) => m.data.slice(n * HW, (n + 1) * HW));
+    // host copies (on the heap): the maps outlive the scope
+    return Array.from({ length: to - from }, (_, n) => m.toHost(n * HW, (n + 1) * HW));
   })).flat();
   model.training = wasTraining;
   return maps;

@@ -3,20 +3,16 @@
  * into log-scale and shift, soft clamp of the log-scale, then volume normalisation so that the
  * coupling preserves volume on average (CVN: per pixel, SVN: per channel).
  */
-import { Tensor, conv2d, leakyRelu, sliceChannels, softClamp, meanOver, sub, exp } from '../tensor/index.js';
+import { Tensor, conv2d, leakyRelu, sliceChannels, softClamp, meanOver, sub, exp, fusedAffine, fusedAffineInverse, movingAverage } from '../tensor/index.js';
 import type { VolumeNorm } from './types.js';
-import { fusedAffine, fusedAffineInverse } from './fused-affine.js';
+import type { FlowMode } from './invertible.js';
 
 export const CLAMP = 2;
 export const LEAKY_SLOPE = 0.01;
 const MOMENTUM = 0.1;
 
-export interface AffineMode {
-  /** Training mode normalises with the batch mean; evaluation with the running mean. */
-  training: boolean;
-  /** Whether a training forward updates the running mean (off when memory saving re-runs a block). */
-  updateStats: boolean;
-}
+/** Training normalises with the batch mean, evaluation with the running mean; updateStats: whether a training forward updates it. */
+export type AffineMode = FlowMode;
 
 export class AffineParams {
   /** Running mean of the log-scale: shape [1] until the first training forward, then the batch mean's. */
@@ -72,14 +68,8 @@ export class AffineParams {
   }
 
   private updateRunningMean(batchMean: Tensor): void {
-    const rm = this.runningMean;
-    // model state: on the heap, never in a resident scope's memory (src/tensor/storage.ts)
-    const next = new Tensor(batchMean.shape, new Float32Array(batchMean.size));
     // Before the first update the running mean is the scalar 0 and takes the batch mean's shape.
-    for (let i = 0; i < next.size; i++) {
-      const prev = rm.size === 1 ? rm.data[0]! : rm.data[i]!;
-      next.data[i] = (1 - MOMENTUM) * prev + MOMENTUM * batchMean.data[i]!;
-    }
-    this.runningMean = next;
+    // The result is model state, on the heap (src/tensor/storage.ts).
+    this.runningMean = movingAverage(this.runningMean, batchMean, MOMENTUM);
   }
 }

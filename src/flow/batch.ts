@@ -8,5 +8,5 @@ export function toBatch(images: readonly Float32Array[], height: number, width: 
     if (img.length !== per) throw new Error(`toBatch: image ${i} has ${img.length} values, expected ${per}`);
     data.set(img, i * per);
   });
-  return new Tensor([images.length, 3, height, width], data);
+  return Tensor.fromHost([images.length, 3, height, width], data);
 }

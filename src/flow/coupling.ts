@@ -1,122 +1,178 @@
 /**
- * The three coupling blocks. Each transforms one pyramid level (its target) with an affine map
- * whose scale and shift come from neighbouring levels, which pass through unchanged; so each
- * block is invertible given the levels it reads.
- *   up(s):     target s,   parameters from level s+1 resized up to level s
- *   down(s):   target s+1, parameters from level s, computed at s and resized down
- *   middle(s): target s+1, parameters from levels s and s+2 resized to s+1 and concatenated
+ * The coupling blocks, one class per kind. Each is an Invertible (src/flow/invertible.ts): an
+ * affine coupling of one pyramid level (its target), whose scale and shift come from
+ * neighbouring levels that pass through unchanged, then the invertible 1x1 convolution of that
+ * level (OnLevel over InvConv1x1), as the official FlowBlock / FlowBlock2. So each block is
+ * invertible given the levels it reads. The kinds differ only in which levels they read and
+ * change, and at which resolution the affine block runs:
+ *   UpBlock(s):     target s,   parameters from level s+1 resized up to level s
+ *   DownBlock(s):   target s+1, parameters from level s, computed at s and resized down
+ *   MiddleBlock(s): target s+1, parameters from levels s and s+2 resized to s+1 and concatenated
  */
-import { Tensor, add, mul, sub, nearest, concatChannels, recordOp, accumulateGrad, allocFloats, isRecording } from '../tensor/index.js';
-import type { BlockSpec } from './config.js';
-import { AffineParams, type AffineMode } from './affine.js';
-import { InvConv1x1 } from './invconv.js';
+import { Tensor, type Tape, add, mul, sub, div, nearest, concatChannels, isRecording, markLeaf, noGrad, withTape, keepingOnly } from '../tensor/index.js';
+import type { BlockKind, BlockSpec } from './config.js';
+import type { AffineParams } from './affine.js';
+import type { InvConv1x1 } from './invconv.js';
+import { type FlowMode, type Invertible, type Pyramid, type Rerun, OnLevel, levelOf, withLevel } from './invertible.js';
 
-export class CouplingBlock {
+export { withLevel } from './invertible.js';
+
+export abstract class CouplingBlock implements Invertible {
+  private onTarget?: OnLevel;
+
   constructor(
-    readonly spec: BlockSpec,
+    /** The official `start`: the lowest level the block touches. */
+    readonly start: number,
     readonly affine: AffineParams,
     readonly conv: InvConv1x1,
   ) {}
 
+  abstract get kind(): BlockKind;
   /** Index of the level this block changes. */
-  get target(): number {
-    return this.spec.kind === 'up' ? this.spec.start : this.spec.start + 1;
-  }
-
+  abstract get target(): number;
   /** Indices of the levels the affine parameters are computed from. */
-  get sources(): number[] {
-    const s = this.spec.start;
-    if (this.spec.kind === 'up') return [s + 1];
-    if (this.spec.kind === 'down') return [s];
-    return [s, s + 2];
+  abstract get sources(): number[];
+  /** The official module's name (the vectors' meta.module_order). */
+  abstract get officialName(): string;
+  /** What the affine block reads (the conditioning input), from the levels it leaves alone. */
+  protected abstract condition(levels: Pyramid): Tensor;
+
+  get spec(): BlockSpec {
+    return { kind: this.kind, start: this.start };
   }
 
-  /** What the affine block reads: for down blocks at the source's own resolution, else at the target's. */
-  private affineInput(levels: readonly Tensor[]): Tensor {
-    const s = this.spec.start;
-    const tgt = levels[this.target]!;
-    const h = tgt.dim(2), w = tgt.dim(3);
-    if (this.spec.kind === 'up') return nearest(levels[s + 1]!, h, w);
-    if (this.spec.kind === 'middle') return concatChannels([nearest(levels[s]!, h, w), nearest(levels[s + 2]!, h, w)]);
-    return levels[s]!;
+  /** The 1x1 convolution as a piece of the chain: it acts on the target level only. */
+  get mix(): OnLevel {
+    return (this.onTarget ??= new OnLevel(this.target, this.conv));
   }
 
-  /** Scale and shift at the target's resolution (the unfused path, used by the inverse). */
-  params(levels: readonly Tensor[], mode: AffineMode): { scale: Tensor; shift: Tensor } {
-    return this.paramsFromRaw(this.raw(levels), levels[this.target]!, mode);
+  namedParameters(): [string, Tensor][] {
+    return [
+      ['affineParams.conv.0.weight', this.affine.conv0],
+      ['affineParams.conv.2.weight', this.affine.conv2],
+      ...this.mix.namedParameters().map(([name, t]): [string, Tensor] => [`conv1x1.${name}`, t]),
+    ];
   }
 
-  private paramsFromRaw(raw: Tensor, target: Tensor, mode: AffineMode): { scale: Tensor; shift: Tensor } {
+  /**
+   * The affine block's convolutions on the source levels: what both directions need. Memory
+   * saving (rerun) computes it once for the rebuild and the re-run forward, instead of twice.
+   */
+  raw(levels: Pyramid): Tensor {
+    return this.affine.raw(this.condition(levels));
+  }
+
+  /** Coupling, then the 1x1 convolution of the target level. */
+  forward(z: Pyramid, mode: FlowMode): Tensor[] {
+    return this.mix.forward(this.couple(z, this.raw(z), mode), mode);
+  }
+
+  /** The 1x1 convolution's inverse, then the coupling's (no running-statistics update). */
+  inverse(z: Pyramid, mode: FlowMode): Tensor[] {
+    const x = this.mix.inverse(z, mode);
+    return this.uncouple(x, this.raw(x), mode);
+  }
+
+  /** The affine coupling alone, given raw(z): target x becomes scale * x + shift (the fused op). */
+  couple(z: Pyramid, raw: Tensor, mode: FlowMode): Tensor[] {
+    return withLevel(z, this.target, this.affine.coupleRaw(raw, levelOf(z, this.target), mode));
+  }
+
+  /**
+   * Its inverse, given raw(z) (no running-statistics update): one fused kernel, or the unfused
+   * differentiable ops under a tape.
+   */
+  uncouple(z: Pyramid, raw: Tensor, mode: FlowMode): Tensor[] {
+    if (isRecording()) return this.uncoupleUnfused(z, raw, mode);
+    const y = levelOf(z, this.target);
+    return withLevel(z, this.target, this.affine.uncoupleRaw(raw, y, { ...mode, updateStats: false }));
+  }
+
+  /** The same through the unfused ops: x = (y - shift) / scale (differentiable; the fused kernel's test oracle). */
+  uncoupleUnfused(z: Pyramid, raw: Tensor, mode: FlowMode): Tensor[] {
+    const y = levelOf(z, this.target);
+    const { scale, shift } = this.paramsFromRaw(raw, y, { ...mode, updateStats: false });
+    return withLevel(z, this.target, div(sub(y, shift), scale));
+  }
+
+  /** forward through the unfused ops (the fused op's test oracle). */
+  forwardUnfused(z: Pyramid, mode: FlowMode): Tensor[] {
+    const { scale, shift } = this.params(z, mode);
+    return this.mix.forward(withLevel(z, this.target, add(mul(levelOf(z, this.target), scale), shift)), mode);
+  }
+
+  /** Scale and shift at the target's resolution (the unfused path). */
+  params(levels: Pyramid, mode: FlowMode): { scale: Tensor; shift: Tensor } {
+    return this.paramsFromRaw(this.raw(levels), levelOf(levels, this.target), mode);
+  }
+
+  private paramsFromRaw(raw: Tensor, target: Tensor, mode: FlowMode): { scale: Tensor; shift: Tensor } {
     const { scale, shift } = this.affine.scaleShift(raw, mode);
     return { scale: nearest(scale, target.dim(2), target.dim(3)), shift: nearest(shift, target.dim(2), target.dim(3)) };
   }
 
   /**
-   * The affine block's convolutions on the source levels: what both directions need. Memory
-   * saving computes it once per block for the inverse and the re-run forward (inverseFromRaw,
-   * forwardFromRaw), instead of twice.
+   * Memory saving: the affine convolutions read only the levels the block leaves alone, so they
+   * run once, under the tape; the target level's input is rebuilt through the inverses (fused,
+   * untaped) and the coupling and 1x1 convolution re-run from it under the tape.
    */
-  raw(levels: readonly Tensor[]): Tensor {
-    return this.affine.raw(this.affineInput(levels));
-  }
-
-  /** The new value of the target level. */
-  forward(levels: readonly Tensor[], mode: AffineMode): Tensor {
-    return this.forwardFromRaw(this.raw(levels), levels[this.target]!, mode);
-  }
-
-  /** The new value of target level x, given raw(levels). */
-  forwardFromRaw(raw: Tensor, x: Tensor, mode: AffineMode): Tensor {
-    return this.conv.forward(this.affine.coupleRaw(raw, x, mode));
-  }
-
-  /**
-   * The target level before this block from its value y after it, given raw(levels) (no
-   * running-mean update): one fused kernel, or the unfused differentiable ops under a tape.
-   */
-  inverseFromRaw(raw: Tensor, y: Tensor, mode: AffineMode): Tensor {
+  rerun(y: readonly Tensor[], mode: FlowMode, tape: Tape): Rerun {
+    const t = this.target;
     const m = { ...mode, updateStats: false };
-    if (!isRecording()) return this.affine.uncoupleRaw(raw, this.conv.inverse(y), m);
-    return this.inverseUnfused(raw, y, m);
-  }
-
-  /** The same through the unfused ops (differentiable; the fused kernel's test oracle). */
-  inverseUnfused(raw: Tensor, y: Tensor, mode: AffineMode): Tensor {
-    const { scale, shift } = this.paramsFromRaw(raw, y, { ...mode, updateStats: false });
-    return divide(sub(this.conv.inverse(y), shift), scale);
-  }
-
-  /** The same through the unfused ops (the fused op's test oracle). */
-  forwardUnfused(levels: readonly Tensor[], mode: AffineMode): Tensor {
-    const { scale, shift } = this.params(levels, mode);
-    return this.conv.forward(add(mul(levels[this.target]!, scale), shift));
-  }
-
-  /** The target level's value before this block, given the levels after it (no running-mean update). */
-  inverse(levels: readonly Tensor[], mode: AffineMode): Tensor {
-    return this.inverseFromRaw(this.raw(levels), levels[this.target]!, mode);
+    const raw = withTape(tape, () => this.raw(y));
+    const before = noGrad(() => keepingOnly(() => [levelOf(this.uncouple(this.mix.inverse(y, m), raw, m), t)]))[0]!;
+    const inputs = withLevel(y, t, markLeaf(before.detach()));
+    const outputs = withTape(tape, () => this.mix.forward(this.couple(inputs, raw, m), m));
+    return { inputs, outputs };
   }
 }
 
-/** a / b elementwise (same shape); only used on the inverse path, but differentiable anyway. */
-function divide(a: Tensor, b: Tensor): Tensor {
-  const out = Tensor.uninitialized(a.shape);
-  for (let i = 0; i < out.size; i++) out.data[i] = a.data[i]! / b.data[i]!;
-  recordOp(out, [a, b], (g) => {
-    const ga = allocFloats(g.length, false), gb = allocFloats(g.length, false);
-    for (let i = 0; i < g.length; i++) {
-      ga[i] = g[i]! / b.data[i]!;
-      gb[i] = -g[i]! * out.data[i]! / b.data[i]!;
-    }
-    accumulateGrad(a, ga);
-    accumulateGrad(b, gb);
-  });
-  return out;
+/** Target s, parameters from level s+1 resized up to level s. */
+export class UpBlock extends CouplingBlock {
+  static readonly sourceCount = 1;
+  get kind(): BlockKind { return 'up'; }
+  get target(): number { return this.start; }
+  get sources(): number[] { return [this.start + 1]; }
+  get officialName(): string { return `FlowBlock(start=${this.start}, up)`; }
+  protected condition(levels: Pyramid): Tensor {
+    const tgt = levelOf(levels, this.target);
+    return nearest(levelOf(levels, this.start + 1), tgt.dim(2), tgt.dim(3));
+  }
 }
 
-/** Replaces one level, keeping the others (the same tensor objects). */
-export function withLevel(levels: readonly Tensor[], index: number, value: Tensor): Tensor[] {
-  const out = [...levels];
-  out[index] = value;
-  return out;
+/** Target s+1, parameters from level s at its own resolution (the fused tail resizes them down). */
+export class DownBlock extends CouplingBlock {
+  static readonly sourceCount = 1;
+  get kind(): BlockKind { return 'down'; }
+  get target(): number { return this.start + 1; }
+  get sources(): number[] { return [this.start]; }
+  get officialName(): string { return `FlowBlock(start=${this.start}, down)`; }
+  protected condition(levels: Pyramid): Tensor {
+    return levelOf(levels, this.start);
+  }
+}
+
+/** Target s+1, parameters from levels s and s+2, resized to level s+1 and concatenated. */
+export class MiddleBlock extends CouplingBlock {
+  static readonly sourceCount = 2;
+  get kind(): BlockKind { return 'middle'; }
+  get target(): number { return this.start + 1; }
+  get sources(): number[] { return [this.start, this.start + 2]; }
+  get officialName(): string { return `FlowBlock2(start=${this.start})`; }
+  protected condition(levels: Pyramid): Tensor {
+    const tgt = levelOf(levels, this.target), h = tgt.dim(2), w = tgt.dim(3);
+    return concatChannels([nearest(levelOf(levels, this.start), h, w), nearest(levelOf(levels, this.start + 2), h, w)]);
+  }
+}
+
+const KINDS = { up: UpBlock, down: DownBlock, middle: MiddleBlock } as const satisfies Record<BlockKind, { sourceCount: number }>;
+
+/** The block of a spec's kind. */
+export function couplingBlock(spec: BlockSpec, affine: AffineParams, conv: InvConv1x1): CouplingBlock {
+  return new KINDS[spec.kind](spec.start, affine, conv);
+}
+
+/** Channels of a block's affine input: C per source level. */
+export function conditionChannels(spec: BlockSpec, channels: number): number {
+  return KINDS[spec.kind].sourceCount * channels;
 }

@@ -1,27 +1,38 @@
 /**
- * PyramidFlow: a frozen 1x1 input convolution (3 -> C), a Laplacian pyramid of L levels, then
- * S stacks of coupling blocks. forward maps images to latent pyramids; inverse maps back.
+ * PyramidFlow: a frozen 1x1 input convolution (3 -> C), a Laplacian pyramid of L levels (the
+ * input stage, src/flow/input.ts), then S stacks of coupling blocks chained as one Invertible
+ * (src/flow/sequence.ts). forward maps images to latent pyramids; inverse maps back.
  */
-import { Tensor, channelMix, noGrad, isRecording, keepingOnly, release } from '../tensor/index.js';
-import { leftInverse, qr } from '../tensor/linalg.js';
+import { Tensor, noGrad } from '../tensor/index.js';
+import { qr } from '../tensor/linalg.js';
 import type { ModelConfig } from './types.js';
 import { Random } from '../util/random.js';
 import { blockOrder, validateConfig } from './config.js';
 import { AffineParams, type AffineMode } from './affine.js';
 import { InvConv1x1 } from './invconv.js';
-import { CouplingBlock, withLevel } from './coupling.js';
-import { buildPyramid, composePyramid } from './pyramid.js';
+import { type CouplingBlock, couplingBlock, conditionChannels } from './coupling.js';
+import { InputPyramid } from './input.js';
+import { InvertibleSequence } from './sequence.js';
+
+/** The official prefix of the blocks' parameters: `nf.moduleslst.{i}.{name in the block}`. */
+const BLOCKS_PREFIX = 'nf.moduleslst.';
 
 export class PyramidFlow {
   /** True: volume normalisation uses batch means (training); false: running means. */
   training = true;
+  /** Images [N, 3, H, W] (as a one-level pyramid) to the input pyramid and back. */
+  readonly input: InputPyramid;
+  /** The coupling blocks chained: forward in order, inverse in reverse; memory saving runs through it. */
+  readonly flow: InvertibleSequence<CouplingBlock>;
 
   constructor(
     readonly config: ModelConfig,
-    readonly inConv: Tensor, // [C, 3], frozen
-    readonly blocks: CouplingBlock[],
+    inConv: Tensor, // [C, 3], frozen
+    blocks: readonly CouplingBlock[],
   ) {
     validateConfig(config);
+    this.input = new InputPyramid(inConv, config.levels, config.downsample);
+    this.flow = new InvertibleSequence(blocks);
   }
 
   /** A freshly initialised model, reproducible from the seed. */
@@ -29,28 +40,29 @@ export class PyramidFlow {
     validateConfig(config);
     const rng = new Random(seed);
     const C = config.channels, k = config.kernel;
-    const inConv = new Tensor([C, 3], orthogonalColumns(C, 3, rng));
+    const inConv = Tensor.fromHost([C, 3], orthogonalColumns(C, 3, rng));
     const blocks = blockOrder(config).map((spec) => {
-      const inC = spec.kind === 'middle' ? 2 * C : C;
+      const inC = conditionChannels(spec, C);
       const conv0 = Tensor.param([2 * C, inC, k, k], kaimingUniform(2 * C * inC * k * k, inC * k * k, rng));
       const conv2 = Tensor.param([2 * C, 2 * C, k, k], new Float32Array(2 * C * 2 * C * k * k)); // zero init
-      return new CouplingBlock(spec, new AffineParams(conv0, conv2, config.volumeNorm), InvConv1x1.init(C, rng));
+      return couplingBlock(spec, new AffineParams(conv0, conv2, config.volumeNorm), InvConv1x1.init(C, rng));
     });
     return new PyramidFlow(config, inConv, blocks);
   }
 
+  /** The frozen input convolution [C, 3]. */
+  get inConv(): Tensor {
+    return this.input.weight;
+  }
+
+  /** The coupling blocks, in order. */
+  get blocks(): readonly CouplingBlock[] {
+    return this.flow.steps;
+  }
+
   /** Trainable parameters with the official code's names, in its order. */
   namedParameters(): [string, Tensor][] {
-    const out: [string, Tensor][] = [];
-    this.blocks.forEach((b, i) => {
-      const p = `nf.moduleslst.${i}`;
-      out.push([`${p}.affineParams.conv.0.weight`, b.affine.conv0]);
-      out.push([`${p}.affineParams.conv.2.weight`, b.affine.conv2]);
-      out.push([`${p}.conv1x1.w_l`, b.conv.wL]);
-      out.push([`${p}.conv1x1.w_s`, b.conv.wS]);
-      out.push([`${p}.conv1x1.w_u`, b.conv.wU]);
-    });
-    return out;
+    return this.flow.namedParameters().map(([name, t]): [string, Tensor] => [BLOCKS_PREFIX + name, t]);
   }
 
   parameters(): Tensor[] {
@@ -67,50 +79,25 @@ export class PyramidFlow {
 
   /** Images [N,3,H,W] (normalised) -> the input pyramid (before any block). */
   inputPyramid(x: Tensor): Tensor[] {
-    const { height, width, levels, downsample } = this.config;
+    const { height, width } = this.config;
     if (x.shape.length !== 4 || x.dim(1) !== 3 || x.dim(2) !== height || x.dim(3) !== width) {
       throw new Error(`PyramidFlow: expected images [N, 3, ${height}, ${width}], got [${x.shape.join(', ')}]`);
     }
-    return noGrad(() => keepingOnly(() => buildPyramid(channelMix(x, this.inConv), levels, downsample)));
+    return this.input.forward([x]);
   }
 
   /** Runs blocks [from, to) on a pyramid. */
-  runBlocks(levels: Tensor[], from = 0, to = this.blocks.length, updateStats = true): Tensor[] {
-    let z = levels;
-    const recording = isRecording();
-    const produced = new Set<Tensor>();
-    for (let i = from; i < to; i++) {
-      const b = this.blocks[i]!;
-      if (recording) {
-        z = withLevel(z, b.target, b.forward(z, this.mode(updateStats)));
-        continue;
-      }
-      const level = keepingOnly(() => [b.forward(z, this.mode(updateStats))])[0]!;
-      // Without a tape, a level this loop made and a later block replaced is garbage: free it now.
-      const old = z[b.target]!;
-      if (produced.delete(old)) release(old.data);
-      produced.add(level);
-      z = withLevel(z, b.target, level);
-    }
-    return z;
+  runBlocks(levels: readonly Tensor[], from = 0, to = this.blocks.length, updateStats = true): Tensor[] {
+    return this.flow.slice(from, to).forward(levels, this.mode(updateStats));
   }
 
   forward(x: Tensor): Tensor[] {
-    return this.runBlocks(this.inputPyramid(x));
+    return this.flow.forward(this.inputPyramid(x), this.mode());
   }
 
   /** Latent pyramid -> image, through every block's inverse, compose, and the input conv's least-squares inverse. */
   inverse(latents: readonly Tensor[]): Tensor {
-    return noGrad(() => {
-      let z = [...latents];
-      for (let i = this.blocks.length - 1; i >= 0; i--) {
-        const b = this.blocks[i]!;
-        z = withLevel(z, b.target, b.inverse(z, this.mode(false)));
-      }
-      const C = this.config.channels;
-      const pinv = leftInverse(Float64Array.from(this.inConv.data), C, 3);
-      return channelMix(composePyramid(z), new Tensor([3, C], Float32Array.from(pinv)));
-    });
+    return noGrad(() => this.input.inverse(this.flow.inverse(latents, this.mode(false)))[0]!);
   }
 }
 

@@ -1,6 +1,9 @@
-export { Tensor, Tape, withTape, noGrad, isRecording, keepingOnly, markLeaf, recordOp, accumulateGrad, shapeSize, sameShape, assertShape } from './tensor.js';
-export { add, sub, mul, scale, exp, atan, square, abs, leakyRelu, softClamp } from './ops/elementwise.js';
-export { meanOver, meanAll } from './ops/reduce.js';
+export { Tensor, Tape, withTape, noGrad, isRecording, keepingOnly, markLeaf, recordOp, accumulateGrad, addGradInto, keepTensors, releaseTensor, shapeSize, sameShape, assertShape } from './tensor.js';
+export type { HostValues } from './tensor.js';
+export { add, sub, mul, div, scale, exp, atan, square, abs, leakyRelu, softClamp, movingAverage } from './ops/elementwise.js';
+export { meanOver, meanAll, meanAbsDiffOverChannels } from './ops/reduce.js';
+export { fusedAffine, fusedAffineInverse } from './ops/affine.js';
+export type { FusedAffineOptions } from './ops/affine.js';
 export { reshape, concatChannels, sliceChannels, concatBatch, pairSquaredDiff } from './ops/shape.js';
 export { blur, maxPool2, nearest, nearestIndex } from './ops/resample.js';
 export { conv2d, channelMix } from './ops/conv.js';

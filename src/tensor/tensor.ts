@@ -3,13 +3,35 @@
  * reverse-mode gradients. Deliberately small: an op computes its output eagerly and, if a tape
  * is recording and an input needs a gradient, pushes a closure that maps the output's gradient
  * to its inputs' gradients.
+ *
+ * Where a tensor's numbers live is this folder's business (src/tensor/storage.ts, the kernels):
+ * ops and kernels use `data`; code outside src/tensor goes through the small host API instead
+ * (as tfjs's dataSync), so that a backend with memory of its own (a worker pool, WebGPU) can
+ * slot in:
+ *   values()          read-only host view (no copy here; a device backend would download)
+ *   item()            the one number of a scalar (a loss)
+ *   toHost(from, to)  a host copy the caller owns (on the heap, also for resident tensors)
+ *   Tensor.fromHost   a tensor over host numbers (adopted, not copied)
+ *   updateHost(fn)    in-place host update of model state (the optimiser's step)
+ *   detach()          the same numbers outside any graph (as PyTorch's detach)
+ * and keepTensors / releaseTensor for lifetimes inside resident scopes.
  */
 
 import { allocFloats, copyFloats, isResident, release, inResidentScope, withResidentScope, keep } from './storage.js';
 import { backend } from './kernels/index.js';
 
+/**
+ * A read-only view of a tensor's numbers on the host: index and length, no writes (the type has
+ * no setter). Valid until the tensor is released or updated; copy with toHost() to keep them.
+ */
+export type HostValues = ArrayLike<number>;
+
 export class Tensor {
   readonly shape: readonly number[];
+  /**
+   * The numbers, for ops and kernels (src/tensor) only: resident in the backend's memory or on
+   * the heap (storage.ts). Everywhere else: values(), item(), toHost(), updateHost(), fromHost().
+   */
   data: Float32Array;
   /** Gradient of the tape's output with respect to this tensor (same shape), once computed. */
   grad: Float32Array | null = null;
@@ -51,6 +73,47 @@ export class Tensor {
     return new Tensor(this.shape, this.data.slice(), this.requiresGrad);
   }
 
+  /**
+   * Read-only host view of the numbers (C order), without a copy on the CPU backends (a device
+   * backend would download them, as tfjs's dataSync). For reads of results and small model
+   * state (a C x C matrix, a running mean); valid until the tensor is released or updated.
+   */
+  values(): HostValues {
+    return this.data;
+  }
+
+  /** The number of a one-element tensor (a loss). */
+  item(): number {
+    if (this.size !== 1) throw new Error(`Tensor.item: shape [${this.shape.join(', ')}] has ${this.size} values, not 1`);
+    return this.data[0]!;
+  }
+
+  /**
+   * A host copy of the numbers [from, to) (all by default) that the caller owns: a plain array on
+   * the JS heap, also for a resident tensor, so it outlives the resident scope.
+   */
+  toHost(from = 0, to = this.size): Float32Array {
+    return this.data.slice(from, to);
+  }
+
+  /**
+   * The explicit host-update path for model state (parameters between training steps): fn gets
+   * the numbers as a Float32Array to read and overwrite in place, and must not keep it. Not
+   * recorded on a tape. A backend that keeps numbers off the host copies them down before fn
+   * and back up after; parameters are always on the heap here (storage.ts), so it is a plain call.
+   */
+  updateHost(fn: (values: Float32Array) => void): void {
+    fn(this.data);
+  }
+
+  /**
+   * A tensor over the same numbers, outside any graph: no gradient, not a leaf, not recorded
+   * (PyTorch's detach). Releasing either releases both.
+   */
+  detach(): Tensor {
+    return new Tensor(this.shape, this.data);
+  }
+
   static zeros(shape: readonly number[]): Tensor {
     return new Tensor(shape);
   }
@@ -62,8 +125,17 @@ export class Tensor {
     return t;
   }
 
+  /** A tensor with a copy of `values`. */
   static from(shape: readonly number[], values: ArrayLike<number>): Tensor {
     return new Tensor(shape, Float32Array.from(values));
+  }
+
+  /**
+   * A tensor over host numbers, adopted without a copy: the caller hands `values` over and does
+   * not change them afterwards (use Tensor.from for a copy).
+   */
+  static fromHost(shape: readonly number[], values: Float32Array): Tensor {
+    return new Tensor(shape, values);
   }
 
   static param(shape: readonly number[], data: Float32Array, name?: string): Tensor {
@@ -126,6 +198,24 @@ export class Tape {
     } else {
       output.gradBuffer().fill(1);
     }
+    this.propagate([output], releaseOutputs);
+  }
+
+  /**
+   * backward from several outputs at once, each seeded with its gradient (one seed per output,
+   * distinct outputs): for a piece of a flow that changes several levels (memory saving).
+   */
+  backwardMany(outputs: readonly Tensor[], seeds: readonly Float32Array[], releaseOutputs = false): void {
+    if (outputs.length !== seeds.length) throw new Error('Tape.backwardMany: one seed per output');
+    if (new Set(outputs).size !== outputs.length) throw new Error('Tape.backwardMany: an output is listed twice');
+    outputs.forEach((o, k) => {
+      if (seeds[k]!.length !== o.size) throw new Error('Tape.backwardMany: seed size differs from output');
+      o.gradBuffer().set(seeds[k]!);
+    });
+    this.propagate(outputs, releaseOutputs);
+  }
+
+  private propagate(outputs: readonly Tensor[], releaseOutputs: boolean): void {
     const entries = this.entries;
     this.entries = [];
     for (let i = entries.length - 1; i >= 0; i--) {
@@ -141,7 +231,7 @@ export class Tape {
           release(g);
         }
       }
-      if (releaseOutputs && out.ownsData && out !== output) release(out.data);
+      if (releaseOutputs && out.ownsData && !outputs.includes(out)) release(out.data);
     }
   }
 }
@@ -212,6 +302,28 @@ export function accumulateGrad(t: Tensor, src: Float32Array, fresh = true): void
   if (g.length >= 65536) backend().addInto(g, src, g.length); // the large maps: vector kernel on every thread
   else for (let i = 0; i < g.length; i++) g[i] += src[i]!;
   if (fresh) release(src);
+}
+
+/** acc += g in place, for gradient arrays of the same length, by the backend's kernel. */
+export function addGradInto(acc: Float32Array, g: Float32Array): void {
+  if (acc.length !== g.length) throw new Error(`addGradInto: lengths ${acc.length} and ${g.length} differ`);
+  backend().addInto(acc, g, acc.length);
+}
+
+/**
+ * Hands tensors' numbers allocated in the innermost resident scope to the enclosing one (they
+ * outlive this scope); others are left alone (storage.ts's keep).
+ */
+export function keepTensors(...tensors: readonly Tensor[]): void {
+  keep(...tensors.map((t) => t.data));
+}
+
+/**
+ * Frees a tensor's resident numbers now: neither it nor any tensor sharing them (detach) may be
+ * used again. Numbers on the heap are left to the garbage collector.
+ */
+export function releaseTensor(t: Tensor): void {
+  release(t.data);
 }
 
 /**

@@ -59,7 +59,7 @@ class Checks {
     let err = 0, mag = 0;
     got.forEach((t, k) => {
       const w = f32(want[k]!);
-      err = Math.max(err, maxDiff(t.data, w));
+      err = Math.max(err, maxDiff(t.values(), w));
       mag = Math.max(mag, maxAbs(w));
     });
     this.add(name, err, OUTPUT_REL * mag);
@@ -79,7 +79,7 @@ class Checks {
   }
   params(name: string, model: PyramidFlow, want: JsonDict): void {
     let err = 0;
-    for (const [pname, p] of model.namedParameters()) err = Math.max(err, maxDiff(p.data, f32(want[pname]!)));
+    for (const [pname, p] of model.namedParameters()) err = Math.max(err, maxDiff(p.values(), f32(want[pname]!)));
     this.add(name, err, ADAM_ABS);
   }
 }
@@ -113,16 +113,16 @@ export function runConformance(file: string): ConformanceReport {
   if (names.join() !== v.meta.module_order.join()) {
     throw new PyramidFlowError(`${file}: block order ${v.meta.module_order.join(', ')} differs from ours ${names.join(', ')}`);
   }
-  const x = new Tensor(v.input.shape, f32(v.input));
+  const x = Tensor.fromHost(v.input.shape, f32(v.input));
   const out = v.f32 as Record<string, any>;
 
   // Forward in training mode, block by block, under one tape.
   const tape = new Tape();
   const feat = channelMix(x, model.inConv);
-  c.output('feat', feat.data, out.feat);
+  c.output('feat', feat.values(), out.feat);
   const pyrIn = buildPyramid(feat, cfg.levels, cfg.downsample);
   c.pyramid('pyramid_in', pyrIn, out.pyramid_in);
-  c.output('compose(pyramid_in)', composePyramid(pyrIn).data, out.feat);
+  c.output('compose(pyramid_in)', composePyramid(pyrIn).values(), out.feat);
   const { latents, loss, diff } = withTape(tape, () => {
     let z = pyrIn;
     for (let i = 0; i < model.blocks.length; i++) {
@@ -133,18 +133,18 @@ export function runConformance(file: string): ConformanceReport {
     return { latents: z, loss: pyramidLoss(z), diff };
   });
   c.pyramid('pyramid_out', latents, out.pyramid_out);
-  c.output('diff_pixel', diff.data, out.diff_pixel);
-  c.output('loss', loss.data, out.loss);
+  c.output('diff_pixel', diff.values(), out.diff_pixel);
+  c.output('loss', loss.values(), out.loss);
   tape.backward(loss);
   c.grads('gradients', model, out.grads);
   model.blocks.forEach((b, i) => {
     const name = `nf.moduleslst.${i}.affineParams.norm.running_mean`;
-    c.output(`running_mean ${i}`, b.affine.runningMean.data, out.running_mean_after_forward[name]);
+    c.output(`running_mean ${i}`, b.affine.runningMean.values(), out.running_mean_after_forward[name]);
   });
 
   // The training-mode inverse rebuilds the input pyramid from the output.
   const rebuilt = model.inverse(latents);
-  c.add('inverse (train) -> image', maxDiff(rebuilt.data, x.data), Math.max(out.inverse_train_max_abs_err, OUTPUT_REL * maxAbs(x.data)));
+  c.add('inverse (train) -> image', maxDiff(rebuilt.values(), x.values()), Math.max(out.inverse_train_max_abs_err, OUTPUT_REL * maxAbs(x.values())));
 
   // Memory saving: same gradients from a fresh copy.
   const saver = fresh();
@@ -158,7 +158,7 @@ export function runConformance(file: string): ConformanceReport {
   model.training = false;
   const evalOut = model.forward(x);
   c.pyramid('eval_pyramid_out', evalOut, out.eval_pyramid_out);
-  c.add('inverse (eval) -> image', maxDiff(model.inverse(evalOut).data, x.data), Math.max(out.inverse_eval_max_abs_err, OUTPUT_REL * maxAbs(x.data)));
+  c.add('inverse (eval) -> image', maxDiff(model.inverse(evalOut).values(), x.values()), Math.max(out.inverse_eval_max_abs_err, OUTPUT_REL * maxAbs(x.values())));
   model.training = true;
 
   // Clipped Adam steps.

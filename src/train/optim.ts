@@ -53,6 +53,11 @@ export class Adam {
     this.state = { step: 0, m: params.map((p) => new Float32Array(p.size)), v: params.map((p) => new Float32Array(p.size)) };
   }
 
+  /**
+   * One update of every parameter that has a gradient. Parameters are model state on the host:
+   * the update goes through Tensor.updateHost, the explicit in-place host path (a backend with
+   * device memory would sync around it), in float64 arithmetic stored to float32, as before.
+   */
   step(): void {
     const { lr, beta1, beta2, eps, weightDecay } = this.opts;
     const t = ++this.state.step;
@@ -62,13 +67,15 @@ export class Adam {
     this.params.forEach((p, k) => {
       const g = p.grad;
       if (!g) return;
-      const m = this.state.m[k]!, v = this.state.v[k]!, w = p.data;
-      for (let i = 0; i < w.length; i++) {
-        const gi = g[i]! + weightDecay * w[i]!;
-        const mi = (m[i] = beta1 * m[i]! + (1 - beta1) * gi);
-        const vi = (v[i] = beta2 * v[i]! + (1 - beta2) * gi * gi);
-        w[i] = w[i]! - (stepSize * mi) / (Math.sqrt(vi) / bc2Sqrt + eps);
-      }
+      const m = this.state.m[k]!, v = this.state.v[k]!;
+      p.updateHost((w) => {
+        for (let i = 0; i < w.length; i++) {
+          const gi = g[i]! + weightDecay * w[i]!;
+          const mi = (m[i] = beta1 * m[i]! + (1 - beta1) * gi);
+          const vi = (v[i] = beta2 * v[i]! + (1 - beta2) * gi * gi);
+          w[i] = w[i]! - (stepSize * mi) / (Math.sqrt(vi) / bc2Sqrt + eps);
+        }
+      });
     });
   }
 

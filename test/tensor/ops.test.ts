@@ -33,6 +33,8 @@ check('nearest down', ([a]) => T.nearest(a!, 3, 4), [randomTensor([1, 2, 6, 8], 
 check('conv2d k3', ([x, w]) => T.conv2d(x!, w!), [randomTensor([2, 3, 6, 7], rng), randomTensor([4, 3, 3, 3], rng)]);
 check('conv2d k5', ([x, w]) => T.conv2d(x!, w!), [randomTensor([1, 2, 5, 9], rng), randomTensor([3, 2, 5, 5], rng)]);
 check('channelMix', ([x, m]) => T.channelMix(x!, m!), [randomTensor([2, 3, 4, 4], rng), randomTensor([5, 3], rng)]);
+check('div', ([a, b]) => T.div(a!, b!), [randomTensor([2, 3, 4, 5], rng), T.Tensor.from([2, 3, 4, 5], Array.from({ length: 120 }, () => (rng.uniform(0, 1) < 0.5 ? -1 : 1) * rng.uniform(0.5, 2)))]);
+check('meanAbsDiffOverChannels', ([z, t]) => T.meanAbsDiffOverChannels(z!, t!), [randomTensor([2, 3, 4, 5], rng), randomTensor([1, 3, 4, 5], rng)], TOL, 1e-3);
 check('fftAbsMean (power of two)', ([x]) => T.fftAbsMean(x!), [randomTensor([2, 8, 8], rng)]);
 check('fftAbsMean (Bluestein)', ([x]) => T.fftAbsMean(x!), [randomTensor([1, 6, 10], rng)]);
 
@@ -70,4 +72,20 @@ test('shape errors are clear', () => {
   assert.throws(() => T.add(T.Tensor.zeros([2, 3]), T.Tensor.zeros([3, 2])), /cannot broadcast \[3, 2\] to \[2, 3\]/);
   assert.throws(() => T.conv2d(T.Tensor.zeros([1, 2, 4, 4]), T.Tensor.zeros([1, 3, 3, 3])), /input has 2 channels, weights expect 3/);
   assert.throws(() => T.maxPool2(T.Tensor.zeros([1, 1, 3, 4])), /not even/);
+});
+
+test('div, movingAverage and meanAbsDiffOverChannels compute what they say', () => {
+  const a = T.Tensor.from([1, 1, 1, 3], [1, 2, 3]), b = T.Tensor.from([1, 1, 1, 3], [2, 4, -8]);
+  assert.deepEqual(Array.from(T.div(a, b).values()), [0.5, 0.5, -0.375]);
+  assert.throws(() => T.div(a, T.Tensor.zeros([3])), /div: shapes \[1, 1, 1, 3\] and \[3\] differ/);
+  // a scalar running mean takes the batch mean's shape; float64 arithmetic, rounded once
+  const next = T.movingAverage(T.Tensor.from([1, 1, 1, 1], [0]), b, 0.1);
+  assert.deepEqual(next.shape, [1, 1, 1, 3]);
+  assert.deepEqual(Array.from(next.values()), [0.2, 0.4, -0.8].map(Math.fround));
+  const again = T.movingAverage(next, a, 0.1);
+  assert.deepEqual(Array.from(again.values()), [0, 1, 2].map((i) => Math.fround(0.9 * next.values()[i]! + 0.1 * a.values()[i]!)));
+  assert.throws(() => T.movingAverage(T.Tensor.zeros([2]), b, 0.1), /movingAverage/);
+  const z = T.Tensor.from([2, 2, 1, 1], [1, -1, 3, 0]), t = T.Tensor.from([1, 2, 1, 1], [0, 1]);
+  assert.deepEqual(Array.from(T.meanAbsDiffOverChannels(z, t).values()), [1.5, 2]);
+  assert.throws(() => T.meanAbsDiffOverChannels(z, T.Tensor.zeros([1, 3, 1, 1])), /does not match/);
 });

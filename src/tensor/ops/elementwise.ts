@@ -185,6 +185,49 @@ function broadcastCheck(a: Tensor, b: Tensor, what: string): void {
   }
 }
 
+/**
+ * a / b elementwise, same shapes (no broadcasting). Differentiable: d/da = 1/b, d/db = -out/b.
+ * (The coupling's unfused inverse, (y - shift) / scale.)
+ */
+export function div(a: Tensor, b: Tensor): Tensor {
+  if (!sameShape(a.shape, b.shape)) throw new Error(`div: shapes [${a.shape.join(', ')}] and [${b.shape.join(', ')}] differ`);
+  const out = Tensor.uninitialized(a.shape);
+  const x = a.data, y = b.data, o = out.data;
+  for (let i = 0; i < o.length; i++) o[i] = x[i]! / y[i]!;
+  recordOp(out, [a, b], (g) => {
+    if (a.requiresGrad) {
+      const ga = allocFloats(g.length, false);
+      for (let i = 0; i < g.length; i++) ga[i] = g[i]! / y[i]!;
+      accumulateGrad(a, ga);
+    }
+    if (b.requiresGrad) {
+      const gb = allocFloats(g.length, false);
+      for (let i = 0; i < g.length; i++) gb[i] = -g[i]! * o[i]! / y[i]!;
+      accumulateGrad(b, gb);
+    }
+  });
+  return out;
+}
+
+/**
+ * (1 - momentum) * prev + momentum * value, in float64 and rounded once: the update of a running
+ * statistic (PyTorch's batch-norm running mean). `prev` has value's size, or is one number that
+ * is broadcast (a running mean before its first update). The result is model state: on the
+ * heap, never in a resident scope's memory (storage.ts), and not recorded on a tape.
+ */
+export function movingAverage(prev: Tensor, value: Tensor, momentum: number): Tensor {
+  if (prev.size !== 1 && prev.size !== value.size) {
+    throw new Error(`movingAverage: [${prev.shape.join(', ')}] does not match [${value.shape.join(', ')}]`);
+  }
+  const out = new Tensor(value.shape, new Float32Array(value.size));
+  const p = prev.data, v = value.data, o = out.data;
+  for (let i = 0; i < o.length; i++) {
+    const q = p.length === 1 ? p[0]! : p[i]!;
+    o[i] = (1 - momentum) * q + momentum * v[i]!;
+  }
+  return out;
+}
+
 /** a * c for a constant c. */
 export function scale(a: Tensor, c: number): Tensor {
   const out = Tensor.uninitialized(a.shape);

@@ -57,3 +57,46 @@ export function meanAll(a: Tensor): Tensor {
   });
   return out;
 }
+
+/**
+ * [N, 1, h, w]: the mean over channels of |z - t| for z [N, C, h, w] and t [1, C, h, w]
+ * (broadcast over the batch), accumulated in float64 (the anomaly map's per-level term).
+ * Differentiable: the gradient of |d| is sign(d), 0 at 0 (as PyTorch's abs).
+ */
+export function meanAbsDiffOverChannels(z: Tensor, t: Tensor): Tensor {
+  if (z.shape.length !== 4) throw new Error(`meanAbsDiffOverChannels: expected z [N, C, h, w], got [${z.shape.join(', ')}]`);
+  const [N, C, h, w] = z.shape as [number, number, number, number];
+  if (t.size !== C * h * w) {
+    throw new Error(`meanAbsDiffOverChannels: t [${t.shape.join(', ')}] does not match one item of z [${z.shape.join(', ')}]`);
+  }
+  const hw = h * w;
+  const out = Tensor.uninitialized([N, 1, h, w]);
+  const acc = new Float64Array(hw);
+  const zd = z.data, td = t.data, od = out.data;
+  for (let n = 0; n < N; n++) {
+    acc.fill(0);
+    for (let c = 0; c < C; c++) {
+      const zo = (n * C + c) * hw, to = c * hw;
+      for (let i = 0; i < hw; i++) acc[i] += Math.abs(zd[zo + i]! - td[to + i]!);
+    }
+    for (let i = 0; i < hw; i++) od[n * hw + i] = acc[i]! / C;
+  }
+  recordOp(out, [z, t], (g) => {
+    const gz = z.requiresGrad ? allocFloats(z.size, false) : null;
+    const gt = t.requiresGrad ? allocFloats(t.size) : null;
+    for (let n = 0; n < N; n++) {
+      for (let c = 0; c < C; c++) {
+        const zo = (n * C + c) * hw, to = c * hw;
+        for (let i = 0; i < hw; i++) {
+          const d = zd[zo + i]! - td[to + i]!;
+          const v = d > 0 ? g[n * hw + i]! / C : d < 0 ? -g[n * hw + i]! / C : 0;
+          if (gz) gz[zo + i] = v;
+          if (gt) gt[to + i] -= v;
+        }
+      }
+    }
+    if (gz) accumulateGrad(z, gz);
+    if (gt) accumulateGrad(t, gt);
+  });
+  return out;
+}

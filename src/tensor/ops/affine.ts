@@ -1,5 +1,5 @@
 /**
- * The coupling's elementwise tail as one op, because on the model's largest maps the unfused
+ * The flow's affine coupling tail as one op, because on the model's largest maps the unfused
  * chain (slice, slice, soft clamp, mean, subtract, exp, resize, multiply, add) dominated the step:
  *
  *   s     = clamp * 0.636 * atan(raw[:, :C] / clamp)          (soft clamp)
@@ -9,16 +9,20 @@
  *
  * The arithmetic is the backend's (fusedAffineForward / fusedAffineBackward, reference in
  * src/tensor/kernels/js/affine.ts); the backward recomputes scale from raw and the mean rather
- * than keeping it. It must equal the unfused chain (tested against it), and it returns the batch
- * mean so the caller can update the running mean.
+ * than keeping it. It must equal the unfused chain (test/flow/fused-affine.test.ts), and it
+ * returns the batch mean so the caller (src/flow/affine.ts) can update the running mean.
+ * (Until the layering issue it lived in src/flow/fused-affine.ts.)
  */
-import { Tensor, recordOp, accumulateGrad, backend, timed, allocFloats } from '../tensor/index.js';
-import type { AffineShape } from '../tensor/kernels/backend.js';
-import type { VolumeNorm } from './types.js';
+import { Tensor, recordOp, accumulateGrad } from '../tensor.js';
+import { allocFloats } from '../storage.js';
+import { backend } from '../kernels/index.js';
+import type { AffineShape } from '../kernels/backend.js';
+import { timed } from '../profile.js';
 
 export interface FusedAffineOptions {
   clamp: number;
-  volumeNorm: VolumeNorm;
+  /** 'cvn': the mean per pixel over batch and channels; 'svn': per channel over batch and pixels. */
+  volumeNorm: 'cvn' | 'svn';
   /** Training: normalise by the batch mean (returned); evaluation: by this running mean. */
   training: boolean;
   runningMean: Tensor;
@@ -51,6 +55,7 @@ export function fusedAffineInverse(raw: Tensor, y: Tensor, o: FusedAffineOptions
   return runTail(raw, y, affineShape(raw, y, o, true), o).out;
 }
 
+/** y = nearest(scale) * x + nearest(shift) from raw, differentiable for raw and x; and the batch mean in training. */
 export function fusedAffine(raw: Tensor, x: Tensor, o: FusedAffineOptions): { y: Tensor; batchMean: Tensor | null } {
   const s = affineShape(raw, x, o, false);
   const { out: y, batchMean } = runTail(raw, x, s, o);
