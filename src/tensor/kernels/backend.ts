@@ -1,6 +1,6 @@
 /**
  * The kernel interface: the only place where the model's heavy arithmetic leaves TypeScript.
- * Ops (src/tensor/ops/*.ts, src/flow/fused-affine.ts) call these; backends (kernels/js,
+ * Ops (src/tensor/ops/*.ts, the fused affine in ops/affine.ts among them) call these; backends (kernels/js,
  * kernels/wasm) implement them; kernels/index.ts installs one (setBackend, initBackend).
  *
  * What a backend (a new one too: a browser worker pool, WebGPU) must provide:
@@ -50,7 +50,7 @@ export interface ConvShape {
 }
 
 /**
- * Geometry of the coupling's fused affine tail (src/flow/fused-affine.ts):
+ * Geometry of the coupling's fused affine tail (src/tensor/ops/affine.ts):
  *   s     = clamp * 0.636 * atan(raw[:, :C] / clamp)                 (soft clamp)
  *   s'    = s - mean                                                 (volume normalisation)
  *   scale = exp(s'),  shift = raw[:, C:]

@@ -11,7 +11,6 @@
  * src/tensor/kernels/js/affine.ts); the backward recomputes scale from raw and the mean rather
  * than keeping it. It must equal the unfused chain (test/flow/fused-affine.test.ts), and it
  * returns the batch mean so the caller (src/flow/affine.ts) can update the running mean.
- * (Until the layering issue it lived in src/flow/fused-affine.ts.)
  */
 import { Tensor, recordOp, accumulateGrad } from '../tensor.js';
 import { allocFloats } from '../storage.js';
