@@ -1,32 +1,65 @@
-/** Model options shared by the train and infer benchmarks (the CLI's names). */
+/**
+ * The benchmarks' flags for options of the commands (the network, batch, threads, ...): from the
+ * option table (src/api/options.ts), so they have the CLI's names, types, ranges, defaults and
+ * messages. Options of a benchmark alone (--steps, --images) stay in the benchmark.
+ */
 import type { ModelOptions } from '../src/api/types.js';
-import { UsageError } from './_util.js';
+import {
+  argOf, helpOf, nestOptions, optionOf, optionsOf, parseOptionText, type CommandName, type OptionSpec, type OptionValue,
+} from '../src/api/options.js';
 
-export const modelArgs = {
-  size: { type: 'string' },
-  height: { type: 'string' },
-  width: { type: 'string' },
-  channels: { type: 'string' },
-  kernel: { type: 'string' },
-  levels: { type: 'string' },
-  stack: { type: 'string' },
-  'volume-norm': { type: 'string' },
-} as const;
+/** The options that define the network (the table's `network` rows of train). */
+export const MODEL_OPTIONS: readonly string[] = optionsOf('train').filter((s) => s.network).map((s) => s.name);
+
+type ArgSpec = { type: 'string' | 'boolean' };
+
+const specsOf = (command: CommandName, names: readonly string[]): OptionSpec[] => names.map((n) => optionOf(command, n));
+
+/** node:util parseArgs options of some options of a command, by flag (a switch with --no-FLAG has both). */
+export function tableArgs(command: CommandName, names: readonly string[]): Record<string, ArgSpec> {
+  const out: Record<string, ArgSpec> = {};
+  for (const s of specsOf(command, names)) {
+    out[s.flag] = { type: s.kind === 'bool' ? 'boolean' : 'string' };
+    if (s.negatedHelp) out[`no-${s.flag}`] = { type: 'boolean' };
+  }
+  return out;
+}
+
+/** Their usage-line form: `[--size px] [--levels n|auto] [--save-memory]`. */
+export function tableUsage(command: CommandName, names: readonly string[]): string {
+  return specsOf(command, names).map((s) => `[--${s.flag}${argOf(s) ? ` ${argOf(s)}` : ''}]`).join(' ');
+}
+
+/** One line per option with its help and default, for --help; `extra`: the benchmark's own options, aligned with them. */
+export function tableHelp(command: CommandName, names: readonly string[], extra: ReadonlyArray<readonly [string, string]> = []): string {
+  const rows: Array<readonly [string, string]> = [];
+  for (const s of specsOf(command, names)) {
+    rows.push([`--${s.flag}${argOf(s) ? ` <${argOf(s)}>` : ''}`, helpOf(s, command)]);
+    if (s.negatedHelp) rows.push([`--no-${s.flag}`, s.negatedHelp]);
+  }
+  rows.push(...extra);
+  const width = Math.max(...rows.map(([f]) => f.length));
+  return rows.map(([f, h]) => `  ${f.padEnd(width)}  ${h}`).join('\n');
+}
+
+/** The values parseArgs found for them, parsed and checked as the CLI does, by option name (only those given). */
+export function tableValues(command: CommandName, names: readonly string[], values: Record<string, unknown>): Record<string, OptionValue> {
+  const out: Record<string, OptionValue> = {};
+  for (const s of specsOf(command, names)) {
+    const raw = values[s.flag];
+    if (typeof raw === 'string' || typeof raw === 'boolean') out[s.name] = parseOptionText(s, raw);
+    if (s.negatedHelp && values[`no-${s.flag}`] === true) out[s.name] = false;
+  }
+  return out;
+}
+
+export const modelArgs = tableArgs('train', MODEL_OPTIONS);
 /** The model options as a usage line shows them. */
-export const modelUsage = '[--size N | --height N --width N] [--channels N] [--kernel K] [--levels L|auto] [--stack S] [--volume-norm MODE]';
+export const modelUsage = tableUsage('train', MODEL_OPTIONS);
 
-export function modelOptionsFrom(v: Record<string, string | boolean | undefined>): ModelOptions {
-  const num = (k: string): number | undefined => {
-    if (typeof v[k] !== 'string') return undefined;
-    const n = Number(v[k]);
-    if (!Number.isFinite(n)) throw new UsageError(`--${k} must be a number, got '${v[k]}'`);
-    return n;
-  };
-  return {
-    size: num('size'), height: num('height'), width: num('width'), channels: num('channels'), kernel: num('kernel'),
-    levels: v.levels === 'auto' ? 'auto' : num('levels'), stacks: num('stack'),
-    volumeNorm: (v['volume-norm'] as ModelOptions['volumeNorm']) ?? undefined,
-  };
+/** The network's options given to a benchmark, as the library takes them. */
+export function modelOptionsFrom(values: Record<string, unknown>): ModelOptions {
+  return nestOptions('train', tableValues('train', MODEL_OPTIONS, values)) as ModelOptions;
 }
 
 export function printBreakdown(ms: Record<string, number>): void {

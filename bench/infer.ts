@@ -9,38 +9,46 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveConfig } from '../src/flow/config.js';
 import { PyramidFlow } from '../src/flow/model.js';
-import { snapshot, type TrainingRecord } from '../src/flow/saved-model.js';
+import type { TrainingRecord } from '../src/flow/saved-model.js';
 import { saveModelFile } from '../src/api/model-files.js';
-import { computeTemplate, anomalyMaps } from '../src/detect/inference.js';
-import { calibrateThresholds } from '../src/detect/thresholds.js';
-import { LoadedModel } from '../src/api/loaded-model.js';
+import { finishModel } from '../src/detect/finish.js';
+import { numberDefault } from '../src/api/options.js';
+import { readDetector } from '../src/api/image-detector.js';
 import { ensureBackend } from '../src/api/runtime.js';
 import { setProfiling, profileTotals } from '../src/tensor/index.js';
 import type { DecodedImage } from '../src/data/image.js';
-import { normalizeImage } from '../src/data/image.js';
 import { Random } from '../src/util/random.js';
 import { countOption, median, peakRssMb } from './_util.js';
-import { modelArgs, modelOptionsFrom, modelUsage, printBreakdown } from './_model-args.js';
+import { MODEL_OPTIONS, modelOptionsFrom, printBreakdown, tableArgs, tableHelp, tableUsage, tableValues } from './_model-args.js';
 import { describe, medianBreakdown } from './train.js';
 
-export const usage = `npm run bench -- infer ${modelUsage} [--images N] [--threads N] [--json]`;
+/** The options of `pyramidflow train` / `predict` this benchmark takes (the option table's). */
+const OPTIONS = [...MODEL_OPTIONS, 'threads'];
+
+export const usage = `npm run bench -- infer ${tableUsage('train', OPTIONS)} [--images N] [--json]`;
+export const help = tableHelp('train', OPTIONS, [
+  ['--images <n>', 'timed images after a warm-up (default 5)'],
+  ['--json', 'print one JSON object'],
+]);
 
 export async function run(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { ...modelArgs, images: { type: 'string', default: '5' }, threads: { type: 'string' }, json: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({ args, options: { ...tableArgs('train', OPTIONS), images: { type: 'string', default: '5' }, json: { type: 'boolean', default: false } } });
   const config = resolveConfig(modelOptionsFrom(values));
-  const backendName = await ensureBackend(values.threads ? countOption('--threads', values.threads) : undefined);
+  const backendName = await ensureBackend(tableValues('train', OPTIONS, values).threads as number | undefined);
   const rng = new Random(2);
   const image = (): DecodedImage => ({ width: config.width, height: config.height, rgb: Uint8Array.from({ length: 3 * config.width * config.height }, () => rng.int(256)) });
-  // A model file like a trained one: template and thresholds from a few images.
+  // A model file like a trained one (untrained weights): finished as `train` finishes one, the
+  // template and thresholds from a few images.
   const model = PyramidFlow.create(config, 0);
-  model.training = false;
-  const normal = [image(), image()].map(normalizeImage);
-  const template = computeTemplate(model, normal.length, (i) => normal[i]!);
-  const thresholds = calibrateThresholds(anomalyMaps(model, template, normal), {}, 'train');
-  const record = { data: 'bench', category: 'bench', format: 'mvtec', augment: 'none', seed: 0, batch: 2, lr: 2e-4, epochs: 0, epochsDone: 0, steps: 0, threads: 0, saveMemory: false, holdout: 0, fpr: { image: 0.01, pixel: 0.001 }, checkpointEvery: 0, trainFiles: [], holdoutFiles: [], lossPerEpoch: [], seconds: 0 } satisfies TrainingRecord;
+  const d = (name: string): number => numberDefault('train', name);
+  const record: TrainingRecord = {
+    data: 'bench', category: 'bench', format: 'mvtec', augment: 'none', seed: d('seed'), batch: d('batch'), lr: d('lr'), epochs: 0, epochsDone: 0, steps: 0,
+    threads: 0, saveMemory: false, holdout: 0, fpr: { image: d('fpr'), pixel: d('pixelFpr') }, checkpointEvery: 0, trainFiles: [], holdoutFiles: [],
+    lossPerEpoch: [], seconds: 0,
+  };
   const file = join(mkdtempSync(join(tmpdir(), 'pf-bench-')), 'bench.pf');
-  saveModelFile(file, snapshot(model, record, { template, thresholds }));
-  const loaded = LoadedModel.load(file);
+  saveModelFile(file, finishModel({ model, record, trainImages: [image(), image()], holdoutImages: [] }).saved);
+  const loaded = readDetector(file);
   const img = image();
   loaded.predict(img); // warm-up
   const times: number[] = [];

@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- NAME [options]` runs bench/NAME.ts, which exports
  * `run(args: string[]): Promise<void>` and its `usage` line (printed for --help and bad
- * options). Benchmarks print medians, ratios and peak memory; they never run in the test suite.
+ * options), and may export `help`: lines about its options, printed for --help after the usage. Benchmarks print medians, ratios and peak memory; they never run in the test suite.
  */
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -21,9 +21,10 @@ export async function runBench(argv: string[]): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  const mod = (await import(`./${name}${ext === '.ts' ? '.ts' : '.js'}`)) as { run(args: string[]): Promise<void>; usage: string };
+  const mod = (await import(`./${name}${ext === '.ts' ? '.ts' : '.js'}`)) as { run(args: string[]): Promise<void>; usage: string; help?: string };
   if (args.includes('--help') || args.includes('-h')) {
     console.log(`usage: ${mod.usage}`);
+    if (mod.help) console.log(`\n${mod.help}`);
     return;
   }
   try {

@@ -12,8 +12,14 @@ import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { buildServer, parseModelSpec } from '../src/server/index.js';
 import { countOption, peakRssMb, positiveOption, UsageError } from './_util.js';
+import { tableArgs, tableHelp, tableUsage, tableValues } from './_model-args.js';
+import { numberDefault } from '../src/api/options.js';
 
-export const usage = 'npm run bench -- serve --model FILE [--seconds 60] [--connections 4] [--image FILE] [--threads N] [--concurrency 1] [--max-queue 16] [--json]';
+/** The options of `pyramidflow serve` this benchmark takes (the option table's). */
+const SERVE_OPTIONS = ['threads', 'maxQueue'];
+
+export const usage = `npm run bench -- serve --model FILE [--seconds 60] [--connections 4] [--image FILE] [--concurrency 1] ${tableUsage('serve', SERVE_OPTIONS)} [--json]`;
+export const help = tableHelp('serve', SERVE_OPTIONS);
 
 interface AutocannonResult {
   requests: { average: number; total: number };
@@ -48,13 +54,6 @@ async function noisePng(width: number, height: number): Promise<Buffer> {
   return sharp(rgb, { raw: { width, height, channels: 3 } }).png().toBuffer();
 }
 
-/** --max-queue: requests that may wait, 0 (none) or more. */
-function waitingLimit(text: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--max-queue must be a whole number >= 0, got '${text}'`);
-  return n;
-}
-
 export async function run(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
@@ -63,21 +62,21 @@ export async function run(args: string[]): Promise<void> {
       image: { type: 'string' },
       seconds: { type: 'string', default: '60' },
       connections: { type: 'string', default: '4' },
-      threads: { type: 'string' },
       concurrency: { type: 'string', default: '1' },
-      'max-queue': { type: 'string', default: '16' },
+      ...tableArgs('serve', SERVE_OPTIONS),
       json: { type: 'boolean', default: false },
     },
   });
   if (!values.model) throw new UsageError('--model FILE is required (a model trained by `pyramidflow train`)');
   const seconds = positiveOption('--seconds', values.seconds);
   const connections = countOption('--connections', values.connections);
+  const given = tableValues('serve', SERVE_OPTIONS, values);
   const spec = parseModelSpec(values.model);
   const app = await buildServer({
     models: [spec],
-    threads: values.threads ? countOption('--threads', values.threads) : undefined,
+    threads: given.threads as number | undefined,
     concurrency: countOption('--concurrency', values.concurrency),
-    maxQueue: waitingLimit(values['max-queue']),
+    maxQueue: (given.maxQueue as number | undefined) ?? numberDefault('serve', 'maxQueue'),
   });
   try {
     const base = await app.listen({ port: 0, host: '127.0.0.1' });

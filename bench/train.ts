@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- train [model options] [--steps N] [--batch N] [--save-memory] [--compare] [--threads N] [--json]`:
+ * `npm run bench -- train [model options] [--batch N] [--save-memory] [--threads N] [--steps N] [--compare] [--json]`:
  * times training steps of the default model (or the one given) through the same step function
  * as `pyramidflow train`, with a breakdown by operation and the peak memory of the process.
  * --compare alternates plain and memory-saving steps, step by step, and prints both medians and
@@ -12,20 +12,30 @@ import { PyramidFlow } from '../src/flow/model.js';
 import { Adam, OFFICIAL_ADAM } from '../src/train/optim.js';
 import { trainStep } from '../src/train/trainer.js';
 import { ensureBackend } from '../src/api/runtime.js';
+import { numberDefault, resolveSaveMemory } from '../src/api/options.js';
 import { setProfiling, profileTotals, Tensor, backend } from '../src/tensor/index.js';
 import { Random } from '../src/util/random.js';
 import { countOption, median, peakRssMb, wasmMemoryMb } from './_util.js';
-import { modelArgs, modelOptionsFrom, modelUsage, printBreakdown } from './_model-args.js';
+import { MODEL_OPTIONS, modelOptionsFrom, printBreakdown, tableArgs, tableHelp, tableUsage, tableValues } from './_model-args.js';
 
-export const usage = `npm run bench -- train ${modelUsage} [--steps N] [--batch N] [--save-memory] [--compare] [--threads N] [--json]`;
+/** The options of `pyramidflow train` this benchmark takes (the option table's). */
+const TRAIN_OPTIONS = [...MODEL_OPTIONS, 'batch', 'saveMemory', 'threads'];
+
+export const usage = `npm run bench -- train ${tableUsage('train', TRAIN_OPTIONS)} [--steps N] [--compare] [--json]`;
+export const help = tableHelp('train', TRAIN_OPTIONS, [
+  ['--steps <n>', 'timed steps after a warm-up (default 5)'],
+  ['--compare', 'alternate plain and memory-saving steps, print both medians and their ratio'],
+  ['--json', 'print one JSON object'],
+]);
 
 export async function run(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { ...modelArgs, steps: { type: 'string', default: '5' }, batch: { type: 'string', default: '2' }, 'save-memory': { type: 'boolean', default: false }, compare: { type: 'boolean', default: false }, threads: { type: 'string' }, json: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({ args, options: { ...tableArgs('train', TRAIN_OPTIONS), steps: { type: 'string', default: '5' }, compare: { type: 'boolean', default: false }, json: { type: 'boolean', default: false } } });
+  const given = tableValues('train', TRAIN_OPTIONS, values);
   const config = resolveConfig(modelOptionsFrom(values));
-  const threads = values.threads ? countOption('--threads', values.threads) : undefined;
+  const threads = given.threads as number | undefined;
   const backendName = await ensureBackend(threads);
-  const batch = countOption('--batch', values.batch), steps = countOption('--steps', values.steps);
-  const saveMemory = values['save-memory'] === true;
+  const batch = (given.batch as number | undefined) ?? numberDefault('train', 'batch'), steps = countOption('--steps', values.steps);
+  const saveMemory = resolveSaveMemory(given.saveMemory, config);
   const model = PyramidFlow.create(config, 0);
   const opt = new Adam(model.parameters(), OFFICIAL_ADAM);
   const rng = new Random(1);

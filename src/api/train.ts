@@ -1,26 +1,21 @@
 /** `train`: data set -> model file (weights, template, calibrated thresholds). */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { ModelConfig, ModelOptions, TrainOptions, TrainProgress, TrainSummary } from './types.js';
+import type { ModelConfig, TrainingOptionsOfModel, TrainOptions, TrainProgress, TrainSummary } from './types.js';
 import { PyramidFlowError } from '../util/errors.js';
 import { Random } from '../util/random.js';
 import { openDataset } from '../data/datasets.js';
 import { resolveAugment } from '../data/augment.js';
 import { loadResized } from '../data/loader.js';
-import { normalizeImage } from '../data/image.js';
 import { resolveConfig } from '../flow/config.js';
-import { snapshot, type SavedModel, type TrainingRecord } from '../flow/saved-model.js';
+import type { OptionValue, RecordedOptions, SavedModel, TrainingRecord } from '../flow/saved-model.js';
 import { fileCheckpoints, readModelFile, saveModelFile } from './model-files.js';
 import { trainLoop } from '../train/trainer.js';
-import { anomalyMaps, computeTemplate } from '../detect/inference.js';
-import { calibrateThresholds, DEFAULT_FPR } from '../detect/thresholds.js';
+import { finishModel } from '../detect/finish.js';
+import {
+  checkApiOptions, numberDefault, optionError, optionOf, optionsOf, recordedTrainOptions, resolvedTrainOptions, resolveSaveMemory, sameValue,
+} from './options.js';
 import { ensureBackend } from './runtime.js';
-
-function checkNumber(name: string, v: number, min: number, max = Infinity, integer = false): void {
-  if (!Number.isFinite(v) || v < min || v > max || (integer && !Number.isInteger(v))) {
-    throw new PyramidFlowError(`${name} must be ${integer ? 'an integer' : 'a number'} in [${min}, ${max}], got ${v}`, 'E_OPTION');
-  }
-}
 
 /** Splits good training images into training and held-out calibration images, reproducibly. */
 export function holdoutSplit(files: string[], share: number, seed: number, batch: number): { train: string[]; holdout: string[] } {
@@ -34,53 +29,65 @@ export function holdoutSplit(files: string[], share: number, seed: number, batch
   return { train: files.filter((f) => !held.has(f)), holdout };
 }
 
+const shown = (v: OptionValue): string => (Array.isArray(v) ? v.join(',') : String(v));
+
 /**
- * The configuration of a checkpoint to resume or a model to start from: its own. Model options
- * given as well must agree (its weights fit nothing else).
+ * The configuration of a checkpoint to resume or a model to start from: its own. The options
+ * that define the network (the table's `network` rows), given as well, must agree: its weights
+ * fit nothing else.
  */
-function startConfig(saved: SavedModel, file: string, opts: ModelOptions): ModelConfig {
-  const c = saved.config;
-  const given: [string, unknown, unknown][] = [
-    ['channels', opts.channels, c.channels], ['kernel', opts.kernel, c.kernel], ['stacks', opts.stacks, c.stacks],
-    ['levels', opts.levels === 'auto' ? undefined : opts.levels, c.levels],
-    ['volume norm', opts.volumeNorm === 'auto' ? undefined : opts.volumeNorm, c.volumeNorm],
-    [opts.height === undefined ? 'size' : 'height', opts.height ?? opts.size, c.height],
-    [opts.width === undefined ? 'size' : 'width', opts.width ?? opts.size, c.width], ['downsample', opts.downsample, c.downsample],
-  ];
-  for (const [name, value, own] of given) {
-    if (value !== undefined && value !== own) {
-      throw new PyramidFlowError(`${file}: this model has ${name} ${own}, not ${value}; leave that option out to go on with the model's own`, 'E_OPTION');
+function startConfig(saved: SavedModel, file: string, given: Record<string, OptionValue>): ModelConfig {
+  for (const spec of optionsOf('train')) {
+    const value = given[spec.name];
+    if (!spec.network || value === undefined || value === 'auto') continue;
+    const own = spec.network(saved.config);
+    if (own !== undefined && !sameValue(spec, value, own)) {
+      throw optionError(`${file}: this model has ${spec.flag.replace(/-/g, ' ')} ${shown(own)}, not ${shown(value)}; leave --${spec.flag} out to go on with the model's own`);
     }
   }
-  return { ...c };
+  return { ...saved.config };
+}
+
+/**
+ * What `train --resume` does with the options given again (the table's `resume` rules): one
+ * that defines the model or the data order and differs from the checkpoint is refused by name;
+ * the others take effect. Returns the changes of the result (by option name: lr, epochs, ...) and
+ * the options to record.
+ */
+function resumeChanges(saved: SavedModel, file: string, given: Record<string, OptionValue>): {
+  changed: Record<string, { from: OptionValue | null; to: OptionValue }>;
+  values: Record<string, OptionValue>;
+} {
+  const { values, reconstructed } = recordedTrainOptions(saved.training, saved.config);
+  const changed: Record<string, { from: OptionValue | null; to: OptionValue }> = {};
+  for (const spec of optionsOf('train')) {
+    const value = given[spec.name];
+    if (value === undefined || value === 'auto' || spec.network || spec.cliOnly || spec.unrecorded) continue;
+    const own = values[spec.name];
+    if (own !== undefined && sameValue(spec, value, own)) continue;
+    if (spec.resume === 'refused') {
+      // A model file of an earlier version does not say every option (--max-images): unknown is no conflict.
+      if (own === undefined && reconstructed && !spec.recorded) continue;
+      const theirs = own === undefined ? 'the checkpoint, which ran without it' : `the checkpoint's ${shown(own)}`;
+      throw optionError(`${file}: --${spec.flag} ${shown(value)} differs from ${theirs}; a resumed run cannot change it (start a new run or use --from)`);
+    }
+    // 'honoured' changes the result: recorded as a change; 'run' (threads, checkpoints, --out) only this run.
+    if (spec.resume === 'honoured') changed[spec.name] = { from: own ?? null, to: value };
+    values[spec.name] = value;
+  }
+  return { changed, values };
 }
 
 export async function train(opts: TrainOptions, onProgress?: (p: TrainProgress) => void): Promise<TrainSummary> {
   const t0 = Date.now();
-  const batch = opts.batch ?? 2;
-  const epochs = opts.epochs ?? 15;
-  const lr = opts.lr ?? 2e-4;
-  const seed = opts.seed ?? 0;
-  const holdout = opts.holdout ?? 0.1;
-  checkNumber('batch', batch, 2, 1024, true);
-  checkNumber('epochs', epochs, 0, 100000, true); // 0: the untrained flow with its template, a baseline
-  checkNumber('lr', lr, 1e-12, 1);
-  checkNumber('seed', seed, 0, 2 ** 32 - 1, true);
-  checkNumber('holdout', holdout, 0, 0.9);
-  const fpr = { image: opts.fpr?.image ?? DEFAULT_FPR.image, pixel: opts.fpr?.pixel ?? DEFAULT_FPR.pixel };
-  checkNumber('fpr', fpr.image, 0, 1);
-  checkNumber('pixel fpr', fpr.pixel, 0, 1);
+  const given = checkApiOptions('train', opts); // the option table's types and ranges, the CLI's messages
   const notes: string[] = [];
+  let epochsForEvents = (given.epochs as number | undefined) ?? numberDefault('train', 'epochs');
   const note = (message: string): void => {
     notes.push(message);
-    onProgress?.({ kind: 'note', epoch: 0, epochs, step: 0, stepsPerEpoch: 0, message });
+    onProgress?.({ kind: 'note', epoch: 0, epochs: epochsForEvents, step: 0, stepsPerEpoch: 0, message });
   };
 
-  const threads = opts.threads;
-  const backendName = await ensureBackend(threads);
-  const dataset = await openDataset({ data: opts.data, category: opts.category, format: opts.format });
-  const augment = resolveAugment(opts.augment ?? 'auto', dataset.category, dataset.root);
-  if (augment.note) note(augment.note);
   // A checkpoint to resume, or a model to start from: their configuration, not the defaults.
   let resumeFrom: SavedModel | undefined;
   let startFrom: SavedModel | undefined;
@@ -92,40 +99,78 @@ export async function train(opts: TrainOptions, onProgress?: (p: TrainProgress) 
     }
   } else if (opts.from !== undefined) {
     if (resolve(opts.from) === resolve(opts.out)) {
-      throw new PyramidFlowError(`${opts.out}: write the new model to another file (--out), so that the model it starts from stays usable until the new one is done`, 'E_OPTION');
+      throw optionError(`${opts.out}: write the new model to another file (--out), so that the model it starts from stays usable until the new one is done`);
     }
     startFrom = readModelFile(opts.from);
   }
-  const config = resumeFrom ? startConfig(resumeFrom, opts.out, opts)
-    : startFrom ? startConfig(startFrom, opts.from!, opts) : resolveConfig(opts, dataset.category);
-  const saveMemory = opts.saveMemory === undefined || opts.saveMemory === 'auto' ? config.height * config.width > 256 * 256 : opts.saveMemory;
-  let files = dataset.train;
-  if (opts.maxImages !== undefined) {
-    checkNumber('max images', opts.maxImages, 2, Infinity, true);
-    files = new Random(seed ^ 0x3a7).shuffle([...files]).slice(0, opts.maxImages).sort();
-    note(`using ${files.length} of ${dataset.train.length} training images (--max-images)`);
+  const start = resumeFrom ?? startFrom;
+  const startConfigOf = start ? startConfig(start, resumeFrom ? opts.out : opts.from!, given) : undefined;
+  const resumed = resumeFrom ? resumeChanges(resumeFrom, opts.out, given) : undefined;
+  if (resumeFrom?.resume && given.epochs !== undefined) {
+    const { epoch, stepInEpoch } = resumeFrom.resume;
+    const reached = epoch + (stepInEpoch > 0 ? 1 : 0);
+    if ((given.epochs as number) < reached) {
+      throw optionError(`${opts.out}: --epochs ${given.epochs} is fewer than the checkpoint has reached (${reached}); give at least ${reached}`);
+    }
   }
 
+  const threads = opts.threads;
+  const backendName = await ensureBackend(threads);
+  const previous = resumeFrom?.training;
+  const dataset = await openDataset({
+    data: opts.data,
+    category: opts.category ?? (previous?.category || undefined),
+    format: opts.format ?? (previous?.format as TrainOptions['format']),
+  });
+  const config = startConfigOf ?? resolveConfig(opts, dataset.category);
+
   let record: TrainingRecord;
-  if (resumeFrom?.resume) {
+  if (resumeFrom?.resume && resumed) {
+    // The checkpoint's record, with what may change on resume (lr, epochs, targets, run settings).
     record = resumeFrom.training;
-    note(`resuming ${opts.out} at epoch ${resumeFrom.resume.epoch + 1}, step ${resumeFrom.resume.stepInEpoch + 1}`);
+    const v = resumed.values;
+    record.lr = v.lr as number;
+    record.epochs = v.epochs as number;
+    record.fpr = { image: v.fpr as number, pixel: v.pixelFpr as number };
+    record.checkpointEvery = v.checkpointEvery as number;
+    record.saveMemory = v.saveMemory as boolean;
+    record.threads = threads ?? 0; // this run's (the recorded options say the last run's)
+    if (threads === undefined) delete v.threads;
+    const changes = Object.entries(resumed.changed);
+    const options: RecordedOptions = { values: v, resumed: [...(record.options?.resumed ?? [])] };
+    if (changes.length > 0) options.resumed!.push({ epoch: resumeFrom.resume.epoch, step: resumeFrom.resume.stepInEpoch, changed: resumed.changed });
+    if (options.resumed!.length === 0) delete options.resumed;
+    record.options = options;
+    note(`resuming ${opts.out} at epoch ${resumeFrom.resume.epoch + 1}, step ${resumeFrom.resume.stepInEpoch + 1}` +
+      (changes.length ? `; changed: ${changes.map(([name, c]) => `${optionOf('train', name).flag} ${c.from === null ? '(none)' : shown(c.from)} -> ${shown(c.to)}`).join(', ')}` : ''));
   } else {
+    const num = (name: string): number => (given[name] as number | undefined) ?? numberDefault('train', name);
+    const batch = num('batch'), seed = num('seed'), holdout = num('holdout');
+    const augment = resolveAugment((given.augment as 'texture' | 'none' | 'auto' | undefined) ?? 'auto', dataset.category, dataset.root);
+    if (augment.note) note(augment.note);
+    const saveMemory = resolveSaveMemory(given.saveMemory, config);
+    let files = dataset.train;
+    if (given.maxImages !== undefined) {
+      files = new Random(seed ^ 0x3a7).shuffle([...files]).slice(0, given.maxImages as number).sort();
+      note(`using ${files.length} of ${dataset.train.length} training images (--max-images)`);
+    }
     const split = holdoutSplit(files, holdout, seed, batch);
     record = {
-      data: opts.data, category: dataset.category, format: dataset.format, augment: augment.mode, seed, batch, lr, epochs,
-      epochsDone: 0, steps: 0, threads: threads ?? 0, saveMemory, holdout, fpr, checkpointEvery: opts.checkpointEvery ?? 0,
-      trainFiles: split.train, holdoutFiles: split.holdout, lossPerEpoch: [], seconds: 0,
+      data: opts.data, category: dataset.category, format: dataset.format, augment: augment.mode, seed, batch, lr: num('lr'), epochs: num('epochs'),
+      epochsDone: 0, steps: 0, threads: threads ?? 0, saveMemory, holdout, fpr: { image: num('fpr'), pixel: num('pixelFpr') },
+      checkpointEvery: num('checkpointEvery'), trainFiles: split.train, holdoutFiles: split.holdout, lossPerEpoch: [], seconds: 0,
     };
     if (startFrom) {
       record.from = { file: opts.from!, epochs: startFrom.training.epochsDone };
       note(`starting from ${opts.from} (${startFrom.training.epochsDone} epochs on ${startFrom.training.trainFiles.length} images) with a fresh optimizer`);
     }
+    record.options = { values: resolvedTrainOptions(record, config, given) };
   }
-  if (record.trainFiles.length < batch) {
-    throw new PyramidFlowError(`${dataset.category}: only ${record.trainFiles.length} training image(s) for batch size ${batch}; add images or lower --batch / --holdout`);
+  epochsForEvents = record.epochs;
+  if (record.trainFiles.length < record.batch) {
+    throw new PyramidFlowError(`${dataset.category}: only ${record.trainFiles.length} training image(s) for batch size ${record.batch}; add images or lower --batch / --holdout`);
   }
-  note(`${record.trainFiles.length} training images, ${record.holdoutFiles.length} held out for calibration; model ${config.channels}ch k${config.kernel} L${config.levels} S${config.stacks} ${config.volumeNorm} ${config.height}x${config.width}; ${backendName}${saveMemory ? '; memory saving on' : ''}`);
+  note(`${record.trainFiles.length} training images, ${record.holdoutFiles.length} held out for calibration; model ${config.channels}ch k${config.kernel} L${config.levels} S${config.stacks} ${config.volumeNorm} ${config.height}x${config.width}; ${backendName}${record.saveMemory ? '; memory saving on' : ''}`);
 
   const images = await loadResized(record.trainFiles, config.height, config.width);
   const runStart = Date.now();
@@ -133,19 +178,23 @@ export async function train(opts: TrainOptions, onProgress?: (p: TrainProgress) 
   record.seconds += (Date.now() - runStart) / 1000;
 
   // Template from the training images (no augmentation), then thresholds from held-out good images.
-  const template = computeTemplate(model, images.length, (i) => normalizeImage(images[i]!));
-  let calibration = images.map(normalizeImage);
-  let source: 'holdout' | 'train' = 'train';
-  if (record.holdoutFiles.length > 0) {
-    calibration = (await loadResized(record.holdoutFiles, config.height, config.width)).map(normalizeImage);
-    source = 'holdout';
-  }
-  const thresholds = calibrateThresholds(anomalyMaps(model, template, calibration), record.fpr, source);
+  const holdoutImages = record.holdoutFiles.length > 0 ? await loadResized(record.holdoutFiles, config.height, config.width) : [];
+  const { saved, thresholds } = finishModel({ model, record, trainImages: images, holdoutImages });
   if (thresholds.note) note(thresholds.note);
-  saveModelFile(opts.out, snapshot(model, record, { template, thresholds }));
-  onProgress?.({ kind: 'done', epoch: epochs, epochs, step: 0, stepsPerEpoch: 0, message: opts.out });
+  saveModelFile(opts.out, saved);
+  onProgress?.({ kind: 'done', epoch: record.epochs, epochs: record.epochs, step: 0, stepsPerEpoch: 0, message: opts.out });
   return {
     modelFile: opts.out, config, epochs: record.epochsDone, steps: record.steps, seconds: (Date.now() - t0) / 1000,
     trainImages: record.trainFiles.length, holdoutImages: record.holdoutFiles.length, lossPerEpoch: record.lossPerEpoch, thresholds, notes,
   };
+}
+
+/**
+ * The options a model was trained with (`pyramidflow info --config`): resolved, by option name,
+ * in the table's order; given to `train` (or as a config file to `train --config`) they repeat the run.
+ */
+export async function trainingOptions(file: string): Promise<TrainingOptionsOfModel> {
+  const saved = readModelFile(file);
+  const { values, reconstructed } = recordedTrainOptions(saved.training, saved.config);
+  return { file, values, reconstructed, resumed: saved.training.options?.resumed ?? [] };
 }

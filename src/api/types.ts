@@ -2,6 +2,10 @@
  * The public, typed contract of pyramidflow: one options type and one result type per command.
  * The CLI (src/cli), the server (src/server) and the report (src/report) are thin layers over
  * the functions in src/api/index.ts that take and return these.
+ *
+ * The range, default and help of every option are in one place, the option table
+ * (src/api/options.ts; `pyramidflow <command> --help` prints them): the comments here say what
+ * an option is, not its numbers.
  */
 
 export type { VolumeNorm, Downsample, ModelConfig, ModelOptions } from '../flow/types.js';
@@ -14,6 +18,9 @@ import type { DatasetFormat } from '../data/dataset-types.js';
 import type { AugmentKind } from '../data/augment.js';
 import type { Thresholds, ImagePrediction } from '../detect/types.js';
 import type { Metrics as MetricSet, PlotCurve as Curve } from '../metrics/types.js';
+import type { OptionValue, RecordedOptions } from '../flow/saved-model.js';
+
+export type { OptionValue, RecordedOptions };
 
 /** Augmentation of training images: 'auto' picks 'texture' or 'none' from the data set. */
 export type AugmentMode = AugmentKind | 'auto';
@@ -25,25 +32,36 @@ export interface DataOptions {
 }
 
 export interface FprTargets {
-  image?: number; // false-positive rate on good images, default 0.01
-  pixel?: number; // false-positive rate on good pixels, default 0.001
+  image?: number; // false-positive rate on good images the image threshold is set for (--fpr)
+  pixel?: number; // false-positive rate on good pixels the pixel threshold is set for (--pixel-fpr)
 }
 
 export interface TrainOptions extends DataOptions, ModelOptions {
   out: string; // model file to write
-  batch?: number; // >= 2, default 2
-  epochs?: number; // default 15
-  lr?: number; // default 2e-4
-  seed?: number; // default 0
-  threads?: number; // default: all cores
-  saveMemory?: boolean | 'auto'; // default auto: on above 256x256
-  augment?: AugmentMode; // default auto
-  holdout?: number; // share of good training images kept for calibration, default 0.1
-  fpr?: FprTargets;
+  batch?: number; // images per step
+  epochs?: number; // may change on resume: the resumed run goes on to this many
+  lr?: number; // learning rate; may change on resume: the resumed run uses it
+  seed?: number; // weights, data order and augmentation
+  threads?: number; // kernel threads
+  saveMemory?: boolean | 'auto'; // recompute activations instead of keeping them
+  augment?: AugmentMode;
+  holdout?: number; // share of good training images kept for calibration
+  fpr?: FprTargets; // may change on resume
   checkpointEvery?: number; // steps between checkpoints besides every epoch; 0 = epochs only
-  resume?: boolean; // continue from `out` (or its checkpoint) if present
+  resume?: boolean; // continue from `out` (or its checkpoint) if present; options that define the model or the data order must not change
   from?: string; // start from this model file's weights (finished or a checkpoint), to train further or on other images; its configuration, a fresh optimizer
   maxImages?: number; // use at most this many training images (quick runs)
+}
+
+/** The options a model was trained with (`pyramidflow info --config`). */
+export interface TrainingOptionsOfModel {
+  file: string;
+  /** Resolved (defaults, `auto` and detected values filled in), by option name, in the table's order. */
+  values: Record<string, OptionValue>;
+  /** True for a model file of an earlier version: read back from its configuration and training record. */
+  reconstructed: boolean;
+  /** What resumed runs changed, and where they resumed. */
+  resumed: NonNullable<RecordedOptions['resumed']>;
 }
 
 export interface TrainSummary {
@@ -65,7 +83,7 @@ export interface PredictOptions {
   out?: string; // folder for the PNGs; none written when left out
   threshold?: number; // image threshold override
   pixelThreshold?: number;
-  minArea?: number; // smallest region in pixels, default 16
+  minArea?: number; // smallest region in pixels
   threads?: number;
 }
 
@@ -92,9 +110,9 @@ export interface TestOptions extends DataOptions {
   maps?: string; // write every map as float32 TIFF under DIR/<category>/test/<type>/<stem>.tiff
   report?: string; // folder for index.html (written by the report layer)
   evalSize?: 'model' | 'original';
-  fprLimit?: number; // AUPRO limit, default 0.3
+  fprLimit?: number; // false-positive rate limit of AUPRO
   threads?: number;
-  galleryCount?: number; // worst images kept for the report, default 24
+  galleryCount?: number; // worst images kept for the report
 }
 
 export interface TestResult {
@@ -118,13 +136,13 @@ export interface TestResult {
 export interface CalibrateOptions {
   model: string;
   good: string; // folder of good images
-  fpr?: FprTargets;
+  fpr?: FprTargets; // each left out: the model's own target
   threads?: number;
 }
 
 export interface ConformanceOptions {
-  /** Kernels to run: 'wasm' (default, what training and detection use) or 'js' (the reference). */
+  /** Kernels to run: 'wasm' (what training and detection use) or 'js' (the reference). */
   backend?: 'js' | 'wasm';
-  /** Kernel threads (default: all cores). */
+  /** Kernel threads. */
   threads?: number;
 }

@@ -4,6 +4,7 @@
  * stays fast and a command loads only what it uses.
  */
 import type * as Api from '../api/index.js';
+import type { TrainingOptionsOfModel } from '../api/types.js';
 import type { ReportOptions } from '../report/index.js';
 import type { TestResult } from '../api/types.js';
 import type { SynthOptions, SynthSummary } from '../data/synth.js';
@@ -25,6 +26,8 @@ export interface CliApi {
   calibrate: typeof Api.calibrate;
   info: typeof Api.info;
   conformance: typeof Api.conformance;
+  /** The options a model was trained with (`info --config`). */
+  trainingOptions(file: string): Promise<TrainingOptionsOfModel>;
 }
 
 /** The part of src/server/index.ts the `serve` command calls. */
@@ -68,6 +71,7 @@ export function defaultContext(): CliContext {
       calibrate: async (opts) => (await api()).calibrate(opts),
       info: async (file) => (await api()).info(file),
       conformance: async (file, options) => (await api()).conformance(file, options),
+      trainingOptions: async (file) => (await import('../api/train.js')).trainingOptions(file),
     },
     writeReport: async (dir, result, opts) => (await import('../report/index.js')).writeReport(dir, result, opts),
     synthesize: async (opts) => (await import('../data/synth.js')).synthesize(opts),

@@ -5,14 +5,18 @@
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { TrainOptions } from '../api/types.js';
+import { numberDefault, textDefault } from '../api/options.js';
 import type { CliContext } from './context.js';
+import { readConfigFile } from './config-file.js';
 import { formatDuration, formatPercent } from './format.js';
-import { parseNumber } from './options.js';
+import { addOptions, commandValues, type CliValues, type FileValues } from './options.js';
 import { TrainProgressPrinter } from './progress.js';
 
 /** Everything the demo does, in one place to tune. */
 export const DEMO_SETTINGS = {
-  out: 'pyramidflow-demo',
+  /** Where the demo writes, and its training time budget in minutes (the option table's defaults of --out and --minutes). */
+  out: textDefault('demo', 'out'),
+  minutes: numberDefault('demo', 'minutes'),
   /** One texture category of the synthesiser (src/data/synth.ts: SYNTH_CATEGORIES). */
   category: 'fabric',
   size: 64,
@@ -22,17 +26,13 @@ export const DEMO_SETTINGS = {
   seed: 0,
   model: { channels: 8, kernel: 7, levels: 3, stacks: 2 } satisfies Partial<TrainOptions>,
   batch: 4,
-  /** Training time budget when --minutes is left out, and how it turns into epochs. */
-  minutes: 1,
+  /** How the training time budget turns into epochs. */
   epochsPerMinute: 50, // measured at size 64 on 2 quiet cores (51 epochs: 51 s in all, with synthesis, test and report); epochs = round(minutes * this)
   minEpochs: 2,
   maxEpochs: 60,
 };
 
-export interface DemoCliOptions {
-  out?: string;
-  minutes?: string;
-}
+export type DemoCliOptions = CliValues;
 
 export interface DemoPlan {
   out: string;
@@ -42,9 +42,10 @@ export interface DemoPlan {
   epochs: number;
 }
 
-export function toDemoPlan(cli: DemoCliOptions, settings = DEMO_SETTINGS): DemoPlan {
-  const out = resolve(cli.out ?? settings.out);
-  const minutes = parseNumber('--minutes', cli.minutes, { above: 0, max: 24 * 60 }) ?? settings.minutes;
+export function toDemoPlan(cli: DemoCliOptions, settings = DEMO_SETTINGS, file?: FileValues): DemoPlan {
+  const values = commandValues('demo', cli, file);
+  const out = resolve((values.out as string | undefined) ?? settings.out);
+  const minutes = (values.minutes as number | undefined) ?? settings.minutes;
   const epochs = Math.min(settings.maxEpochs, Math.max(settings.minEpochs, Math.round(minutes * settings.epochsPerMinute)));
   return { out, dataDir: join(out, 'data'), modelFile: join(out, 'model.pflow'), reportDir: join(out, 'report'), epochs };
 }
@@ -99,13 +100,12 @@ export async function runDemo(ctx: CliContext, plan: DemoPlan, settings = DEMO_S
 }
 
 export function registerDemo(program: Command, ctx: CliContext): void {
-  program
+  const cmd = program
     .command('demo')
-    .description('synthesise a small data set, train, test and write a report (a first try, about a minute)')
-    .option('--out <dir>', `folder for the data, model and report (default ./${DEMO_SETTINGS.out})`)
-    .option('--minutes <m>', `rough training time budget (default ${DEMO_SETTINGS.minutes})`)
+    .description('synthesise a small data set, train, test and write a report (a first try, about a minute)');
+  addOptions(cmd, 'demo')
     .addHelpText('after', '\nExample:\n  $ pyramidflow demo --out ./demo --minutes 2')
     .action(async (cli: DemoCliOptions) => {
-      await runDemo(ctx, toDemoPlan(cli));
+      await runDemo(ctx, toDemoPlan(cli, DEMO_SETTINGS, await readConfigFile('demo', cli)));
     });
 }

@@ -2,26 +2,18 @@
 import type { Command } from 'commander';
 import type { CalibrateOptions, ConformanceOptions, ConformanceReport, ModelInfo, Thresholds } from '../api/types.js';
 import type { CliContext } from './context.js';
+import { formatTrainingConfig, readConfigFile } from './config-file.js';
 import { formatNumber, formatTable, formatRate, jsonLine } from './format.js';
-import { definedOnly, parseInteger, requireText, usageError } from './options.js';
-import { toFprTargets } from './train.js';
+import { addOptions, commandOptions, wantsJson, type CliValues, type FileValues } from './options.js';
 
-export interface CalibrateCliOptions {
-  model?: string;
-  good?: string;
-  fpr?: string;
-  pixelFpr?: string;
-  threads?: string;
-  json?: boolean;
+export type CalibrateCliOptions = CliValues;
+
+export function toCalibrateOptions(cli: CalibrateCliOptions, file?: FileValues): CalibrateOptions {
+  return commandOptions<CalibrateOptions>('calibrate', cli, file);
 }
 
-export function toCalibrateOptions(cli: CalibrateCliOptions): CalibrateOptions {
-  return definedOnly<CalibrateOptions>({
-    model: requireText('--model', cli.model),
-    good: requireText('--good', cli.good),
-    fpr: toFprTargets(cli.fpr, cli.pixelFpr),
-    threads: parseInteger('--threads', cli.threads, { min: 1 }),
-  });
+export function toConformanceOptions(cli: CliValues, file?: FileValues): ConformanceOptions {
+  return commandOptions<ConformanceOptions>('conformance', cli, file);
 }
 
 export function formatThresholds(t: Thresholds): string {
@@ -59,47 +51,45 @@ export function formatConformance(report: ConformanceReport): string {
 }
 
 export function registerModelCommands(program: Command, ctx: CliContext): void {
-  program
+  const calibrate = program
     .command('calibrate')
-    .description('set the image and pixel thresholds of a model from a folder of good images')
-    .requiredOption('--model <model-file>', 'model file (updated in place)')
-    .requiredOption('--good <dir>', 'folder of good images from production')
-    .option('--fpr <rate>', 'image false-positive rate (default 0.01)')
-    .option('--pixel-fpr <rate>', 'pixel false-positive rate (default 0.001)')
-    .option('--threads <n>', 'kernel threads (default: all cores)')
-    .option('--json', 'print the thresholds as JSON')
+    .description('set the image and pixel thresholds of a model from a folder of good images');
+  addOptions(calibrate, 'calibrate')
     .addHelpText('after', '\nExample:\n  $ pyramidflow calibrate --model carpet.pflow --good ./line-3/good --fpr 0.005')
     .action(async (cli: CalibrateCliOptions) => {
-      const thresholds = await ctx.api.calibrate(toCalibrateOptions(cli));
-      ctx.stdout.write(cli.json ? jsonLine(thresholds) : `${formatThresholds(thresholds)}\n`);
+      const file = await readConfigFile('calibrate', cli);
+      const thresholds = await ctx.api.calibrate(toCalibrateOptions(cli, file));
+      ctx.stdout.write(wantsJson(cli, file) ? jsonLine(thresholds) : `${formatThresholds(thresholds)}\n`);
     });
 
-  program
+  const info = program
     .command('info')
-    .description('show a model file\'s network, training and thresholds')
-    .argument('<model-file>', 'model file')
-    .option('--json', 'print as JSON')
-    .addHelpText('after', '\nExample:\n  $ pyramidflow info carpet.pflow')
-    .action(async (file: string, cli: { json?: boolean }) => {
+    .description('show a model file\'s network, training and thresholds, or the options it was trained with (--config)')
+    .argument('<model-file>', 'model file');
+  addOptions(info, 'info')
+    .addHelpText('after', '\nExamples:\n  $ pyramidflow info carpet.pflow\n  $ pyramidflow info --config carpet.pflow > carpet.yaml   (then: pyramidflow train --config carpet.yaml)')
+    .action(async (file: string, cli: CliValues) => {
+      if (cli.config === true) {
+        ctx.stdout.write(await formatTrainingConfig(await ctx.api.trainingOptions(file), cli.json === true));
+        return;
+      }
       const info = await ctx.api.info(file);
       ctx.stdout.write(cli.json ? jsonLine(info) : `${formatModelInfo(info)}\n`);
     });
 
-  program
+  const conformance = program
     .command('conformance')
     .description('check the implementation against reference outputs (exit code 1 if a check fails)')
-    .argument('<file.json...>', 'reference files')
-    .option('--backend <kind>', 'kernels to check: wasm (what training and detection use) or js (the reference)', 'wasm')
-    .option('--threads <n>', 'kernel threads (default: all cores)')
-    .option('--json', 'print one JSON object')
+    .argument('<file.json...>', 'reference files');
+  addOptions(conformance, 'conformance')
     .addHelpText('after', '\nExample:\n  $ pyramidflow conformance reference/*.json\n  $ pyramidflow conformance --backend js reference/tiny.json')
-    .action(async (files: string[], cli: { json?: boolean; backend: string; threads?: string }) => {
-      if (cli.backend !== 'js' && cli.backend !== 'wasm') throw usageError(`--backend must be js or wasm, got ${cli.backend}`);
-      const options: ConformanceOptions = definedOnly({ backend: cli.backend, threads: parseInteger('--threads', cli.threads, { min: 1 }) });
+    .action(async (files: string[], cli: CliValues) => {
+      const file = await readConfigFile('conformance', cli);
+      const options = toConformanceOptions(cli, file);
       const reports: ConformanceReport[] = [];
-      for (const file of files) reports.push(await ctx.api.conformance(file, options));
+      for (const f of files) reports.push(await ctx.api.conformance(f, options));
       const ok = reports.every((r) => r.ok);
-      if (cli.json) ctx.stdout.write(jsonLine({ ok, reports }));
+      if (wantsJson(cli, file)) ctx.stdout.write(jsonLine({ ok, reports }));
       else ctx.stdout.write(`${reports.map(formatConformance).join('\n\n')}\n`);
       if (!ok) ctx.exitCode = 1;
     });

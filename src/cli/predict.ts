@@ -2,30 +2,16 @@
 import type { Command } from 'commander';
 import type { ImagePrediction, PredictOptions } from '../api/types.js';
 import type { CliContext } from './context.js';
+import { readConfigFile } from './config-file.js';
 import { formatNumber, formatTable, jsonLine } from './format.js';
-import { definedOnly, parseInteger, parseNumber, requireText, usageError } from './options.js';
+import { addOptions, commandOptions, usageError, wantsJson, type CliValues, type FileValues } from './options.js';
 
-export interface PredictCliOptions {
-  model?: string;
-  out?: string;
-  threshold?: string;
-  pixelThreshold?: string;
-  minArea?: string;
-  threads?: string;
-  json?: boolean;
-}
+export type PredictCliOptions = CliValues;
 
-export function toPredictOptions(inputs: string[], cli: PredictCliOptions): PredictOptions {
+export function toPredictOptions(inputs: string[], cli: PredictCliOptions, file?: FileValues): PredictOptions {
   if (inputs.length === 0) throw usageError('give at least one image file or folder');
-  return definedOnly<PredictOptions>({
-    model: requireText('--model', cli.model),
-    inputs,
-    out: cli.out,
-    threshold: parseNumber('--threshold', cli.threshold),
-    pixelThreshold: parseNumber('--pixel-threshold', cli.pixelThreshold),
-    minArea: parseInteger('--min-area', cli.minArea, { min: 0 }),
-    threads: parseInteger('--threads', cli.threads, { min: 1 }),
-  });
+  const opts = commandOptions<Omit<PredictOptions, 'inputs'>>('predict', cli, file);
+  return { ...opts, inputs };
 }
 
 export function formatPredictions(predictions: ImagePrediction[]): string {
@@ -48,17 +34,11 @@ export function predictionJson(p: ImagePrediction): Record<string, unknown> {
 }
 
 export function registerPredict(program: Command, ctx: CliContext): void {
-  program
+  const cmd = program
     .command('predict')
     .description('score images or folders of images and mark defect regions')
-    .argument('<image-or-folder...>', 'image files (PNG, JPEG, BMP, TIFF) or folders of them')
-    .requiredOption('--model <model-file>', 'trained model file')
-    .option('--out <dir>', 'write heat map, overlay and outline PNGs per image to DIR')
-    .option('--threshold <t>', 'image-score threshold (default: the model\'s calibrated one)')
-    .option('--pixel-threshold <p>', 'pixel threshold for regions (default: the model\'s calibrated one)')
-    .option('--min-area <pixels>', 'smallest region reported (default 16)')
-    .option('--threads <n>', 'kernel threads (default: all cores)')
-    .option('--json', 'one JSON object per image')
+    .argument('<image-or-folder...>', 'image files (PNG, JPEG, BMP, TIFF) or folders of them');
+  addOptions(cmd, 'predict')
     .addHelpText(
       'after',
       `
@@ -66,12 +46,14 @@ Example:
   $ pyramidflow predict --model carpet.pflow ./new-photos --out ./predictions`,
     )
     .action(async (inputs: string[], cli: PredictCliOptions) => {
-      const predictions = await ctx.api.predict(toPredictOptions(inputs, cli));
-      if (cli.json) {
+      const file = await readConfigFile('predict', cli);
+      const opts = toPredictOptions(inputs, cli, file);
+      const predictions = await ctx.api.predict(opts);
+      if (wantsJson(cli, file)) {
         for (const p of predictions) ctx.stdout.write(jsonLine(predictionJson(p)));
         return;
       }
       ctx.stdout.write(`${formatPredictions(predictions)}\n`);
-      if (cli.out !== undefined) ctx.stdout.write(`pictures in ${cli.out}\n`);
+      if (opts.out !== undefined) ctx.stdout.write(`pictures in ${opts.out}\n`);
     });
 }

@@ -1,28 +1,13 @@
 /** `pyramidflow synth`: write a synthetic MVTec-style data set (textures with drawn defects). */
 import type { Command } from 'commander';
 import type { CliContext, SynthOptions, SynthSummary } from './context.js';
-import { definedOnly, parseInteger, parseList, requireText } from './options.js';
+import { readConfigFile } from './config-file.js';
+import { addOptions, commandOptions, type CliValues, type FileValues } from './options.js';
 
-export interface SynthCliOptions {
-  out?: string;
-  categories?: string;
-  size?: string;
-  train?: string;
-  testGood?: string;
-  testDefect?: string;
-  seed?: string;
-}
+export type SynthCliOptions = CliValues;
 
-export function toSynthOptions(cli: SynthCliOptions): SynthOptions {
-  return definedOnly<SynthOptions>({
-    out: requireText('--out', cli.out),
-    categories: parseList('--categories', cli.categories),
-    size: parseInteger('--size', cli.size, { min: 8 }),
-    train: parseInteger('--train', cli.train, { min: 1 }),
-    testGood: parseInteger('--test-good', cli.testGood, { min: 0 }),
-    testDefect: parseInteger('--test-defect', cli.testDefect, { min: 0 }),
-    seed: parseInteger('--seed', cli.seed, { min: 0 }),
-  });
+export function toSynthOptions(cli: SynthCliOptions, file?: FileValues): SynthOptions {
+  return commandOptions<SynthOptions>('synth', cli, file);
 }
 
 export function formatSynthSummary(summary: SynthSummary): string {
@@ -34,19 +19,13 @@ export function formatSynthSummary(summary: SynthSummary): string {
 }
 
 export function registerSynth(program: Command, ctx: CliContext): void {
-  program
+  const cmd = program
     .command('synth')
-    .description('write a synthetic data set in the MVTec layout (for trying things out and for tests)')
-    .requiredOption('--out <dir>', 'folder to write')
-    .option('--categories <a,b>', 'comma-separated categories (default: all)')
-    .option('--size <px>', 'image size (default 256)')
-    .option('--train <n>', 'good training images per category')
-    .option('--test-good <n>', 'good test images per category')
-    .option('--test-defect <n>', 'defect test images per category')
-    .option('--seed <n>', 'random seed')
+    .description('write a synthetic data set in the MVTec layout (for trying things out and for tests)');
+  addOptions(cmd, 'synth')
     .addHelpText('after', '\nExample:\n  $ pyramidflow synth --out ./synthetic --size 128 --train 60')
     .action(async (cli: SynthCliOptions) => {
-      const summary = await ctx.synthesize(toSynthOptions(cli));
+      const summary = await ctx.synthesize(toSynthOptions(cli, await readConfigFile('synth', cli)));
       ctx.stdout.write(`${formatSynthSummary(summary)}\n`);
     });
 }

@@ -2,39 +2,17 @@
 import type { Command } from 'commander';
 import type { MetricSet, TestOptions, TestResult } from '../api/types.js';
 import type { CliContext } from './context.js';
+import { readConfigFile } from './config-file.js';
 import { formatCount, formatNumber, formatPercent, formatRate, formatSigned, formatTable, jsonLine } from './format.js';
-import { definedOnly, parseChoice, parseInteger, parseNumber, requireText } from './options.js';
-import { FORMATS } from './train.js';
+import { addOptions, commandOptions, wantsJson, type CliValues, type FileValues } from './options.js';
 
-export interface TestCliOptions {
-  model?: string;
-  data?: string;
-  category?: string;
-  format?: string;
-  maps?: string;
-  report?: string;
-  evalSize?: string;
-  fprLimit?: string;
-  threads?: string;
-  galleryCount?: string;
-  json?: boolean;
-}
+export type TestCliOptions = CliValues;
 
-export function toTestOptions(cli: TestCliOptions): TestOptions {
-  const galleryCount = parseInteger('--gallery-count', cli.galleryCount, { min: 0 });
-  return definedOnly<TestOptions>({
-    model: requireText('--model', cli.model),
-    data: requireText('--data', cli.data),
-    category: cli.category,
-    format: parseChoice('--format', cli.format, FORMATS),
-    maps: cli.maps,
-    report: cli.report,
-    evalSize: parseChoice('--eval-size', cli.evalSize, ['model', 'original'] as const),
-    fprLimit: parseNumber('--fpr-limit', cli.fprLimit, { above: 0, max: 1 }),
-    threads: parseInteger('--threads', cli.threads, { min: 1 }),
-    // Without a report nobody looks at the gallery: keep no pictures in memory.
-    galleryCount: galleryCount ?? (cli.report === undefined ? 0 : undefined),
-  });
+export function toTestOptions(cli: TestCliOptions, file?: FileValues): TestOptions {
+  const opts = commandOptions<TestOptions>('test', cli, file);
+  // Without a report nobody looks at the gallery: keep no pictures in memory.
+  if (opts.galleryCount === undefined && opts.report === undefined) opts.galleryCount = 0;
+  return opts;
 }
 
 const METRIC_HEADERS = ['type', 'images', 'image AUROC', 'pixel AUROC', 'AUPRO', 'PRO full', 'image F1', 'pixel F1'];
@@ -78,20 +56,10 @@ export function testResultJson(r: TestResult, reportFile?: string): Record<strin
 }
 
 export function registerTest(program: Command, ctx: CliContext): void {
-  program
+  const cmd = program
     .command('test')
-    .description('evaluate a model on a test set (AUROC, AUPRO, F1) and optionally write an HTML report')
-    .requiredOption('--model <model-file>', 'trained model file')
-    .requiredOption('--data <root>', 'data set root folder')
-    .option('--category <name>', 'MVTec/BTAD category')
-    .option('--format <format>', `data set layout: ${FORMATS.join('|')} (default: detected)`)
-    .option('--maps <dir>', 'write every anomaly map as float32 TIFF under DIR')
-    .option('--report <dir>', 'write an HTML report to DIR/index.html')
-    .option('--eval-size <model|original>', 'compare maps at the model size or each image\'s own size (default model)')
-    .option('--fpr-limit <rate>', 'false-positive rate limit of AUPRO (default 0.3)')
-    .option('--threads <n>', 'kernel threads (default: all cores)')
-    .option('--gallery-count <n>', 'worst images shown in the report (default 24)')
-    .option('--json', 'print one JSON object')
+    .description('evaluate a model on a test set (AUROC, AUPRO, F1) and optionally write an HTML report');
+  addOptions(cmd, 'test')
     .addHelpText(
       'after',
       `
@@ -99,9 +67,11 @@ Example:
   $ pyramidflow test --model carpet.pflow --data ./mvtec --category carpet --report ./carpet-report`,
     )
     .action(async (cli: TestCliOptions) => {
-      const result = await ctx.api.test(toTestOptions(cli));
-      const reportFile = cli.report === undefined ? undefined : await ctx.writeReport(cli.report, result);
-      if (cli.json) {
+      const file = await readConfigFile('test', cli);
+      const opts = toTestOptions(cli, file);
+      const result = await ctx.api.test(opts);
+      const reportFile = opts.report === undefined ? undefined : await ctx.writeReport(opts.report, result);
+      if (wantsJson(cli, file)) {
         ctx.stdout.write(jsonLine(testResultJson(result, reportFile)));
         return;
       }

@@ -43,19 +43,33 @@ export function resolveConfig(opts: ModelOptions = {}, category = ''): ModelConf
   return cfg;
 }
 
+/**
+ * The integer ranges of the configuration (inclusive): validateConfig checks them, and the option
+ * table (src/api/options.ts) states them for the flags, the config files and the library.
+ */
+export const CONFIG_LIMITS = {
+  channels: { min: 1, max: 1024 },
+  kernel: { min: 1, max: 31 }, // and odd
+  levels: { min: 2, max: 8 },
+  stacks: { min: 1, max: 64 },
+  height: { min: 1, max: 16384 },
+  width: { min: 1, max: 16384 },
+} as const satisfies Record<string, { min: number; max: number }>;
+
 export function validateConfig(cfg: ModelConfig): void {
-  const int = (v: number, name: string, min: number, max = Infinity): void => {
+  const int = (v: number, name: keyof typeof CONFIG_LIMITS): void => {
+    const { min, max } = CONFIG_LIMITS[name];
     if (!Number.isInteger(v) || v < min || v > max) {
-      throw new PyramidFlowError(`${name} must be an integer in [${min}, ${max === Infinity ? '...' : max}], got ${v}`, 'E_CONFIG');
+      throw new PyramidFlowError(`${name} must be an integer in [${min}, ${max}], got ${v}`, 'E_CONFIG');
     }
   };
-  int(cfg.channels, 'channels', 1, 1024);
-  int(cfg.kernel, 'kernel', 1, 31);
+  int(cfg.channels, 'channels');
+  int(cfg.kernel, 'kernel');
   if (cfg.kernel % 2 === 0) throw new PyramidFlowError(`kernel must be odd, got ${cfg.kernel}`, 'E_CONFIG');
-  int(cfg.levels, 'levels', 2, 8);
-  int(cfg.stacks, 'stacks', 1, 64);
-  int(cfg.height, 'height', 1);
-  int(cfg.width, 'width', 1);
+  int(cfg.levels, 'levels');
+  int(cfg.stacks, 'stacks');
+  int(cfg.height, 'height');
+  int(cfg.width, 'width');
   const f = 2 ** (cfg.levels - 1);
   if (cfg.height % f || cfg.width % f) {
     throw new PyramidFlowError(

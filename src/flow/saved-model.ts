@@ -29,6 +29,22 @@ export interface TrainingRecord {
   seconds: number;
   /** The model this training started from (TrainOptions.from) and the epochs it had done. */
   from?: { file: string; epochs: number };
+  /**
+   * The options the training ran with, resolved (defaults, `auto` and detected values filled in),
+   * by their names in the option table (src/api/options.ts); `pyramidflow info --config` prints
+   * them as a config file for `train --config`. Absent in model files of earlier versions.
+   */
+  options?: RecordedOptions;
+}
+
+/** A value of an option: a number, a word or path, a switch, or a list. */
+export type OptionValue = number | string | boolean | string[];
+
+/** The resolved options of a training, and what resumed runs changed (`train --resume --lr ...`). */
+export interface RecordedOptions {
+  values: Record<string, OptionValue>;
+  /** One entry per resumed run that changed options: where it resumed, and each change. */
+  resumed?: Array<{ epoch: number; step: number; changed: Record<string, { from: OptionValue | null; to: OptionValue }> }>;
 }
 
 /** Enough to continue an interrupted training exactly where it stopped. */

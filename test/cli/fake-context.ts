@@ -37,6 +37,7 @@ export function fakeContext(api: Partial<CliApi> = {}, services: Partial<Service
       calibrate: record('calibrate', api.calibrate),
       info: record('info', api.info),
       conformance: record('conformance', api.conformance),
+      trainingOptions: record('trainingOptions', api.trainingOptions),
     },
     writeReport: record('writeReport', services.writeReport ?? (async (dir: string, _result: TestResult) => `${dir}/index.html`)),
     synthesize: record('synthesize', services.synthesize ?? (async (opts: SynthOptions) => ({ out: opts.out, categories: [] }))),

@@ -106,15 +106,15 @@ test('conformance exits 1 when a check fails and prints errors against tolerance
   const passing = fakeContext({ conformance: async () => report(true) });
   assert.equal(await runCli(argv('conformance', 'good.json', '--json'), passing), 0);
   assert.equal((JSON.parse(passing.stdout.text) as { ok: boolean }).ok, true);
-  // the WebAssembly kernels by default, the JS reference on request; the backend is printed
-  assert.deepEqual(passing.calls[0], { fn: 'conformance', args: ['good.json', { backend: 'wasm' }] });
+  // the WebAssembly kernels by default (the API's default: options left out stay undefined), the JS reference on request; the backend is printed
+  assert.deepEqual(passing.calls[0], { fn: 'conformance', args: ['good.json', {}] });
   const js = fakeContext({ conformance: async () => ({ ...report(true), backend: 'js' }) });
   assert.equal(await runCli(argv('conformance', '--backend', 'js', '--threads', '1', 'good.json'), js), 0);
   assert.deepEqual(js.calls[0], { fn: 'conformance', args: ['good.json', { backend: 'js', threads: 1 }] });
   assert.match(js.stdout.text, /^good\.json \(js\): all checks pass$/m);
   const bad = fakeContext({ conformance: async () => report(true) });
   assert.notEqual(await runCli(argv('conformance', '--backend', 'gpu', 'good.json'), bad), 0);
-  assert.match(bad.stderr.text, /--backend must be js or wasm, got gpu/);
+  assert.match(bad.stderr.text, /--backend must be one of wasm, js \(got 'gpu'\)/);
 });
 
 test('serve hands the parsed model specs to the server and stays alive', async () => {

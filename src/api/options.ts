@@ -1,0 +1,589 @@
+/**
+ * The option table: every option of every command, described once: its flag, value type, range,
+ * default, help text, the commands that take it and what a resumed `train --resume` may do with
+ * it. Everything else is derived from it: the commander options of the CLI (src/cli), the
+ * benchmarks' flags (bench/), the parsing and checking of flags, of config files and of the
+ * options the library's functions are given (one message for one mistake, wherever it is made),
+ * the resume comparison and the recorded options of a training (src/api/train.ts).
+ *
+ * It lives in the api layer, the lowest that uses it: the library's functions check their options
+ * with it. Facts of lower layers (the network's ranges and defaults, the false-positive targets,
+ * the smallest region) are referenced here, not restated.
+ */
+import { resolve } from 'node:path';
+import type { ModelConfig } from '../flow/types.js';
+import type { OptionValue, TrainingRecord } from '../flow/saved-model.js';
+import { CONFIG_LIMITS, DEFAULT_CONFIG } from '../flow/config.js';
+import { DEFAULT_FPR } from '../detect/thresholds.js';
+import { DEFAULT_MIN_AREA } from '../detect/detector.js';
+import { DEFAULT_FPR_LIMIT } from '../metrics/pixel.js';
+import { PyramidFlowError } from '../util/errors.js';
+
+export type { OptionValue };
+
+/** The code of every option error: the CLI exits with 2 on it. */
+export const OPTION_ERROR = 'E_USAGE';
+
+export function optionError(message: string): PyramidFlowError {
+  return new PyramidFlowError(message, OPTION_ERROR);
+}
+
+export const COMMANDS = ['train', 'test', 'predict', 'calibrate', 'info', 'serve', 'synth', 'demo', 'conformance'] as const;
+export type CommandName = (typeof COMMANDS)[number];
+
+/** The value types: what a flag's text is parsed as, and what a config file or the library must give. */
+export type OptionKind = 'int' | 'number' | 'choice' | 'bool' | 'text' | 'path' | 'list';
+
+export interface Range {
+  min?: number; // inclusive
+  max?: number; // inclusive
+  above?: number; // exclusive lower bound
+  below?: number; // exclusive upper bound
+}
+
+/**
+ * What `train --resume` does with an option given again:
+ * - 'honoured': it may change; the resumed run uses the new value and the model file records the change;
+ * - 'run': it only concerns this run (threads, output, checkpoints): it may change;
+ * - 'refused': it defines the model or the data and their order: a different value is refused by name.
+ */
+export type ResumeRule = 'honoured' | 'run' | 'refused';
+
+export interface OptionSpec {
+  /** camelCase name: the key of the library's options object, of config files and of the recorded options. */
+  name: string;
+  /** kebab-case flag without the dashes (also accepted as a config-file key). */
+  flag: string;
+  kind: OptionKind;
+  /** The placeholder of the value in help and usage lines (`--batch <n>`); choices show themselves. */
+  arg?: string;
+  choices?: readonly string[];
+  /** A number (or a switch) that may also be the word `auto`. */
+  auto?: boolean;
+  range?: Range;
+  /** The value the library applies when the option is left out. */
+  default?: OptionValue;
+  /** When the default is not a value: 'detected', 'kept from the model', 'all cores', ... */
+  defaultText?: string;
+  help: string;
+  /** Help of `--no-FLAG` (switches only): then both forms exist. */
+  negatedHelp?: string;
+  commands: readonly CommandName[];
+  /** Commands that need it (on the command line or in the config file). */
+  required?: readonly CommandName[];
+  /** A list given by repeating the flag (`--model a --model b`) rather than comma-separated. */
+  repeatable?: boolean;
+  /** Where it goes in the library's options object (default [name]): `--pixel-fpr` is fpr.pixel. */
+  apiPath?: readonly string[];
+  /** Only the command line has it (the output format, the config file itself). */
+  cliOnly?: boolean;
+  /** train: what a resumed run does with it. */
+  resume?: ResumeRule;
+  /** train: not among the recorded options (`--resume` itself). */
+  unrecorded?: boolean;
+  /** train: the option defines the network; its value in a model's configuration. */
+  network?: (c: ModelConfig) => OptionValue | undefined;
+  /** train: its resolved value, from a model file's training record and configuration. */
+  recorded?: (r: TrainingRecord, c: ModelConfig) => OptionValue | undefined;
+  /** What differs for one command. */
+  per?: Partial<Record<CommandName, { help?: string; default?: OptionValue; defaultText?: string }>>;
+}
+
+const square = (c: ModelConfig): boolean => c.height === c.width;
+
+/** `--save-memory auto`: memory saving is on for inputs of more pixels than this (256 x 256). */
+export const SAVE_MEMORY_ABOVE = { height: 256, width: 256 };
+
+/** Whether a training recomputes activations: as given, or (auto) by the input size. */
+export function resolveSaveMemory(value: OptionValue | undefined, c: Pick<ModelConfig, 'height' | 'width'>): boolean {
+  if (typeof value === 'boolean') return value;
+  return c.height * c.width > SAVE_MEMORY_ABOVE.height * SAVE_MEMORY_ABOVE.width;
+}
+const MODEL_COMMANDS = ['test', 'predict', 'calibrate'] as const;
+const THREAD_COMMANDS = ['train', 'test', 'predict', 'calibrate', 'serve', 'conformance'] as const;
+/** The commands with options: each reads a config file. */
+export const CONFIG_COMMANDS = ['train', 'test', 'predict', 'calibrate', 'serve', 'synth', 'demo', 'conformance'] as const;
+
+/** The table, in the order help lists the options. Rows that share a flag take different commands. */
+export const OPTIONS: readonly OptionSpec[] = [
+  // the model file a command reads
+  {
+    name: 'model', flag: 'model', kind: 'path', arg: 'model-file', help: 'trained model file', commands: MODEL_COMMANDS, required: MODEL_COMMANDS,
+    per: { calibrate: { help: 'model file (its thresholds are updated in place)' } },
+  },
+  {
+    name: 'model', flag: 'model', kind: 'list', repeatable: true, arg: 'file|name=file', help: 'model to serve (repeatable)', commands: ['serve'],
+    required: ['serve'], apiPath: ['modelSpecs'],
+  },
+  { name: 'good', flag: 'good', kind: 'path', arg: 'dir', help: 'folder of good images from production', commands: ['calibrate'], required: ['calibrate'] },
+  // data
+  {
+    name: 'data', flag: 'data', kind: 'path', arg: 'root', help: 'data set root folder', commands: ['train', 'test'], required: ['train', 'test'],
+    resume: 'refused', recorded: (r) => r.data,
+  },
+  {
+    name: 'category', flag: 'category', kind: 'text', arg: 'name', help: 'MVTec/BTAD category (optional for --format folder)', commands: ['train', 'test'],
+    resume: 'refused', recorded: (r) => r.category,
+  },
+  {
+    name: 'format', flag: 'format', kind: 'choice', choices: ['mvtec', 'btad', 'folder'], defaultText: 'detected', help: 'data set layout',
+    commands: ['train', 'test'], resume: 'refused', recorded: (r) => r.format,
+  },
+  {
+    name: 'out', flag: 'out', kind: 'path', arg: 'path', help: 'where to write', commands: ['train', 'predict', 'synth', 'demo'], required: ['train', 'synth'],
+    resume: 'run',
+    per: {
+      train: { help: 'model file to write' },
+      predict: { help: 'write heat map, overlay and outline PNGs per image to DIR' },
+      synth: { help: 'folder to write' },
+      demo: { help: 'folder for the data, model and report', default: 'pyramidflow-demo' },
+    },
+  },
+  // the network
+  {
+    name: 'size', flag: 'size', kind: 'int', arg: 'px', range: CONFIG_LIMITS.height, default: DEFAULT_CONFIG.height, help: 'square input size',
+    commands: ['train'], resume: 'refused', network: (c) => (square(c) ? c.height : `${c.height}x${c.width}`),
+    recorded: (_r, c) => (square(c) ? c.height : undefined),
+  },
+  {
+    name: 'height', flag: 'height', kind: 'int', arg: 'px', range: CONFIG_LIMITS.height, help: 'input height (instead of --size)',
+    commands: ['train'], resume: 'refused', network: (c) => c.height, recorded: (_r, c) => (square(c) ? undefined : c.height),
+  },
+  {
+    name: 'width', flag: 'width', kind: 'int', arg: 'px', range: CONFIG_LIMITS.width, help: 'input width (instead of --size)',
+    commands: ['train'], resume: 'refused', network: (c) => c.width, recorded: (_r, c) => (square(c) ? undefined : c.width),
+  },
+  {
+    name: 'channels', flag: 'channels', kind: 'int', arg: 'n', range: CONFIG_LIMITS.channels, default: DEFAULT_CONFIG.channels, help: 'channels C',
+    commands: ['train'], resume: 'refused', network: (c) => c.channels, recorded: (_r, c) => c.channels,
+  },
+  {
+    name: 'kernel', flag: 'kernel', kind: 'int', arg: 'k', range: CONFIG_LIMITS.kernel, default: DEFAULT_CONFIG.kernel, help: 'odd convolution kernel size',
+    commands: ['train'], resume: 'refused', network: (c) => c.kernel, recorded: (_r, c) => c.kernel,
+  },
+  {
+    name: 'levels', flag: 'levels', kind: 'int', auto: true, arg: 'n|auto', range: CONFIG_LIMITS.levels, default: 'auto',
+    help: 'pyramid levels L; auto: the official code\'s choice for the category (8 for carpet, metal_nut, transistor; 2 for screw; else 4)',
+    commands: ['train'], resume: 'refused', network: (c) => c.levels, recorded: (_r, c) => c.levels,
+  },
+  {
+    name: 'stacks', flag: 'stack', kind: 'int', arg: 'n', range: CONFIG_LIMITS.stacks, default: DEFAULT_CONFIG.stacks, help: 'stacked flow blocks S',
+    commands: ['train'], resume: 'refused', network: (c) => c.stacks, recorded: (_r, c) => c.stacks,
+  },
+  {
+    name: 'volumeNorm', flag: 'volume-norm', kind: 'choice', choices: ['cvn', 'svn', 'auto'], default: 'auto',
+    help: 'volume normalisation; auto: the official code\'s choice for the category', commands: ['train'], resume: 'refused',
+    network: (c) => c.volumeNorm, recorded: (_r, c) => c.volumeNorm,
+  },
+  {
+    name: 'downsample', flag: 'downsample', kind: 'choice', choices: ['maxpool', 'nearest'], default: DEFAULT_CONFIG.downsample,
+    help: 'pyramid downsampling (maxpool as the official code, nearest as the paper)', commands: ['train'], resume: 'refused',
+    network: (c) => c.downsample, recorded: (_r, c) => c.downsample,
+  },
+  // training
+  {
+    name: 'batch', flag: 'batch', kind: 'int', arg: 'n', range: { min: 2, max: 1024 }, default: 2, help: 'batch size (the loss compares pairs of images)',
+    commands: ['train'], resume: 'refused', recorded: (r) => r.batch,
+  },
+  {
+    name: 'epochs', flag: 'epochs', kind: 'int', arg: 'n', range: { min: 0, max: 100000 }, default: 15, help: 'epochs (0 = the untrained flow, a baseline)',
+    commands: ['train'], resume: 'honoured', recorded: (r) => r.epochs,
+  },
+  {
+    name: 'lr', flag: 'lr', kind: 'number', arg: 'rate', range: { above: 0, max: 1 }, default: 2e-4, help: 'learning rate',
+    commands: ['train'], resume: 'honoured', recorded: (r) => r.lr,
+  },
+  {
+    name: 'seed', flag: 'seed', kind: 'int', arg: 'n', range: { min: 0, max: 2 ** 32 - 1 }, default: 0, help: 'random seed',
+    commands: ['train', 'synth'], resume: 'refused', recorded: (r) => r.seed,
+  },
+  {
+    name: 'threads', flag: 'threads', kind: 'int', arg: 'n', range: { min: 1, max: 1024 }, defaultText: 'all cores', help: 'kernel threads',
+    commands: THREAD_COMMANDS, resume: 'run', recorded: (r) => (r.threads > 0 ? r.threads : undefined), per: { serve: { help: 'kernel threads per model' } },
+  },
+  {
+    name: 'saveMemory', flag: 'save-memory', kind: 'bool', auto: true, default: 'auto', defaultText: `on above ${SAVE_MEMORY_ABOVE.width}x${SAVE_MEMORY_ABOVE.height}`,
+    help: 'recompute activations to save memory', negatedHelp: 'keep activations (faster, more memory)', commands: ['train'], resume: 'run',
+    recorded: (r) => r.saveMemory,
+  },
+  {
+    name: 'augment', flag: 'augment', kind: 'choice', choices: ['texture', 'none', 'auto'], default: 'auto',
+    help: 'augmentation; auto: texture (flips, rotations) for texture categories, else none', commands: ['train'], resume: 'refused',
+    recorded: (r) => r.augment,
+  },
+  {
+    name: 'holdout', flag: 'holdout', kind: 'number', arg: 'share', range: { min: 0, max: 0.9 }, default: 0.1,
+    help: 'share of good images kept aside to set the thresholds', commands: ['train'], resume: 'refused', recorded: (r) => r.holdout,
+  },
+  {
+    name: 'fpr', flag: 'fpr', kind: 'number', arg: 'rate', range: { above: 0, below: 1 }, default: DEFAULT_FPR.image, apiPath: ['fpr', 'image'],
+    help: 'image false-positive rate the image threshold is set for', commands: ['train', 'calibrate'], resume: 'honoured', recorded: (r) => r.fpr.image,
+    per: { calibrate: { default: undefined, defaultText: 'kept from the model' } },
+  },
+  {
+    name: 'pixelFpr', flag: 'pixel-fpr', kind: 'number', arg: 'rate', range: { above: 0, below: 1 }, default: DEFAULT_FPR.pixel, apiPath: ['fpr', 'pixel'],
+    help: 'pixel false-positive rate the pixel threshold is set for', commands: ['train', 'calibrate'], resume: 'honoured', recorded: (r) => r.fpr.pixel,
+    per: { calibrate: { default: undefined, defaultText: 'kept from the model' } },
+  },
+  {
+    name: 'checkpointEvery', flag: 'checkpoint-every', kind: 'int', arg: 'steps', range: { min: 0 }, default: 0,
+    help: 'also checkpoint every N steps (0: after each epoch only)', commands: ['train'], resume: 'run', recorded: (r) => r.checkpointEvery,
+  },
+  {
+    name: 'resume', flag: 'resume', kind: 'bool', help: 'continue from the model file (--out) or its checkpoint (options that define the model or the data order must stay as they were)',
+    commands: ['train'], resume: 'run', unrecorded: true,
+  },
+  {
+    name: 'from', flag: 'from', kind: 'path', arg: 'model-file',
+    help: 'start from this model\'s weights (to train it further, or on other images): its configuration, a fresh optimizer',
+    commands: ['train'], resume: 'refused', recorded: (r) => r.from?.file,
+  },
+  {
+    name: 'maxImages', flag: 'max-images', kind: 'int', arg: 'n', range: { min: 2 }, defaultText: 'all', help: 'use at most N training images (quick runs)',
+    commands: ['train'], resume: 'refused',
+  },
+  // test
+  { name: 'maps', flag: 'maps', kind: 'path', arg: 'dir', help: 'write every anomaly map as float32 TIFF under DIR', commands: ['test'] },
+  { name: 'report', flag: 'report', kind: 'path', arg: 'dir', help: 'write an HTML report to DIR/index.html', commands: ['test'] },
+  {
+    name: 'evalSize', flag: 'eval-size', kind: 'choice', choices: ['model', 'original'], default: 'model',
+    help: 'compare maps at the model size or at each image\'s own size', commands: ['test'],
+  },
+  {
+    name: 'fprLimit', flag: 'fpr-limit', kind: 'number', arg: 'rate', range: { above: 0, max: 1 }, default: DEFAULT_FPR_LIMIT,
+    help: 'false-positive rate limit of AUPRO', commands: ['test'],
+  },
+  {
+    name: 'galleryCount', flag: 'gallery-count', kind: 'int', arg: 'n', range: { min: 0 }, default: 24, help: 'worst images shown in the report',
+    commands: ['test'],
+  },
+  // predict
+  {
+    name: 'threshold', flag: 'threshold', kind: 'number', arg: 't', defaultText: 'the model\'s calibrated one', help: 'image-score threshold',
+    commands: ['predict'],
+  },
+  {
+    name: 'pixelThreshold', flag: 'pixel-threshold', kind: 'number', arg: 'p', defaultText: 'the model\'s calibrated one',
+    help: 'pixel threshold of the defect regions', commands: ['predict'],
+  },
+  {
+    name: 'minArea', flag: 'min-area', kind: 'int', arg: 'pixels', range: { min: 0 }, default: DEFAULT_MIN_AREA, help: 'smallest region reported',
+    commands: ['predict'],
+  },
+  // serve
+  { name: 'port', flag: 'port', kind: 'int', arg: 'n', range: { min: 0, max: 65535 }, default: 8080, help: 'port (0 picks a free one)', commands: ['serve'] },
+  { name: 'host', flag: 'host', kind: 'text', arg: 'address', default: '127.0.0.1', help: 'address to listen on', commands: ['serve'] },
+  {
+    name: 'maxQueue', flag: 'max-queue', kind: 'int', arg: 'n', range: { min: 0 }, default: 16, help: 'requests waiting before new ones get 503',
+    commands: ['serve'],
+  },
+  // synth
+  { name: 'categories', flag: 'categories', kind: 'list', arg: 'a,b', defaultText: 'all', help: 'comma-separated categories', commands: ['synth'] },
+  { name: 'size', flag: 'size', kind: 'int', arg: 'px', range: { min: 8, max: 16384 }, default: 256, help: 'image size', commands: ['synth'] },
+  { name: 'train', flag: 'train', kind: 'int', arg: 'n', range: { min: 1 }, default: 40, help: 'good training images per category', commands: ['synth'] },
+  { name: 'testGood', flag: 'test-good', kind: 'int', arg: 'n', range: { min: 0 }, default: 10, help: 'good test images per category', commands: ['synth'] },
+  { name: 'testDefect', flag: 'test-defect', kind: 'int', arg: 'n', range: { min: 0 }, default: 20, help: 'defect test images per category', commands: ['synth'] },
+  // demo
+  { name: 'minutes', flag: 'minutes', kind: 'number', arg: 'm', range: { above: 0, max: 24 * 60 }, default: 1, help: 'rough training time budget', commands: ['demo'] },
+  // conformance
+  {
+    name: 'backend', flag: 'backend', kind: 'choice', choices: ['wasm', 'js'], default: 'wasm',
+    help: 'kernels to check: wasm (what training and detection use) or js (the reference)', commands: ['conformance'],
+  },
+  // output and config files
+  {
+    name: 'json', flag: 'json', kind: 'bool', help: 'print one JSON object', cliOnly: true, resume: 'run',
+    commands: ['train', 'test', 'predict', 'calibrate', 'info', 'conformance'],
+    per: {
+      train: { help: 'one JSON object per progress event and for the summary' },
+      predict: { help: 'one JSON object per image' },
+      calibrate: { help: 'print the thresholds as JSON' },
+      info: { help: 'print as JSON' },
+    },
+  },
+  {
+    name: 'config', flag: 'config', kind: 'path', arg: 'file', cliOnly: true, resume: 'run', commands: CONFIG_COMMANDS,
+    help: 'read options from a YAML or JSON file (keys: option names, e.g. batch, volume-norm or volumeNorm); flags given here win',
+  },
+  {
+    name: 'config', flag: 'config', kind: 'bool', cliOnly: true, commands: ['info'],
+    help: 'print the options the model was trained with, as a config file for `train --config` (YAML; JSON with --json)',
+  },
+];
+
+/** The options of one command, in table order. */
+export function optionsOf(command: CommandName): OptionSpec[] {
+  return OPTIONS.filter((o) => o.commands.includes(command));
+}
+
+/** An option of a command by its name or its flag, or undefined. */
+export function optionSpec(command: CommandName, key: string): OptionSpec | undefined {
+  return OPTIONS.find((o) => o.commands.includes(command) && (o.name === key || o.flag === key));
+}
+
+/** An option the code names: it must be in the table. */
+export function optionOf(command: CommandName, name: string): OptionSpec {
+  const spec = optionSpec(command, name);
+  if (!spec) throw new Error(`option table: ${command} has no option ${name}`);
+  return spec;
+}
+
+/** The default the library applies for this command, if it is a value. */
+export function defaultOf(command: CommandName, name: string): OptionValue | undefined {
+  const spec = optionOf(command, name);
+  const per = spec.per?.[command];
+  return per && 'default' in per ? per.default : spec.default;
+}
+
+/** A number default, for the code that applies it. */
+export function numberDefault(command: CommandName, name: string): number {
+  const value = defaultOf(command, name);
+  if (typeof value !== 'number') throw new Error(`option table: ${command} --${optionOf(command, name).flag} has no number default`);
+  return value;
+}
+
+/** A text default, for the code that applies it. */
+export function textDefault(command: CommandName, name: string): string {
+  const value = defaultOf(command, name);
+  if (typeof value !== 'string') throw new Error(`option table: ${command} --${optionOf(command, name).flag} has no text default`);
+  return value;
+}
+
+/** How help shows the default: a value ('256') or words ('detected'); undefined when there is none. */
+export function defaultTextOf(spec: OptionSpec, command: CommandName): { text: string; value: boolean } | undefined {
+  const per = spec.per?.[command];
+  const own = per !== undefined && 'default' in per;
+  const words = per?.defaultText ?? (own ? undefined : spec.defaultText);
+  if (words !== undefined) return { text: words, value: false };
+  const value = own ? per.default : spec.default;
+  return value === undefined || value === false ? undefined : { text: Array.isArray(value) ? value.join(',') : String(value), value: true };
+}
+
+/** The help line of an option for a command: what it is, whether it is required, its default. */
+export function helpOf(spec: OptionSpec, command: CommandName): string {
+  const parts = [spec.per?.[command]?.help ?? spec.help];
+  if (spec.required?.includes(command)) parts.push('(required)');
+  const def = defaultTextOf(spec, command);
+  if (def) parts.push(def.value ? `(default ${def.text})` : `(default: ${def.text})`);
+  return parts.join(' ');
+}
+
+/** The placeholder of the value: `n`, `cvn|svn|auto`; none for switches. */
+export function argOf(spec: OptionSpec): string | undefined {
+  if (spec.kind === 'bool') return undefined;
+  return spec.arg ?? spec.choices?.join('|') ?? 'value';
+}
+
+/** `--batch <n>`, `--json`. */
+export function flagsOf(spec: OptionSpec): string {
+  const arg = argOf(spec);
+  return arg === undefined ? `--${spec.flag}` : `--${spec.flag} <${arg}>`;
+}
+
+/** The attribute commander gives a flag (`volume-norm` -> `volumeNorm`). */
+export function camelFlag(flag: string): string {
+  return flag.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+}
+
+// ---- values: the text of a flag, a typed value of a config file or of the library ----
+
+/** A typed value in a message: text is marked as such (a config file's "4" is not the number 4). */
+function shown(value: unknown): string {
+  if (typeof value === 'string') return `the text '${value}'`;
+  if (Array.isArray(value)) return JSON.stringify(value);
+  if (value !== null && typeof value === 'object') return 'an object';
+  return String(value);
+}
+
+export function checkRange(label: string, value: number, range: Range = {}): number {
+  const { min, max, above, below } = range;
+  if (min !== undefined && value < min) throw optionError(`${label} must be >= ${min} (got ${value})`);
+  if (max !== undefined && value > max) throw optionError(`${label} must be <= ${max} (got ${value})`);
+  if (above !== undefined && !(value > above)) throw optionError(`${label} must be > ${above} (got ${value})`);
+  if (below !== undefined && !(value < below)) throw optionError(`${label} must be < ${below} (got ${value})`);
+  return value;
+}
+
+/** The text of a whole number. */
+export function parseIntegerText(label: string, raw: string, range: Range = {}): number {
+  const text = raw.trim();
+  if (!/^[+-]?\d+$/.test(text)) throw optionError(`${label} must be a whole number (got '${raw}')`);
+  const value = Number(text);
+  if (!Number.isSafeInteger(value)) throw optionError(`${label} is too large (got ${text})`);
+  return checkRange(label, value, range);
+}
+
+/** The text of a finite decimal number (1e-4 and .5 allowed). */
+export function parseNumberText(label: string, raw: string, range: Range = {}): number {
+  const text = raw.trim();
+  const value = text === '' ? NaN : Number(text);
+  if (!Number.isFinite(value)) throw optionError(`${label} must be a number (got '${raw}')`);
+  return checkRange(label, value, range);
+}
+
+/** One of a fixed set of words (any case). */
+export function parseChoiceText<T extends string>(label: string, raw: string, choices: readonly T[]): T {
+  const value = raw.trim().toLowerCase();
+  if (!(choices as readonly string[]).includes(value)) throw optionError(`${label} must be one of ${choices.join(', ')} (got '${raw}')`);
+  return value as T;
+}
+
+/** A comma-separated list of non-empty names. */
+export function parseListText(label: string, raw: string): string[] {
+  const items = raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  if (items.length === 0) throw optionError(`${label} needs at least one name (got '${raw}')`);
+  return items;
+}
+
+const isAuto = (v: unknown): boolean => typeof v === 'string' && v.trim().toLowerCase() === 'auto';
+
+/**
+ * The value of a flag as a command line gives it: its text (a switch: true or false; a repeated
+ * flag: its texts). `label` names it in errors.
+ */
+export function parseOptionText(spec: OptionSpec, raw: string | boolean | string[], label = `--${spec.flag}`): OptionValue {
+  if (typeof raw === 'boolean') return checkOptionValue(spec, raw, label);
+  if (Array.isArray(raw)) {
+    if (spec.kind !== 'list') throw optionError(`${label} is given more than once`);
+    return checkOptionValue(spec, raw.flatMap((r) => (spec.repeatable ? [r.trim()] : parseListText(label, r))), label);
+  }
+  if (spec.auto && isAuto(raw)) return 'auto';
+  switch (spec.kind) {
+    case 'int':
+      if (spec.auto && !/^\s*[+-]?\d+\s*$/.test(raw)) throw optionError(`${label} must be a whole number or auto (got '${raw}')`);
+      return parseIntegerText(label, raw, spec.range);
+    case 'number':
+      return parseNumberText(label, raw, spec.range);
+    case 'choice':
+      return parseChoiceText(label, raw, spec.choices ?? []);
+    case 'list':
+      return checkOptionValue(spec, spec.repeatable ? [raw.trim()] : parseListText(label, raw), label);
+    case 'bool': {
+      const word = raw.trim().toLowerCase();
+      if (word === 'true' || word === 'false') return word === 'true';
+      throw optionError(`${label} must be true or false${spec.auto ? ' or auto' : ''} (got '${raw}')`);
+    }
+    default:
+      if (raw.trim() === '') throw optionError(`${label} needs a value`);
+      return raw;
+  }
+}
+
+/**
+ * A typed value, as a config file or the library gives it: of the option's type and in its
+ * range, or an error that names it (`label`). Choices are lowercased.
+ */
+export function checkOptionValue(spec: OptionSpec, value: unknown, label = `--${spec.flag}`): OptionValue {
+  if (spec.auto && isAuto(value)) return 'auto';
+  const orAuto = spec.auto ? ' or auto' : '';
+  switch (spec.kind) {
+    case 'int':
+      if (typeof value !== 'number' || !Number.isInteger(value)) throw optionError(`${label} must be a whole number${orAuto} (got ${shown(value)})`);
+      return checkRange(label, value, spec.range);
+    case 'number':
+      if (typeof value !== 'number' || !Number.isFinite(value)) throw optionError(`${label} must be a number (got ${shown(value)})`);
+      return checkRange(label, value, spec.range);
+    case 'choice':
+      if (typeof value !== 'string') throw optionError(`${label} must be one of ${(spec.choices ?? []).join(', ')} (got ${shown(value)})`);
+      return parseChoiceText(label, value, spec.choices ?? []);
+    case 'bool':
+      if (typeof value !== 'boolean') throw optionError(`${label} must be true or false${orAuto} (got ${shown(value)})`);
+      return value;
+    case 'list': {
+      const items: unknown = typeof value === 'string' ? parseListText(label, value) : value;
+      if (!Array.isArray(items) || items.some((v) => typeof v !== 'string' || v.trim() === '')) {
+        throw optionError(`${label} must be a list of names (got ${shown(value)})`);
+      }
+      if (items.length === 0) throw optionError(`${label} needs at least one name (got [])`);
+      return (items as string[]).map((v) => v.trim());
+    }
+    default:
+      if (typeof value !== 'string') throw optionError(`${label} must be ${spec.kind === 'path' ? 'a path' : 'text'} (got ${shown(value)})`);
+      if (value.trim() === '') throw optionError(`${label} needs a value`);
+      return value;
+  }
+}
+
+/** Are two values of an option the same (paths: the same place)? */
+export function sameValue(spec: OptionSpec, a: OptionValue, b: OptionValue): boolean {
+  if (spec.kind === 'path' && typeof a === 'string' && typeof b === 'string') return resolve(a) === resolve(b);
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+// ---- the library's options objects ----
+
+function getPath(obj: object, path: readonly string[]): unknown {
+  let v: unknown = obj;
+  for (const k of path) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<string, unknown>)[k];
+  }
+  return v;
+}
+
+/** The library's options object from values by option name (pixelFpr -> fpr.pixel); command-line-only options left out. */
+export function nestOptions(command: CommandName, values: Record<string, OptionValue>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const spec of optionsOf(command)) {
+    const value = values[spec.name];
+    if (value === undefined || spec.cliOnly) continue;
+    const path = spec.apiPath ?? [spec.name];
+    let at = out;
+    for (const k of path.slice(0, -1)) at = (at[k] ??= {}) as Record<string, unknown>;
+    at[path[path.length - 1]!] = value;
+  }
+  return out;
+}
+
+/**
+ * Checks the options a library function was given against the table (with the messages of the
+ * command line) and returns them by option name; required ones must be there.
+ */
+export function checkApiOptions(command: CommandName, opts: object): Record<string, OptionValue> {
+  const values: Record<string, OptionValue> = {};
+  for (const spec of optionsOf(command)) {
+    if (spec.cliOnly) continue;
+    const value = getPath(opts, spec.apiPath ?? [spec.name]);
+    if (value === undefined) {
+      if (spec.required?.includes(command)) throw optionError(`--${spec.flag} is required`);
+      continue;
+    }
+    values[spec.name] = checkOptionValue(spec, value);
+  }
+  return values;
+}
+
+// ---- what a model file says about its training ----
+
+/**
+ * The resolved options of a training: what its record and configuration say and, for the rest,
+ * what was given (`out`, `max-images`), in table order.
+ */
+export function resolvedTrainOptions(record: TrainingRecord, config: ModelConfig, given: Record<string, OptionValue>): Record<string, OptionValue> {
+  const values: Record<string, OptionValue> = {};
+  for (const spec of optionsOf('train')) {
+    if (spec.cliOnly || spec.unrecorded) continue;
+    const value = spec.recorded ? spec.recorded(record, config) : given[spec.name];
+    if (value !== undefined && value !== '') values[spec.name] = value;
+  }
+  return values;
+}
+
+/**
+ * The options a training ran with: what the model file recorded or, for a model file of an
+ * earlier version, what its configuration and training record say (`reconstructed`).
+ */
+export function recordedTrainOptions(record: TrainingRecord, config: ModelConfig): { values: Record<string, OptionValue>; reconstructed: boolean } {
+  if (record.options) return { values: { ...record.options.values }, reconstructed: false };
+  return { values: resolvedTrainOptions(record, config, {}), reconstructed: true };
+}
+
+/** Values by option name -> by flag, in table order (the keys `info --config` prints). */
+export function byFlag(command: CommandName, values: Record<string, OptionValue>): Record<string, OptionValue> {
+  const out: Record<string, OptionValue> = {};
+  for (const spec of optionsOf(command)) {
+    const value = values[spec.name];
+    if (value !== undefined) out[spec.flag] = value;
+  }
+  return out;
+}
