@@ -69,13 +69,19 @@ export function decodeModelFile<T>(bytes: Uint8Array, name: string): { version: 
     return bad('header is not valid JSON');
   }
   // Collect the blob sizes in index order, then copy them out (aligned copies, independent of `bytes`).
+  // Indices and sizes come from the file: each is checked before it sizes anything.
   const sizes: number[] = [];
+  const maxBlobs = Math.floor(body.length / 4) + 1;
   const visit = (v: unknown): void => {
     if (Array.isArray(v)) v.forEach(visit);
     else if (v && typeof v === 'object') {
       const o = v as Record<string, unknown>;
-      if (typeof o.$f32 === 'number' && typeof o.n === 'number') sizes[o.$f32] = o.n;
-      else Object.values(o).forEach(visit);
+      if ('$f32' in o) {
+        const index = o.$f32, n = o.n;
+        if (!Number.isInteger(index) || (index as number) < 0 || (index as number) >= maxBlobs || sizes[index as number] !== undefined) bad('an array reference in the header is invalid');
+        if (!Number.isInteger(n) || (n as number) < 0 || (n as number) * 4 > body.length) bad('an array length in the header is invalid');
+        sizes[index as number] = n as number;
+      } else Object.values(o).forEach(visit);
     }
   };
   visit(header);

@@ -1,8 +1,7 @@
 /** What a model file holds, as bytes (file access is the caller's: src/api/model-files.ts on Node). */
 import type { ModelConfig, Thresholds } from './types.js';
-import { PyramidFlowError } from '../util/errors.js';
 import { Tensor } from '../tensor/index.js';
-import { validateConfig } from './config.js';
+import { checkSavedModel } from './saved-model-check.js';
 import { decodeModelFile, encodeModelFile, FORMAT_VERSION } from './model-file.js';
 import { modelBuffers, modelFromState, modelParams, type StateDict } from './state.js';
 import type { PyramidFlow } from './model.js';
@@ -84,7 +83,7 @@ export function snapshot(
     config: { ...model.config },
     params: copy(modelParams(model)),
     buffers: copy(modelBuffers(model)),
-    template: extra.template ? extra.template.map((t) => ({ shape: [...t.shape], data: t.data.slice() })) : null,
+    template: extra.template ? extra.template.map((t) => ({ shape: [...t.shape], data: t.toHost() })) : null,
     thresholds: extra.thresholds ?? null,
     training: structuredClone(training),
     resume: extra.resume ?? null,
@@ -98,13 +97,9 @@ export function encodeSavedModel(saved: SavedModel): Uint8Array {
 
 /** A model from a model file's bytes; `name` (the file) is in every error. */
 export function decodeSavedModel(bytes: Uint8Array, name: string): SavedModel {
-  const { content } = decodeModelFile<SavedModel>(bytes, name);
-  try {
-    validateConfig(content.config);
-  } catch (e) {
-    throw new PyramidFlowError(`${name}: invalid configuration in the model file (${(e as Error).message})`, 'E_MODEL_FILE');
-  }
-  return content;
+  const { content } = decodeModelFile<unknown>(bytes, name);
+  checkSavedModel(content, name);
+  return content as SavedModel;
 }
 
 export function restoreModel(saved: SavedModel): PyramidFlow {
@@ -112,5 +107,5 @@ export function restoreModel(saved: SavedModel): PyramidFlow {
 }
 
 export function restoreTemplate(saved: SavedModel): Tensor[] | null {
-  return saved.template ? saved.template.map((t) => new Tensor(t.shape, t.data)) : null;
+  return saved.template ? saved.template.map((t) => Tensor.fromHost(t.shape, t.data)) : null;
 }
