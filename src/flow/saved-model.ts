@@ -2,6 +2,7 @@
 import type { ModelConfig, Thresholds } from './types.js';
 import { Tensor } from '../tensor/index.js';
 import { checkSavedModel } from './saved-model-check.js';
+import { PROGRAM } from '../util/version.js';
 import { decodeModelFile, encodeModelFile, FORMAT_VERSION } from './model-file.js';
 import { modelBuffers, modelFromState, modelParams, type StateDict } from './state.js';
 import type { PyramidFlow } from './model.js';
@@ -59,6 +60,8 @@ export interface ResumeState {
 export interface SavedModel {
   formatVersion: number;
   createdAt: string;
+  /** The program that wrote the file (absent in files written before 0.2.0). */
+  program?: { name: string; version: string };
   config: ModelConfig;
   params: StateDict;
   buffers: StateDict;
@@ -80,6 +83,7 @@ export function snapshot(
   return {
     formatVersion: FORMAT_VERSION,
     createdAt: new Date().toISOString(),
+    program: { ...PROGRAM },
     config: { ...model.config },
     params: copy(modelParams(model)),
     buffers: copy(modelBuffers(model)),
