@@ -14,6 +14,11 @@ import { PyramidFlowError } from '../util/errors.js';
 /** Routes anyone may fetch: the health probe (for load balancers) and the page (it asks for the token). */
 const OPEN_ROUTES = new Set(['/healthz', '/']);
 
+/** Whether a route (its URL as declared, e.g. '/v1/models/:name') is open to anyone even with a token. */
+export function isOpenRoute(url: string): boolean {
+  return OPEN_ROUTES.has(url);
+}
+
 export const TOKEN_ENV = 'PYRAMIDFLOW_TOKEN';
 
 /** A bearer token is one word (RFC 6750 token68-like): one with whitespace could never be sent. */
@@ -36,7 +41,7 @@ export async function registerAuth(app: FastifyInstance, token: string): Promise
   await app.register(bearerAuth, { keys: [token], addHook: false, verifyErrorLogLevel: 'debug', specCompliance: 'rfc6749' });
   const verify = app.verifyBearerAuth!;
   app.addHook('onRequest', (request, reply, done) => {
-    if (request.routeOptions.url !== undefined && OPEN_ROUTES.has(request.routeOptions.url)) return done();
+    if (request.routeOptions.url !== undefined && isOpenRoute(request.routeOptions.url)) return done();
     verify(request, reply, done);
   });
 }

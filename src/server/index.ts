@@ -4,6 +4,7 @@
  * startServer() listens, prints the URL, reloads on SIGHUP and closes gracefully on SIGINT/SIGTERM.
  * It fails closed: bad input is a 4xx JSON error, never a 500; with a token every route but
  * /healthz and the page needs it; without one it serves loopback only unless told `insecure`.
+ * Every route has a schema (schemas.ts), described at /openapi.json and /docs (openapi.ts).
  */
 import { basename } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -15,10 +16,12 @@ import { checkListenAddress, checkToken, registerAuth } from './auth.js';
 import { errorBody, HttpError, toErrorReply } from './errors.js';
 import { Metrics, METRICS_CONTENT_TYPE } from './metrics.js';
 import { ModelRegistry, type DetectorLoader, type ModelEntry, type ModelSpec } from './models.js';
+import { registerOpenApi } from './openapi.js';
 import { PAGE_CSP, pageHtml } from './page.js';
 import { FORM_LIMITS, registerPredictRoutes } from './predict.js';
 import { BoundedQueue } from './queue.js';
 import { OneTimeStore } from './results.js';
+import { getModelSchema, healthSchema, listModelsSchema, metricsSchema, pageSchema, PREDICT_URL, reloadModelSchema } from './schemas.js';
 
 export { parseModelSpec, type ModelSpec, type DetectorLoader } from './models.js';
 export { BoundedQueue } from './queue.js';
@@ -120,13 +123,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     ajv: { customOptions: { removeAdditional: false } },
   });
   states.set(app, { registry, queue, metrics });
-  if (opts.token !== undefined) await registerAuth(app, opts.token); // before the routes it guards
-  await app.register(multipart, { limits: { ...FORM_LIMITS, fileSize: maxBytes } });
-  // Raw image bodies arrive as Buffers; their format is read from the bytes, not the header.
-  const asBuffer = (_req: unknown, body: Buffer, done: (err: null, body: Buffer) => void): void => done(null, body);
-  app.addContentTypeParser(/^image\/[\w.+-]+\s*(;.*)?$/i, { parseAs: 'buffer', bodyLimit: maxBytes }, asBuffer);
-  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: maxBytes }, asBuffer);
-
+  // First: routes keep the error handler set when they are declared (openapi.ts declares some).
   app.setErrorHandler(sendError);
   app.setNotFoundHandler((request, reply) => {
     const message = `no route ${request.method} ${request.url.split('?')[0]}`;
@@ -134,8 +131,19 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     metrics.countError('E_NOT_FOUND');
     return reply.code(404).send(errorBody('E_NOT_FOUND', message));
   });
+  if (opts.token !== undefined) await registerAuth(app, opts.token); // before the routes it guards
+  // Replies are written as the handlers return them: the response schemas describe them (in
+  // /openapi.json, checked by the tests) but never drop or coerce a field as fast-json-stringify would.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  await registerOpenApi(app, { token: opts.token }); // before the routes it describes
+  await app.register(multipart, { limits: { ...FORM_LIMITS, fileSize: maxBytes } });
+  // Raw image bodies arrive as Buffers; their format is read from the bytes, not the header.
+  const asBuffer = (_req: unknown, body: Buffer, done: (err: null, body: Buffer) => void): void => done(null, body);
+  app.addContentTypeParser(/^image\/[\w.+-]+\s*(;.*)?$/i, { parseAs: 'buffer', bodyLimit: maxBytes }, asBuffer);
+  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: maxBytes }, asBuffer);
+
   app.addHook('onResponse', async (request, reply) => {
-    if (request.routeOptions.url !== '/v1/models/:name/predict') return;
+    if (request.routeOptions.url !== PREDICT_URL) return;
     const name = (request.params as { name: string }).name;
     // Unknown names share one label so that clients cannot grow the label set without bound.
     metrics.observeRequest(registry.get(name) ? name : '(unknown)', reply.statusCode, reply.elapsedTime / 1000);
@@ -143,13 +151,13 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
 
   registerPredictRoutes(app, { registry, queue, store, maxBytes, maxPixels });
 
-  app.get('/v1/models', async () => ({ models: registry.list().map(describe) }));
-  app.get<{ Params: { name: string } }>('/v1/models/:name', async (request) => {
+  app.get('/v1/models', { schema: listModelsSchema }, async () => ({ models: registry.list().map(describe) }));
+  app.get<{ Params: { name: string } }>('/v1/models/:name', { schema: getModelSchema }, async (request) => {
     const entry = registry.get(request.params.name);
     if (!entry) throw new HttpError(404, 'E_UNKNOWN_MODEL', `unknown model "${request.params.name}"`);
     return describe(entry);
   });
-  app.post<{ Params: { name: string } }>('/v1/models/:name/reload', async (request) => {
+  app.post<{ Params: { name: string } }>('/v1/models/:name/reload', { schema: reloadModelSchema }, async (request) => {
     const { name } = request.params;
     if (!registry.get(name)) throw new HttpError(404, 'E_UNKNOWN_MODEL', `unknown model "${name}"`);
     try {
@@ -164,16 +172,16 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     }
   });
 
-  app.get('/healthz', async () => ({
+  app.get('/healthz', { schema: healthSchema }, async () => ({
     status: 'ok',
     models: registry.list().map((e) => e.name),
     queue: { active: queue.active, waiting: queue.waiting, concurrency: queue.concurrency, max_waiting: queue.maxQueue },
   }));
-  app.get('/metrics', async (_request, reply) => {
+  app.get('/metrics', { schema: metricsSchema }, async (_request, reply) => {
     const body = metrics.render({ queueLength: queue.waiting, inFlight: queue.active, models: registry.size });
     return reply.type(METRICS_CONTENT_TYPE).send(body);
   });
-  app.get('/', async (_request, reply) => {
+  app.get('/', { schema: pageSchema }, async (_request, reply) => {
     return reply.type('text/html; charset=utf-8').header('content-security-policy', PAGE_CSP).send(pageHtml);
   });
 

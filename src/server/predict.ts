@@ -12,6 +12,7 @@ import { shrink, shrinkFactor, shrunkSize } from '../detect/pictures.js';
 import type { ModelRegistry } from './models.js';
 import type { BoundedQueue } from './queue.js';
 import type { OneTimeStore } from './results.js';
+import { PREDICT_URL, predictSchema, resultSchema } from './schemas.js';
 
 export interface PredictDeps {
   registry: ModelRegistry;
@@ -31,21 +32,6 @@ interface PredictQuery {
   pixel_threshold?: number;
   min_area?: number;
 }
-
-const predictQuerySchema = {
-  type: 'object',
-  properties: {
-    heatmap: { type: 'string', enum: ['png'] },
-    mask: { type: 'string', enum: ['png'] },
-    map: { type: 'string', enum: ['json'] },
-    map_size: { type: 'integer', minimum: 8, maximum: 1024 },
-    pictures: { type: 'string', enum: ['inline', 'url'] },
-    threshold: { type: 'number' },
-    pixel_threshold: { type: 'number' },
-    min_area: { type: 'integer', minimum: 0 },
-  },
-  additionalProperties: false,
-} as const;
 
 /** The anomaly map shrunk by max-pooling (so no peak vanishes), for thresholding in a browser. */
 export interface LowResMap {
@@ -133,8 +119,8 @@ export function registerPredictRoutes(app: FastifyInstance, deps: PredictDeps): 
   const { registry, queue, store } = deps;
 
   app.post<{ Params: { name: string }; Querystring: PredictQuery }>(
-    '/v1/models/:name/predict',
-    { schema: { querystring: predictQuerySchema } },
+    PREDICT_URL,
+    { schema: predictSchema },
     async (request, reply) => {
       const t0 = performance.now();
       const { name } = request.params;
@@ -189,7 +175,7 @@ export function registerPredictRoutes(app: FastifyInstance, deps: PredictDeps): 
     },
   );
 
-  app.get<{ Params: { id: string; picture: string } }>('/v1/results/:id/:picture', async (request, reply) => {
+  app.get<{ Params: { id: string; picture: string } }>('/v1/results/:id/:picture', { schema: resultSchema }, async (request, reply) => {
     const m = /^(heatmap|mask)\.png$/.exec(request.params.picture);
     const png = m ? store.take(request.params.id, m[1]!) : undefined;
     if (!png) throw new HttpError(404, 'E_NOT_FOUND', 'no such picture: result URLs are served once and expire after a minute');

@@ -157,3 +157,26 @@ test('with a token, the page asks for it, keeps it for the session and sends it 
     await guarded.close();
   }
 });
+
+test('the API reference at /docs renders in the browser from the document, requesting nothing but itself', { skip, timeout: 30_000 }, async () => {
+  const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+  const problems: string[] = [];
+  page.on('console', (msg) => problems.push(`console ${msg.type()}: ${msg.text()}`)); // CSP violations show here
+  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  const requests: string[] = [];
+  page.on('request', (req) => requests.push(req.url()));
+  const res = await page.goto(`${server.url}/docs`);
+  assert.equal(res?.status(), 200);
+  const doc = (await (await fetch(`${server.url}/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
+  const operations = Object.entries(doc.paths).flatMap(([path, item]) => Object.keys(item).map((m) => `${m.toUpperCase()} ${path}`));
+  const headings = await page.locator('section.op h3').allTextContents();
+  assert.deepEqual(headings.sort(), operations.sort());
+  assert.ok(await page.locator('#schema-Prediction > table').isVisible(), 'the Prediction schema as a table');
+  await page.locator('a[href="#schema-Prediction"]').first().click(); // in-page links only
+  const screenshot = join(tmpdir(), 'pyramidflow-serve-docs.png');
+  await page.screenshot({ path: screenshot, fullPage: true });
+  console.log(`screenshot: ${screenshot}`);
+  assert.deepEqual(requests, [`${server.url}/docs`], 'the page itself and nothing else (no script, style, font or icon)');
+  assert.deepEqual(problems, []);
+  await page.close();
+});

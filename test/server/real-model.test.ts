@@ -12,6 +12,7 @@ import { loadDetector, synth, train, type ImageDetector } from '../../src/api/in
 import { buildServer } from '../../src/server/index.js';
 import type { FastifyInstance } from 'fastify';
 import { getJson, postBytes } from './harness.js';
+import { ReplyChecker, type Doc } from './openapi-check.js';
 
 async function pendingReason(): Promise<string | false> {
   try {
@@ -113,4 +114,14 @@ test('reload reads the file again; a broken file is refused and the old model ke
   assert.match(body.error.message, /served\.pfm/);
   assert.ok(!body.error.message.includes(dir), `no server path in the reply: ${body.error.message}`);
   assert.equal((await postBytes(`${url}/v1/models/fabric/predict`, defectPng)).status, 200);
+});
+
+test('a real model and its predictions match the API document', { skip }, async () => {
+  const checker = new ReplyChecker((await (await fetch(`${url}/openapi.json`)).json()) as Doc);
+  const model = await checker.check('GET', '/v1/models/{name}', await fetch(`${url}/v1/models/fabric`));
+  assert.equal(model.config.width, 32);
+  const predict = (query: string): Promise<Response> =>
+    fetch(`${url}/v1/models/fabric/predict${query}`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: new Uint8Array(defectPng) });
+  await checker.check('POST', '/v1/models/{name}/predict', await predict('?heatmap=png&mask=png&map=json'));
+  await checker.check('POST', '/v1/models/{name}/predict', await predict('?min_area=0&pixel_threshold=0'));
 });
