@@ -20,35 +20,62 @@ import { canvasToRgb, cloneCanvas, maskToGrey } from './synth/canvas.js';
 import { paintDefect, type DefectKind } from './synth/defects.js';
 import { renderBrushedMetal, renderFabric, renderGrid, renderStone, renderWasher, renderWood, type Rendered } from './synth/textures.js';
 
+/** What synthetic data to write (`pyramidflow synth`). */
 export interface SynthOptions {
+  /**
+   * Output folder; one sub-folder per category. A category folder already there is replaced
+   * only if this generator made it (it holds pyramidflow-synth.json); otherwise it is refused.
+   */
   out: string;
+  /** Categories to write (default all: fabric, brushed_metal, wood, stone, grid, washer). */
   categories?: string[];
+  /** Image side in pixels, square, 32 to 4096 (default 256). */
   size?: number;
+  /** Good training images per category, 1 to 100000 (default 40). */
   train?: number;
+  /** Good test images per category, 0 to 100000 (default 10). */
   testGood?: number;
+  /** Defective test images per category, spread over its defect types in turn, 0 to 100000 (default 20). */
   testDefect?: number;
+  /** Seed, 0 to 2^32 - 1 (default 0); the same seed gives byte-identical files. */
   seed?: number;
 }
 
+/** What was written for one category. */
 export interface SynthCategorySummary {
+  /** The category, e.g. 'fabric'. */
   name: string;
+  /** 'texture' (trained with texture augmentation) or 'object' (without). */
   kind: 'texture' | 'object';
+  /** Good training images written. */
   train: number;
+  /** Good test images written. */
   testGood: number;
+  /** Defective test images written. */
   testDefect: number;
+  /** The defect types used, one test sub-folder each (e.g. 'hole', 'stain'). */
   defectTypes: string[];
 }
 
+/** What `synth` wrote. */
 export interface SynthSummary {
+  /** The output folder, absolute. */
   out: string;
+  /** One entry per category, in the order written. */
   categories: SynthCategorySummary[];
 }
 
+/** How one synthetic category is drawn. */
 export interface CategorySpec {
+  /** Category name (its folder). */
   name: string;
+  /** 'texture' or 'object': decides the augmentation recorded in the marker file. */
   kind: 'texture' | 'object';
+  /** Renders one good image of `size` x `size` pixels from the random stream. */
   render: (size: number, rng: Random) => Rendered;
+  /** Defect kinds painted on test images, used in this order. */
   defects: DefectKind[];
+  /** Where a 'patch' defect's piece comes from: elsewhere in the image, a quarter turn ('rotate'), or shifted off the texture's period ('shift'). */
   patchMode: 'rotate' | 'shift';
 }
 
@@ -61,6 +88,7 @@ const SPECS: CategorySpec[] = [
   { name: 'washer', kind: 'object', render: renderWasher, defects: ['scratch', 'notch', 'stain', 'spots'], patchMode: 'rotate' },
 ];
 
+/** The names of the synthetic categories, in the default order. */
 export const SYNTH_CATEGORIES: readonly string[] = SPECS.map((spec) => spec.name);
 
 const DEFAULTS = { size: 256, train: 40, testGood: 10, testDefect: 20, seed: 0 };
@@ -71,6 +99,12 @@ const SPLIT_TEST_DEFECT = 3;
 const MIN_DEFECT_PIXELS = 4;
 const WRITE_CONCURRENCY = 4;
 
+/**
+ * Writes synthetic data sets in the MVTec AD layout (see the top of this file), one category
+ * after another, and returns what was written. Throws a PyramidFlowError for an unknown
+ * category, an option out of range, or a folder that cannot be written or is not the
+ * generator's own.
+ */
 export async function synthesize(opts: SynthOptions): Promise<SynthSummary> {
   const settings = validate(opts);
   const out = resolve(opts.out);
@@ -212,7 +246,17 @@ function goodImage(spec: CategorySpec, size: number, imageSeedValue: number): Ui
 }
 
 /** A normal image with one defect painted on it, and the defect's exact 0/1 mask. */
-export function defectImage(spec: Pick<CategorySpec, 'render' | 'patchMode'>, type: DefectKind, size: number, imageSeedValue: number): { image: Uint8Array; mask: Uint8Array } {
+export function defectImage(
+  spec: Pick<CategorySpec, 'render' | 'patchMode'>,
+  type: DefectKind,
+  size: number,
+  imageSeedValue: number,
+): {
+  /** RGB interleaved, 8-bit, size x size. */
+  image: Uint8Array;
+  /** 1 on the defect, 0 elsewhere, size x size. */
+  mask: Uint8Array;
+} {
   const rng = new Random(imageSeedValue);
   const rendered = spec.render(size, rng);
   for (let attempt = 0; ; attempt++) {

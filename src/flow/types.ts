@@ -18,11 +18,13 @@ export interface ModelConfig {
   levels: number;
   /** S: stacks of coupling blocks, >= 1 (default 4). */
   stacks: number;
+  /** Volume normalisation of the coupling scales (default: the official code's choice for the category). */
   volumeNorm: VolumeNorm;
   /** Model input height in pixels; divisible by 2^(L-1). */
   height: number;
   /** Model input width in pixels; divisible by 2^(L-1). */
   width: number;
+  /** How the pyramid's levels are made from the input (default 'maxpool'). */
   downsample: Downsample;
 }
 

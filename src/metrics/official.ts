@@ -14,6 +14,7 @@
 
 import { keyToFloat32 } from './sort.js';
 
+/** Number of thresholds the official code tries. */
 export const OFFICIAL_THRESHOLDS = 200;
 
 const thresholdValues = (() => {

@@ -10,15 +10,21 @@ import { BUCKET_COUNT, bitsToKey, bucketStarts, isNanKey, keyToFloat32, sortBuck
 import { sweepSortedKeys, ThresholdSweep, type SweepResult } from './sweep.js';
 import type { AuproResult } from './types.js';
 
+/** Anomaly maps of a set of images with their ground truth. */
 export interface MapSet {
+  /** One anomaly map per image, row-major, `widths[i] * heights[i]` values. */
   maps: Float32Array[];
   /** Nonzero = anomalous pixel; null = an image without anomalous pixels. */
   masks: (Uint8Array | null)[];
+  /** Width of each map in pixels. */
   widths: number[];
+  /** Height of each map in pixels. */
   heights: number[];
 }
 
+/** The false-positive rate the AUPRO integrates up to by default (MVTec AD's 0.3). */
 export const DEFAULT_FPR_LIMIT = 0.3;
+/** Most points kept of each curve for plotting. */
 export const DEFAULT_CURVE_POINTS = 500;
 
 /**
@@ -56,18 +62,27 @@ export function officialPro(maps: Float32Array[], masks: (Uint8Array | null)[], 
   return officialFromScan(sorted, scan);
 }
 
+/** What {@link pixelMetrics} computes besides the sweep. */
 export interface PixelMetricOptions {
+  /** False-positive rate limit of the AUPRO, in (0, 1]. */
   fprLimit: number;
+  /** Most points kept of the ROC and PRO curves (at least 3; Infinity keeps all). */
   curvePoints: number;
+  /** Also compute the official code's PRO (a second pass over the sorted scores). */
   officialPro: boolean;
 }
 
+/** Pixel-level results. */
 export interface PixelMetrics {
+  /** ROC AUC, F1 max, AUPRO and curves over all pixels. */
   sweep: SweepResult;
-  proFull: number; // NaN unless asked for
-  imageMax: Float64Array; // each map's maximum: the image score
+  /** The official code's PRO; NaN unless asked for (or undefined). */
+  proFull: number;
+  /** Each map's maximum: the image score. */
+  imageMax: Float64Array;
 }
 
+/** Throws a RangeError unless every map, mask, width and height agree in number and size. */
 export function validateMapSet(set: MapSet): void {
   const { maps, masks, widths, heights } = set;
   const images = maps.length;
@@ -85,6 +100,7 @@ export function validateMapSet(set: MapSet): void {
   }
 }
 
+/** Throws a RangeError unless the FPR limit is in (0, 1]. */
 export function validateFprLimit(fprLimit: number): void {
   if (!(fprLimit > 0 && fprLimit <= 1)) throw new RangeError(`metrics: fprLimit must be in (0, 1], got ${fprLimit}`);
 }

@@ -6,6 +6,7 @@
 export interface RegionLabels {
   /** Per pixel, row-major: 0 = background, 1..count = region. */
   labels: Int32Array;
+  /** Number of regions. */
   count: number;
   /** areas[k - 1] is the number of pixels of region k (length `count`). */
   areas: number[];

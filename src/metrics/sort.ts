@@ -6,6 +6,7 @@
  * for 10^8 pixels.
  */
 
+/** Number of buckets: one per value of a key's top 16 bits. */
 export const BUCKET_COUNT = 1 << 16;
 /** Buckets up to this size are insertion sorted; radix passes cost more on tiny inputs. */
 const INSERTION_LIMIT = 32;
@@ -22,11 +23,13 @@ export function bitsToKey(bits: number): number {
   return bits >= 0x80000000 ? ~bits >>> 0 : (bits | 0x80000000) >>> 0;
 }
 
+/** The float32 value of a key (the inverse of {@link float32ToKey}; -0 comes back as +0). */
 export function keyToFloat32(key: number): number {
   scratchBits[0] = key >= 0x80000000 ? key & 0x7fffffff : ~key;
   return scratchFloat[0]!;
 }
 
+/** The order-preserving key of a number rounded to float32 (see {@link bitsToKey}). */
 export function float32ToKey(value: number): number {
   scratchFloat[0] = value;
   return bitsToKey(scratchBits[0]!);

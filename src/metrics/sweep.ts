@@ -11,8 +11,11 @@
 
 /** Keeps a curve's points where its L1 path length (x + y, both monotone) passes even marks. */
 export class CurveSampler {
+  /** Kept x values (false-positive rate), ascending, from 0. */
   readonly x: number[] = [0];
+  /** Kept y values (true-positive rate or PRO), one per x. */
   readonly y: number[] = [0];
+  /** Score threshold of each kept point when the sampler decodes them (Infinity at the start); otherwise only the start's. */
   readonly thresholds: number[] = [Infinity];
   private nextMark: number;
   private readonly step: number;
@@ -117,30 +120,51 @@ export class CurveSampler {
   }
 }
 
+/** What a {@link ThresholdSweep} is told before it starts. */
 export interface SweepOptions {
-  negatives: number; // totals, known before the sweep
+  /** Number of negatives (normal pixels or good images), known before the sweep. */
+  negatives: number;
+  /** Number of positives (anomalous pixels or defective images), known before the sweep. */
   positives: number;
   /** Number of ground-truth regions; with it, positives' region weights drive the PRO. */
   regions: number;
   /** Integrate the PRO curve up to this FPR (MVTec AD's trapezoid with x_max). */
   fprLimit: number;
-  decode: (key: number) => number; // key -> score, for reported thresholds
-  rocPoints: number; // most points of the ROC curve kept; Infinity = all
+  /** Sort key to score, for the thresholds reported. */
+  decode: (key: number) => number;
+  /** Most points of the ROC curve kept (at least 3); Infinity keeps all. */
+  rocPoints: number;
+  /** Most points of the PRO curve kept (at least 3); Infinity keeps all. */
   proPoints: number;
-  rocThresholds: boolean; // decode thresholds of kept ROC points
+  /** Decode the threshold of each kept ROC point (else only the F1 threshold is decoded). */
+  rocThresholds: boolean;
 }
 
+/** What a sweep found; each value NaN where the classes present leave it undefined. */
 export interface SweepResult {
+  /** Area under the ROC curve. */
   auroc: number;
+  /** Best F1 over all thresholds. */
   f1: number;
+  /** The score threshold of the best F1 (positive when score >= threshold). */
   f1Threshold: number;
+  /** Precision at the best F1. */
   f1Precision: number;
+  /** Recall at the best F1. */
   f1Recall: number;
+  /** Area under the PRO curve up to the FPR limit, divided by the limit. */
   aupro: number;
+  /** The sampled ROC curve. */
   roc: CurveSampler;
+  /** The sampled PRO curve. */
   pro: CurveSampler;
 }
 
+/**
+ * The sweep itself: fed scores from the highest down (groups of ties, or runs of one class),
+ * it accumulates the ROC area, the best F1, the PRO integral and the sampled curves; `finish`
+ * reads them out.
+ */
 export class ThresholdSweep {
   private fp = 0;
   private tp = 0;
@@ -154,7 +178,9 @@ export class ThresholdSweep {
   private proDone = false;
   private readonly hasRoc: boolean;
   private readonly hasPro: boolean;
+  /** The ROC curve sampled so far. */
   readonly roc: CurveSampler;
+  /** The PRO curve sampled so far. */
   readonly pro: CurveSampler;
 
   constructor(private readonly options: SweepOptions) {
@@ -219,6 +245,7 @@ export class ThresholdSweep {
     this.updateF1(keys[lo + 1]!);
   }
 
+  /** Closes the curves and returns the results; call once, after the lowest score. */
   finish(): SweepResult {
     const { negatives, positives, fprLimit, decode } = this.options;
     this.roc.finish();
