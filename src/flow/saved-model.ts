@@ -42,19 +42,41 @@ export type OptionValue = number | string | boolean | string[];
 
 /** The resolved options of a training, and what resumed runs changed (`train --resume --lr ...`). */
 export interface RecordedOptions {
+  /** Each option's value, by its name in the option table. */
   values: Record<string, OptionValue>;
   /** One entry per resumed run that changed options: where it resumed, and each change. */
-  resumed?: Array<{ epoch: number; step: number; changed: Record<string, { from: OptionValue | null; to: OptionValue }> }>;
+  resumed?: ResumedChange[];
+}
+
+/** What one resumed run changed. */
+export interface ResumedChange {
+  /** The 0-based epoch it resumed in. */
+  epoch: number;
+  /** The step within that epoch. */
+  step: number;
+  /** Each changed option by name: its value before (null: not recorded) and after. */
+  changed: Record<string, OptionChange>;
+}
+
+/** An option's value before and after a resumed run changed it. */
+export interface OptionChange {
+  /** Before (null: the checkpoint did not record it). */
+  from: OptionValue | null;
+  /** After. */
+  to: OptionValue;
 }
 
 /** Enough to continue an interrupted training exactly where it stopped. */
 export interface ResumeState {
-  epoch: number; // 0-based epoch in progress
-  stepInEpoch: number; // steps of that epoch already done
+  /** 0-based epoch in progress. */
+  epoch: number;
+  /** Steps of that epoch already done. */
+  stepInEpoch: number;
   adamStep: number;
   adamM: Float32Array[];
   adamV: Float32Array[];
-  epochLosses: number[]; // losses of the steps done in the epoch in progress
+  /** Losses of the steps done in the epoch in progress. */
+  epochLosses: number[];
 }
 
 export interface SavedModel {

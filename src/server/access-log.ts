@@ -7,10 +7,12 @@
  */
 import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
 
+/** Levels of the JSON log, as pino names them; 'silent' logs nothing. */
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 /** Where the JSON lines go (default stdout): anything with write(line), e.g. a file stream. */
 export interface LogStream {
+  /** Takes one JSON line (with its newline). */
   write(line: string): void;
 }
 

@@ -28,16 +28,24 @@ export { BoundedQueue } from './queue.js';
 export { isLoopbackHost, readTokenFile, resolveToken, TOKEN_ENV } from './auth.js';
 export type { LogLevel, LogStream } from './access-log.js';
 
+/** What a server serves and how much work it takes on. */
 export interface ServerOptions {
+  /** The models, each under its name (`/v1/models/NAME/predict`). */
   models: ModelSpec[];
   /** How a model file becomes an ImageDetector; default: the library's loadDetector. */
   loadDetector?: DetectorLoader;
-  threads?: number; // kernel threads per model (default loader only)
-  concurrency?: number; // predictions at once, default 1 (the kernels already use every core)
-  maxQueue?: number; // requests waiting beyond that, default 16; more are answered 503
-  maxBytes?: number; // largest upload, default 20 MB
-  maxPixels?: number; // largest image, default 40 megapixels
-  resultTtlMs?: number; // lifetime of one-time picture URLs, default 60 s
+  /** Kernel threads per model (default loader only; default: all cores). */
+  threads?: number;
+  /** Predictions at once, default 1 (the kernels already use every core). */
+  concurrency?: number;
+  /** Requests waiting beyond that, default 16; more are answered 503. */
+  maxQueue?: number;
+  /** Largest upload, default 20 MB. */
+  maxBytes?: number;
+  /** Largest image, default 40 megapixels. */
+  maxPixels?: number;
+  /** Lifetime of one-time picture URLs, default 60 s. */
+  resultTtlMs?: number;
   /** Bearer token every route but /healthz and the page then needs (one word, not empty). */
   token?: string;
   /**
@@ -51,10 +59,14 @@ export interface ServerOptions {
   log?: (line: string) => void;
 }
 
+/** A server that listens: the server's options and where to listen. */
 export interface ServeOptions extends ServerOptions {
-  port?: number; // default 8080; 0 picks a free port
-  host?: string; // default 127.0.0.1
-  handleSignals?: boolean; // SIGHUP reloads, SIGINT/SIGTERM close; default true
+  /** Port, default 8080; 0 picks a free port. */
+  port?: number;
+  /** Address to listen on, default 127.0.0.1 (others need a token or `insecure`). */
+  host?: string;
+  /** SIGHUP reloads, SIGINT/SIGTERM close; default true. */
+  handleSignals?: boolean;
   /** Serve an address beyond loopback without a token (refused otherwise). */
   insecure?: boolean;
   /** Called after a signal closed the server; default process.exit. */
@@ -63,10 +75,22 @@ export interface ServeOptions extends ServerOptions {
   print?: (line: string) => void;
 }
 
+/** A listening server. */
 export interface RunningServer {
+  /** The Fastify instance (routes, inject() for tests). */
   app: FastifyInstance;
-  url: string; // e.g. http://127.0.0.1:8080
-  reloadAll(): Promise<Array<{ name: string; ok: boolean; error?: string }>>;
+  /** Where it listens, e.g. http://127.0.0.1:8080. */
+  url: string;
+  /** Reads every model file again (as SIGHUP does); a model that fails keeps its old version. */
+  reloadAll(): Promise<Array<{
+    /** The model's name. */
+    name: string;
+    /** Whether the new file was loaded. */
+    ok: boolean;
+    /** Why not. */
+    error?: string;
+  }>>;
+  /** Stops listening, lets running predictions finish, frees the models. */
   close(): Promise<void>;
 }
 

@@ -7,11 +7,15 @@ import { basename, extname, resolve } from 'node:path';
 import type { ImageDetector } from '../api/index.js';
 import { PyramidFlowError } from '../util/errors.js';
 
+/** A model to serve: its name in URLs and its model file. */
 export interface ModelSpec {
+  /** The name in `/v1/models/NAME/...`. */
   name: string;
+  /** The model file (never shown to clients; they see its base name). */
   file: string;
 }
 
+/** How a model file becomes a detector (the library's loadDetector unless a test gives another). */
 export type DetectorLoader = (file: string) => Promise<ImageDetector>;
 
 export interface ModelEntry {
