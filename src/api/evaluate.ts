@@ -1,5 +1,5 @@
-/** `test`: a trained model on a labelled test set -> metrics, curves, maps and the report's material. */
-import { join, relative, dirname, basename, extname } from 'node:path';
+/** `test`: a trained model on a labelled test set -> metrics, curves, maps and the HTML report. */
+import { join, relative, dirname, basename, extname, resolve } from 'node:path';
 import type { GalleryItem, MetricSet, TestImageResult, TestOptions, TestResult } from './types.js';
 import { PyramidFlowError } from '../util/errors.js';
 import { openDataset, type Sample } from '../data/datasets.js';
@@ -8,6 +8,8 @@ import { evaluate } from '../metrics/index.js';
 import { maxOf } from '../detect/inference.js';
 import { readDetector } from './image-detector.js';
 import { ensureBackend } from './runtime.js';
+import { checkApiOptions } from './options.js';
+import { writeReport } from '../report/index.js';
 
 interface Evaluated {
   sample: Sample;
@@ -22,12 +24,29 @@ function metricSet(items: Evaluated[], fprLimit: number): MetricSet & { curves: 
   return evaluate({ maps: items.map((e) => e.map), masks: items.map((e) => e.mask), widths: items.map((e) => e.width), heights: items.map((e) => e.height), fprLimit });
 }
 
+/**
+ * Evaluates a model on the test images of a data set; with `report`, also writes the HTML report
+ * there (`reportFile` says where). Test images the model was trained on or calibrated with (its
+ * file lists them) are left out, with a note.
+ */
 export async function test(opts: TestOptions): Promise<TestResult> {
   const t0 = Date.now();
+  checkApiOptions('test', opts); // the option table's types and ranges, the CLI's messages
   await ensureBackend(opts.threads);
   const model = readDetector(opts.model);
-  const dataset = await openDataset({ data: opts.data, category: opts.category, format: opts.format });
-  if (dataset.test.length === 0) throw new PyramidFlowError(`${dataset.category}: the data set has no test images`);
+  const dataset = await openDataset({
+    data: opts.data, category: opts.category, format: opts.format,
+    normalDir: opts.normalDir, normalTestDir: opts.normalTestDir, normalSplitRatio: opts.normalSplitRatio, abnormalDir: opts.abnormalDir, maskDir: opts.maskDir,
+  });
+  const notes: string[] = [];
+  const seen = new Set([...model.saved.training.trainFiles, ...model.saved.training.holdoutFiles].map((f) => resolve(f)));
+  const trainedOn = dataset.test.filter((s) => seen.has(resolve(s.path)));
+  if (trainedOn.length > 0) {
+    dataset.test = dataset.test.filter((s) => !seen.has(resolve(s.path)));
+    notes.push(`${trainedOn.length} test image(s) left out: the model was trained or calibrated on them (e.g. ${trainedOn[0]!.path}); ` +
+      'give test the same --normal-dir, --normal-test-dir and --normal-split-ratio as train');
+  }
+  if (dataset.test.length === 0) throw new PyramidFlowError(`${dataset.category}: the data set has no test images${notes.length ? ` (${notes[0]})` : ''}`);
   const evalSize = opts.evalSize ?? 'model';
   const fprLimit = opts.fprLimit ?? 0.3;
   const { height: H, width: W } = model.config;
@@ -37,7 +56,7 @@ export async function test(opts: TestOptions): Promise<TestResult> {
   const batch = 4;
   for (let i = 0; i < dataset.test.length; i += batch) {
     const samples = dataset.test.slice(i, i + batch);
-    const images = await Promise.all(samples.map((s) => readImage(s.path)));
+    const images = await Promise.all(samples.map((s) => readImage(s.path, { maxPixels: opts.maxPixels })));
     const maps = model.modelMaps(images, batch);
     for (let k = 0; k < samples.length; k++) {
       const s = samples[k]!, img = images[k]!, modelMap = maps[k]!;
@@ -89,14 +108,14 @@ export async function test(opts: TestOptions): Promise<TestResult> {
   const worst = [...evaluated].sort((a, b) => badness(b) - badness(a)).slice(0, galleryCount);
   const gallery: GalleryItem[] = [];
   for (const e of worst) {
-    const img = resizeImage(await readImage(e.sample.path), e.height, e.width);
+    const img = resizeImage(await readImage(e.sample.path, { maxPixels: opts.maxPixels }), e.height, e.width);
     gallery.push({
       file: e.sample.path, type: e.sample.type, label: e.sample.label, score: e.score, verdict: e.score > t.image ? 'defect' : 'good',
       width: e.width, height: e.height, rgb: planarToInterleaved(img), mask: e.mask, map: e.map,
     });
   }
   const { curves, ...overallMetrics } = overall;
-  return {
+  const result: TestResult = {
     category: dataset.category,
     model: opts.model,
     config: model.config,
@@ -115,5 +134,8 @@ export async function test(opts: TestOptions): Promise<TestResult> {
     lossPerEpoch: model.saved.training.lossPerEpoch,
     images,
     gallery,
+    ...(notes.length > 0 ? { notes } : {}),
   };
+  if (opts.report !== undefined) result.reportFile = await writeReport(opts.report, result);
+  return result;
 }

@@ -1,15 +1,16 @@
 /**
  * The typed library API: one function per CLI command, taking and returning the types of
- * ./types.ts. The CLI, the report and the server are thin layers over these.
+ * ./types.ts. The CLI and the server are thin layers over these; `test` writes the HTML report
+ * (src/report, a layer below) when asked.
  */
 import type { ConformanceOptions, ConformanceReport } from './types.js';
 import { runConformance } from '../train/conformance.js';
 import { ensureBackend } from './runtime.js';
 
 export * from './types.js';
-export type { ImageDetector } from './image-detector.js';
+export type { ImageDetector, ImageInput, RawImage } from './image-detector.js';
 export { loadDetector } from './image-detector.js';
-export { train } from './train.js';
+export { train, trainingOptions } from './train.js';
 export { test } from './evaluate.js';
 export { predict, calibrate, info } from './predict.js';
 export { synthesize as synth } from '../data/synth.js';

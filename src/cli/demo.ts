@@ -89,7 +89,7 @@ export async function runDemo(ctx: CliContext, plan: DemoPlan, settings = DEMO_S
 
   say('3/3 testing it and writing the report');
   const result = await ctx.api.test({ model: plan.modelFile, data: plan.dataDir, category, format: 'mvtec', report: plan.reportDir });
-  const reportFile = await ctx.writeReport(plan.reportDir, result);
+  const reportFile = result.reportFile ?? '(not written)'; // test() writes it: report was given
   const m = result.overall;
   say('');
   say(`Done in ${formatDuration((Date.now() - started) / 1000)}: image AUROC ${formatPercent(m.image_auroc)}%, pixel AUROC ${formatPercent(m.pixel_auroc)}%, AUPRO ${formatPercent(m.aupro)}%.`);

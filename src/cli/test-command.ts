@@ -37,11 +37,12 @@ export function formatTestResult(r: TestResult): string {
     `  defect images missed  ${formatCount(c.defectsMissed, c.defectImages)}`,
     `  gap to F1-max         image ${formatSigned(r.thresholdGap.image)} (best ${formatNumber(r.overall.image_f1_threshold)}), pixel ${formatSigned(r.thresholdGap.pixel)} (best ${formatNumber(r.overall.pixel_f1_threshold)})`,
     ...(t.note ? [`  note                  ${t.note}`] : []),
+    ...(r.notes ?? []).map((n) => `note: ${n}`),
   ].join('\n');
 }
 
 /** The --json object: overall metrics at the top level, per defect type under per_type. */
-export function testResultJson(r: TestResult, reportFile?: string): Record<string, unknown> {
+export function testResultJson(r: TestResult, reportFile = r.reportFile): Record<string, unknown> {
   return {
     category: r.category,
     model: r.model,
@@ -52,6 +53,7 @@ export function testResultJson(r: TestResult, reportFile?: string): Record<strin
     confusion: r.confusion,
     threshold_gap: r.thresholdGap,
     ...(reportFile ? { report: reportFile } : {}),
+    ...(r.notes?.length ? { notes: r.notes } : {}),
   };
 }
 
@@ -69,10 +71,10 @@ Example:
     .action(async (cli: TestCliOptions) => {
       const file = await readConfigFile('test', cli);
       const opts = toTestOptions(cli, file);
-      const result = await ctx.api.test(opts);
-      const reportFile = opts.report === undefined ? undefined : await ctx.writeReport(opts.report, result);
+      const result = await ctx.api.test(opts); // writes the report too, with --report
+      const reportFile = result.reportFile;
       if (wantsJson(cli, file)) {
-        ctx.stdout.write(jsonLine(testResultJson(result, reportFile)));
+        ctx.stdout.write(jsonLine(testResultJson(result)));
         return;
       }
       ctx.stdout.write(`${formatTestResult(result)}\n`);

@@ -2,7 +2,7 @@
  * Small inline-SVG charts (line charts and histograms) for the report: no chart library,
  * no scripts, no requests. Every chart is an <svg id=...> so tests and readers can find it.
  */
-import type { Curve } from '../api/types.js';
+import type { PlotCurve as Curve } from '../metrics/types.js';
 import { escapeHtml } from './escape.js';
 
 export interface LineSeries {

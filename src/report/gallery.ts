@@ -2,7 +2,8 @@
  * The report's gallery: the worst test images first, each as input, ground truth, heat map
  * and predicted outline, embedded as PNG data: URLs.
  */
-import type { GalleryItem, Thresholds } from '../api/types.js';
+import type { Thresholds } from '../detect/types.js';
+import type { GalleryItem } from './types.js';
 import { escapeHtml } from './escape.js';
 import {
   greyRgb,

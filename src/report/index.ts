@@ -3,7 +3,8 @@
  * data: URLs) that opens offline and makes no requests.
  */
 import { join } from 'node:path';
-import type { MetricSet, TestResult } from '../api/types.js';
+import type { Metrics as MetricSet } from '../metrics/types.js';
+import type { TestResult } from './types.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import { binEdges, histogramCounts, histogramSvg, lineChartSvg } from './charts.js';
 import { escapeHtml } from './escape.js';
@@ -11,6 +12,7 @@ import { galleryHtml } from './gallery.js';
 import { colourMapStops } from '../detect/pictures.js';
 import { REPORT_CSS } from './styles.js';
 
+export type { TestResult, TestImageResult, GalleryItem } from './types.js';
 export { orderGallery, badness } from './gallery.js';
 export * from '../detect/pictures.js';
 export { pngDataUrl } from './png.js';

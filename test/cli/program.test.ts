@@ -4,10 +4,10 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { defaultContext } from '../../src/cli/context.js';
+import { defaultContext, type CliApi } from '../../src/cli/context.js';
 import { runCli, describeError } from '../../src/cli/program.js';
 import { PyramidFlowError } from '../../src/util/errors.js';
-import type { ConformanceReport, ImagePrediction, TrainProgress, TrainSummary } from '../../src/api/types.js';
+import type { ConformanceReport, PredictedImage, PredictResult, TrainProgress, TrainSummary } from '../../src/api/types.js';
 import { fakeTestResult } from '../report/fixture.js';
 import { argv, fakeContext, textBuffer } from './fake-context.js';
 
@@ -53,8 +53,8 @@ test('train --json prints one JSON object per event, then the summary', async ()
   assert.equal(lines[1].modelFile, 'm.pflow');
 });
 
-test('test --json has the overall metrics on top and per type; --report writes the report', async () => {
-  const ctx = fakeContext({ test: async () => fakeTestResult() });
+test('test --json has the overall metrics on top and per type; --report: the library writes the report, once', async () => {
+  const ctx = fakeContext({ test: async (opts) => ({ ...fakeTestResult(), reportFile: `${opts.report}/index.html` }) });
   assert.equal(await runCli(argv('test', '--model', 'm', '--data', 'd', '--report', 'out', '--json'), ctx), 0);
   const json = JSON.parse(ctx.stdout.text) as Record<string, unknown>;
   for (const key of ['pixel_auroc', 'image_auroc', 'aupro', 'pro_full', 'pixel_f1_max', 'image_f1_max', 'images', 'seconds']) {
@@ -63,7 +63,8 @@ test('test --json has the overall metrics on top and per type; --report writes t
   assert.equal(json.images, 40);
   assert.deepEqual(Object.keys(json.per_type as object).sort(), ['crack', 'good']);
   assert.equal(json.report, 'out/index.html');
-  assert.deepEqual(ctx.calls.map((c) => c.fn), ['test', 'writeReport']);
+  assert.equal((ctx.calls[0]!.args[0] as { report?: string }).report, 'out');
+  assert.deepEqual(ctx.calls.map((c) => c.fn), ['test'], 'test() writes the report: the CLI does not write it again');
 });
 
 test('test prints the metrics table, confusion counts and the gap to F1-max', async () => {
@@ -79,19 +80,26 @@ test('test prints the metrics table, confusion counts and the gap to F1-max', as
 });
 
 test('predict --json prints one object per image without the map', async () => {
-  const prediction: ImagePrediction = {
+  const prediction: PredictedImage = {
     file: 'a.png', width: 4, height: 4, score: 1.25, normalizedScore: 0.7, verdict: 'defect',
     regions: [{ area: 3, x: 1, y: 1, width: 2, height: 2, peak: 1.25 }], map: new Float32Array(16),
   };
-  const ctx = fakeContext({ predict: async () => [prediction, { ...prediction, file: 'b.png', verdict: 'good', regions: [] }] });
+  const streaming = (results: PredictResult[]): CliApi['predict'] => async (_opts, onResult) => {
+    for (const r of results) onResult?.(r);
+    return results;
+  };
+  const ctx = fakeContext({ predict: streaming([prediction, { ...prediction, file: 'b.png', verdict: 'good', regions: [] }]) });
   assert.equal(await runCli(argv('predict', '--model', 'm', 'a.png', 'b.png', '--out', 'o', '--json'), ctx), 0);
   const lines = ctx.stdout.text.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
   assert.equal(lines.length, 2);
   assert.equal(lines[0].file, 'a.png');
   assert.equal('map' in lines[0], false);
-  const table = fakeContext({ predict: async () => [prediction] });
-  await runCli(argv('predict', '--model', 'm', 'a.png'), table);
-  assert.match(table.stdout.text, /^a\.png\s+1\.25\s+0\.700\s+defect\s+1$/m);
+  assert.equal(ctx.stderr.text, '');
+  const table = fakeContext({ predict: streaming([prediction]) });
+  assert.equal(await runCli(argv('predict', '--model', 'm', 'a.png'), table), 0);
+  assert.match(table.stdout.text, /^verdict\s+score\s+normalised\s+regions\s+file$/m);
+  assert.match(table.stdout.text, /^defect\s+1\.25\s+0\.700\s+1\s+a\.png$/m);
+  assert.match(table.stdout.text, /^1 of 1 images look defective$/m);
 });
 
 test('conformance exits 1 when a check fails and prints errors against tolerances', async () => {
@@ -122,6 +130,7 @@ test('serve hands the parsed model specs to the server and stays alive', async (
   const ctx = fakeContext({}, {
     loadServer: async () => ({
       parseModelSpec: (spec: string) => (spec.includes('=') ? { name: spec.split('=')[0], file: spec.split('=')[1] } : { name: 'x', file: spec }),
+      resolveToken: async () => undefined,
       startServer: async (opts) => { received = opts; return { url: 'http://127.0.0.1:1' }; },
     }),
   });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { checkMaskSizes, detectFormat, listCategories, openDataset, type Dataset } from '../../src/data/datasets.js';
+import { checkMaskSizes, DEFAULT_NORMAL_SPLIT_RATIO, detectFormat, listCategories, openDataset, splitNormalImages, type Dataset } from '../../src/data/datasets.js';
 import { readImage, readMask } from '../../src/data/image.js';
 import { PyramidFlowError } from '../../src/util/errors.js';
 import { makeTempDir, touch, writeGreyPng } from './helpers.js';
@@ -174,6 +174,56 @@ describe('folder layout', () => {
     touch(join(root, 'masks', 'other.png'));
     await rejectsWith(openDataset({ data: root, format: 'folder', normalDir: 'ok_imgs', abnormalDir: 'bad_imgs', maskDir: 'masks' }), join(root, 'bad_imgs', 'd.png'), 'no mask');
     await rejectsWith(openDataset({ data: root, format: 'folder', normalDir: 'missing' }), join(root, 'missing'), 'does not exist');
+  });
+
+  it('without a normal test folder keeps a fixed share of good/ out of training to test on', async () => {
+    const root = join(tmp.dir, 'split');
+    for (let i = 0; i < 10; i++) touch(join(root, 'good', `n${i}.png`));
+    touch(join(root, 'defect', 'd.png'));
+    const ds = await openDataset({ data: root });
+    const good = ds.test.filter((s) => s.label === 0);
+    assert.equal(DEFAULT_NORMAL_SPLIT_RATIO, 0.2);
+    assert.equal(good.length, 2);
+    assert.equal(ds.train.length, 8);
+    assert.deepEqual([...ds.train, ...good.map((s) => s.path)].sort(), Array.from({ length: 10 }, (_, i) => join(root, 'good', `n${i}.png`)));
+    assert.deepEqual(ds.train, [...ds.train].sort(), 'training images stay sorted by name');
+    assert.deepEqual(ds.test.map((s) => s.type), ['good', 'good', 'defect']);
+    assert.deepEqual(await openDataset({ data: root, format: 'folder' }), ds, 'the same split on every call');
+    assert.equal((await openDataset({ data: root, normalSplitRatio: 0 })).train.length, 10, '0 keeps none');
+    assert.equal((await openDataset({ data: root, normalSplitRatio: 0.5 })).train.length, 5);
+    // a normal test folder replaces the split: all of good/ is trained on
+    touch(join(root, 'good-test', 'x.png'));
+    const withTest = await openDataset({ data: root, normalTestDir: 'good-test' });
+    assert.equal(withTest.train.length, 10);
+    assert.deepEqual(withTest.test.filter((s) => s.label === 0).map((s) => basename(s.path)), ['x.png']);
+    // a flat folder of good images is for training only: no split
+    assert.equal((await openDataset({ data: join(root, 'good') })).train.length, 10);
+  });
+
+  it('splits by file name alone: any folder or order, nested ratios, at least one, never all', () => {
+    const names = Array.from({ length: 40 }, (_, i) => `img_${String(i).padStart(3, '0')}.png`);
+    const inA = names.map((n) => join('/a', n));
+    const split = splitNormalImages(inA, 0.2);
+    assert.equal(split.test.length, 8);
+    assert.deepEqual([...split.train, ...split.test].sort(), inA);
+    assert.deepEqual(split.train.filter((f) => split.test.includes(f)), []);
+    const inB = splitNormalImages(names.map((n) => join('/b/c', n)).reverse(), 0.2);
+    assert.deepEqual(inB.test.map((f) => basename(f)).sort(), split.test.map((f) => basename(f)).sort(), 'the same names wherever they are');
+    const larger = splitNormalImages(inA, 0.5);
+    assert.ok(split.test.every((f) => larger.test.includes(f)), 'a larger share holds the smaller one');
+    // not simply the first or every k-th name
+    assert.notDeepEqual(split.test, inA.slice(0, 8));
+    assert.equal(splitNormalImages(inA.slice(0, 2), 0.1).test.length, 1, 'at least one');
+    assert.equal(splitNormalImages(inA.slice(0, 2), 0.9).train.length, 1, 'never all');
+    assert.deepEqual(splitNormalImages(inA.slice(0, 1), 0.5), { train: [inA[0]], test: [] });
+    assert.deepEqual(splitNormalImages(inA, 0), { train: inA, test: [] });
+    for (const bad of [1, -0.1, Number.NaN]) assert.throws(() => splitNormalImages(inA, bad), /normal split ratio must be at least 0 and below 1/);
+  });
+
+  it('refuses the folder options for the MVTec and BTAD layouts', async () => {
+    const root = join(tmp.dir, 'mvtec-with-folder-options');
+    makeMvtec(root);
+    await rejectsWith(openDataset({ data: root, category: 'tile', normalDir: 'good', normalSplitRatio: 0.1 }), '--normal-dir, --normal-split-ratio apply to the folder layout only', 'mvtec layout');
   });
 });
 

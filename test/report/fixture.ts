@@ -1,5 +1,6 @@
 /** A TestResult built by hand: small seeded-random maps and a few gallery items. */
-import type { GalleryItem, MetricSet, TestResult } from '../../src/api/types.js';
+import type { MetricSet } from '../../src/api/types.js';
+import type { GalleryItem, TestResult } from '../../src/report/types.js';
 
 /** Deterministic pseudo-random numbers in [0, 1) (mulberry32). */
 export function seededRandom(seed: number): () => number {
