@@ -14,7 +14,7 @@ export { train, trainingOptions } from './train.js';
 export { test } from './evaluate.js';
 export { predict, calibrate, info } from './predict.js';
 export { synthesize as synth } from '../data/synth.js';
-export type { SynthOptions, SynthSummary } from '../data/synth.js';
+export type { SynthOptions, SynthSummary, SynthCategorySummary } from '../data/synth.js';
 
 /**
  * Replays a vector file of the official implementation and compares every quantity, on the

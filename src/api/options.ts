@@ -17,7 +17,15 @@ import { CONFIG_LIMITS, DEFAULT_CONFIG } from '../flow/config.js';
 import { DEFAULT_FPR } from '../detect/thresholds.js';
 import { DEFAULT_MIN_AREA } from '../detect/detector.js';
 import { DEFAULT_FPR_LIMIT } from '../metrics/pixel.js';
+import { DEFAULT_NORMAL_SPLIT_RATIO } from '../data/dataset-types.js';
 import { PyramidFlowError } from '../util/errors.js';
+
+/**
+ * The pixel limit of images unless --max-pixels says otherwise: src/data/decode.ts's
+ * DEFAULT_MAX_PIXELS (40 MP, the server's), restated so that the command line's help does not load
+ * the image decoder (sharp); test/api/hardening.test.ts checks that the two agree.
+ */
+const MAX_PIXELS = 40_000_000;
 
 export type { OptionValue };
 
@@ -129,6 +137,28 @@ export const OPTIONS: readonly OptionSpec[] = [
     name: 'format', flag: 'format', kind: 'choice', choices: ['mvtec', 'btad', 'folder'], defaultText: 'detected', help: 'data set layout',
     commands: ['train', 'test'], resume: 'refused', recorded: (r) => r.format,
   },
+  // the folder layout's parts (src/data/dataset-folder.ts); a resumed run keeps its recorded images, so these are not recorded
+  {
+    name: 'normalDir', flag: 'normal-dir', kind: 'path', arg: 'dir', defaultText: 'good', help: 'folder layout: normal (good) images, relative to --data',
+    commands: ['train', 'test'], resume: 'run', unrecorded: true,
+  },
+  {
+    name: 'normalTestDir', flag: 'normal-test-dir', kind: 'path', arg: 'dir', defaultText: 'none: --normal-split-ratio of the normal images',
+    help: 'folder layout: normal images to test on (then all of --normal-dir is trained on)', commands: ['train', 'test'], resume: 'run', unrecorded: true,
+  },
+  {
+    name: 'normalSplitRatio', flag: 'normal-split-ratio', kind: 'number', arg: 'share', range: { min: 0, below: 1 }, default: DEFAULT_NORMAL_SPLIT_RATIO,
+    help: 'folder layout without --normal-test-dir: share of the normal images kept out of training to test on (the same on every run: by file name; 0: none)',
+    commands: ['train', 'test'], resume: 'run', unrecorded: true,
+  },
+  {
+    name: 'abnormalDir', flag: 'abnormal-dir', kind: 'path', arg: 'dir', defaultText: 'defect, if present',
+    help: 'folder layout: defect images, flat or one sub-folder per defect type', commands: ['test'],
+  },
+  {
+    name: 'maskDir', flag: 'mask-dir', kind: 'path', arg: 'dir', defaultText: 'mask, if present',
+    help: 'folder layout: masks of the defect images (same stem, optionally _mask; sub-folders per type)', commands: ['test'],
+  },
   {
     name: 'out', flag: 'out', kind: 'path', arg: 'path', help: 'where to write', commands: ['train', 'predict', 'synth', 'demo'], required: ['train', 'synth'],
     resume: 'run',
@@ -234,6 +264,10 @@ export const OPTIONS: readonly OptionSpec[] = [
     commands: ['train'], resume: 'run', unrecorded: true,
   },
   {
+    name: 'force', flag: 'force', kind: 'bool', help: 'replace an existing model file at --out (a file that is not a pyramidflow model is never replaced)',
+    commands: ['train'], resume: 'run', unrecorded: true,
+  },
+  {
     name: 'from', flag: 'from', kind: 'path', arg: 'model-file',
     help: 'start from this model\'s weights (to train it further, or on other images): its configuration, a fresh optimizer',
     commands: ['train'], resume: 'refused', recorded: (r) => r.from?.file,
@@ -241,6 +275,12 @@ export const OPTIONS: readonly OptionSpec[] = [
   {
     name: 'maxImages', flag: 'max-images', kind: 'int', arg: 'n', range: { min: 2 }, defaultText: 'all', help: 'use at most N training images (quick runs)',
     commands: ['train'], resume: 'refused',
+  },
+  // images
+  {
+    name: 'maxPixels', flag: 'max-pixels', kind: 'int', arg: 'n', range: { min: 1 }, default: MAX_PIXELS,
+    help: 'refuse an image of more pixels than this, read from its header before decoding (a small file can claim a huge size)',
+    commands: ['train', 'test', 'predict', 'calibrate'], resume: 'run',
   },
   // test
   { name: 'maps', flag: 'maps', kind: 'path', arg: 'dir', help: 'write every anomaly map as float32 TIFF under DIR', commands: ['test'] },
@@ -276,6 +316,17 @@ export const OPTIONS: readonly OptionSpec[] = [
   {
     name: 'maxQueue', flag: 'max-queue', kind: 'int', arg: 'n', range: { min: 0 }, default: 16, help: 'requests waiting before new ones get 503',
     commands: ['serve'],
+  },
+  {
+    name: 'tokenFile', flag: 'token-file', kind: 'path', arg: 'file', defaultText: 'the PYRAMIDFLOW_TOKEN variable, else none',
+    help: 'file holding the bearer token every route but /healthz and the page then needs (not readable by others)', commands: ['serve'],
+  },
+  {
+    name: 'insecure', flag: 'insecure', kind: 'bool', help: 'serve an address beyond loopback without a token (refused otherwise)', commands: ['serve'],
+  },
+  {
+    name: 'logLevel', flag: 'log-level', kind: 'choice', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], arg: 'level', default: 'info',
+    help: 'level of the JSON log: fatal, error, warn, info (access lines), debug, trace or silent', commands: ['serve'],
   },
   // synth
   { name: 'categories', flag: 'categories', kind: 'list', arg: 'a,b', defaultText: 'all', help: 'comma-separated categories', commands: ['synth'] },

@@ -1,8 +1,9 @@
 /** `train`: data set -> model file (weights, template, calibrated thresholds). */
-import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { ModelConfig, TrainingOptionsOfModel, TrainOptions, TrainProgress, TrainSummary } from './types.js';
 import { PyramidFlowError } from '../util/errors.js';
+import { checkOutputFile } from '../util/output-file.js';
+import { removeStaleTemporaries } from '../util/atomic-file.js';
 import { Random } from '../util/random.js';
 import { openDataset } from '../data/datasets.js';
 import { resolveAugment } from '../data/augment.js';
@@ -27,6 +28,29 @@ export function holdoutSplit(files: string[], share: number, seed: number, batch
   const holdout = shuffled.slice(0, n).sort();
   const held = new Set(holdout);
   return { train: files.filter((f) => !held.has(f)), holdout };
+}
+
+/** The first bytes of a model file (src/flow/model-file.ts): "PYRFLOW\0". */
+const MODEL_MAGIC = [0x50, 0x59, 0x52, 0x46, 0x4c, 0x4f, 0x57, 0x00];
+
+/** Whether a file's first bytes are a pyramidflow model file's (finished or a checkpoint). */
+export function isModelFileHead(head: Uint8Array): boolean {
+  return head.length >= MODEL_MAGIC.length && MODEL_MAGIC.every((b, i) => head[i] === b);
+}
+
+/**
+ * The one rule for `out` (src/util/output-file.ts), checked before any work: its folder exists or
+ * is created and is writable, it is not a folder, a file that is not a pyramidflow model is never
+ * replaced, and an existing model file only when the run continues it (`resume`) or is told to
+ * replace it (`force`). Returns whether `out` exists.
+ */
+function checkModelOutput(out: string, opts: { force?: boolean; resume?: boolean }): boolean {
+  // Everything but "it exists": the folder, a folder or a foreign file at `out` (refused even with --force).
+  const exists = checkOutputFile(out, { kind: 'pyramidflow model file', recognise: isModelFileHead, force: true });
+  if (exists && opts.force !== true && opts.resume !== true) {
+    throw new PyramidFlowError(`${out} exists (a pyramidflow model file); give --resume to continue its training, --force to replace it with a new one, or choose another --out`, 'E_OUTPUT');
+  }
+  return exists;
 }
 
 const shown = (v: OptionValue): string => (Array.isArray(v) ? v.join(',') : String(v));
@@ -78,6 +102,10 @@ function resumeChanges(saved: SavedModel, file: string, given: Record<string, Op
   return { changed, values };
 }
 
+/**
+ * Trains a model on good images into `opts.out`: checkpoints every epoch (resumable with
+ * `resume: true`), then the latent template and the thresholds. Progress events go to `onProgress`.
+ */
 export async function train(opts: TrainOptions, onProgress?: (p: TrainProgress) => void): Promise<TrainSummary> {
   const t0 = Date.now();
   const given = checkApiOptions('train', opts); // the option table's types and ranges, the CLI's messages
@@ -88,19 +116,24 @@ export async function train(opts: TrainOptions, onProgress?: (p: TrainProgress) 
     onProgress?.({ kind: 'note', epoch: 0, epochs: epochsForEvents, step: 0, stepsPerEpoch: 0, message });
   };
 
+  // Nothing of the user's is lost, and nothing fails after an epoch for want of a place to write.
+  if (!opts.resume && opts.from !== undefined && resolve(opts.from) === resolve(opts.out)) {
+    throw optionError(`${opts.out}: write the new model to another file (--out), so that the model it starts from stays usable until the new one is done`);
+  }
+  const outExists = checkModelOutput(opts.out, opts);
+  const stale = removeStaleTemporaries(opts.out);
+  if (stale.length > 0) note(`removed ${stale.length} stale temporary file${stale.length === 1 ? '' : 's'} of ${opts.out} left by an interrupted write`);
+
   // A checkpoint to resume, or a model to start from: their configuration, not the defaults.
   let resumeFrom: SavedModel | undefined;
   let startFrom: SavedModel | undefined;
-  if (opts.resume && existsSync(opts.out)) {
+  if (opts.resume && outExists) {
     resumeFrom = readModelFile(opts.out);
     if (!resumeFrom.resume) {
       throw new PyramidFlowError(`${opts.out}: this model finished training (${resumeFrom.training.epochsDone} epochs); nothing to resume. ` +
         `Remove --resume to train a new one, or train it further into a new file with --from ${opts.out} --out <new file>.`);
     }
   } else if (opts.from !== undefined) {
-    if (resolve(opts.from) === resolve(opts.out)) {
-      throw optionError(`${opts.out}: write the new model to another file (--out), so that the model it starts from stays usable until the new one is done`);
-    }
     startFrom = readModelFile(opts.from);
   }
   const start = resumeFrom ?? startFrom;
@@ -121,6 +154,9 @@ export async function train(opts: TrainOptions, onProgress?: (p: TrainProgress) 
     data: opts.data,
     category: opts.category ?? (previous?.category || undefined),
     format: opts.format ?? (previous?.format as TrainOptions['format']),
+    normalDir: opts.normalDir,
+    normalTestDir: opts.normalTestDir,
+    normalSplitRatio: opts.normalSplitRatio,
   });
   const config = startConfigOf ?? resolveConfig(opts, dataset.category);
 
@@ -172,13 +208,17 @@ export async function train(opts: TrainOptions, onProgress?: (p: TrainProgress) 
   }
   note(`${record.trainFiles.length} training images, ${record.holdoutFiles.length} held out for calibration; model ${config.channels}ch k${config.kernel} L${config.levels} S${config.stacks} ${config.volumeNorm} ${config.height}x${config.width}; ${backendName}${record.saveMemory ? '; memory saving on' : ''}`);
 
-  const images = await loadResized(record.trainFiles, config.height, config.width);
+  // The pixel limit of this run, else of the run it resumes (recorded when given), else the default.
+  const decode = { maxPixels: (given.maxPixels ?? record.options?.values.maxPixels) as number | undefined };
+  // Every image is read before the first epoch (the held-out ones too, at the model's size): one
+  // that cannot be read, or is over the pixel limit, stops the run before any work is done.
+  const images = await loadResized(record.trainFiles, config.height, config.width, undefined, undefined, decode);
+  const holdoutImages = record.holdoutFiles.length > 0 ? await loadResized(record.holdoutFiles, config.height, config.width, undefined, undefined, decode) : [];
   const runStart = Date.now();
   const { model } = await trainLoop({ config, images, record, checkpoints: fileCheckpoints(opts.out), resumeFrom, startFrom, onProgress });
   record.seconds += (Date.now() - runStart) / 1000;
 
-  // Template from the training images (no augmentation), then thresholds from held-out good images.
-  const holdoutImages = record.holdoutFiles.length > 0 ? await loadResized(record.holdoutFiles, config.height, config.width) : [];
+  // Template from the training images (no augmentation), then thresholds from the held-out good images.
   const { saved, thresholds } = finishModel({ model, record, trainImages: images, holdoutImages });
   if (thresholds.note) note(thresholds.note);
   saveModelFile(opts.out, saved);

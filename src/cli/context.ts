@@ -30,10 +30,24 @@ export interface CliApi {
   trainingOptions(file: string): Promise<TrainingOptionsOfModel>;
 }
 
+/** The log levels of `serve --log-level` (src/server/access-log.ts: LogLevel). */
+export type ServeLogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
 /** The part of src/server/index.ts the `serve` command calls. */
 export interface ServerModule {
   parseModelSpec(spec: string): { name: string; file: string };
-  startServer(opts: { models: Array<{ name: string; file: string }>; port?: number; host?: string; threads?: number; maxQueue?: number }): Promise<{ url: string }>;
+  /** The token from `--token-file` or PYRAMIDFLOW_TOKEN in `env`; undefined when neither is given; errors name the file. */
+  resolveToken(opts: { tokenFile?: string; env?: Record<string, string | undefined> }): Promise<string | undefined>;
+  startServer(opts: {
+    models: Array<{ name: string; file: string }>;
+    port?: number;
+    host?: string;
+    threads?: number;
+    maxQueue?: number;
+    token?: string;
+    insecure?: boolean;
+    logLevel?: ServeLogLevel;
+  }): Promise<{ url: string }>;
 }
 
 export interface CliContext {
@@ -43,6 +57,8 @@ export interface CliContext {
   writeReport(dir: string, result: TestResult, opts?: ReportOptions): Promise<string>;
   synthesize(opts: SynthOptions): Promise<SynthSummary>;
   loadServer(): Promise<ServerModule>;
+  /** The environment (PYRAMIDFLOW_TOKEN); process.env when left out. */
+  env?: Record<string, string | undefined>;
   /** Set by a command that leaves work running (the server), so the entry does not exit. */
   keepAlive: boolean;
   /** Set by a command that finished but must report failure (a failed conformance check). */
@@ -67,7 +83,7 @@ export function defaultContext(): CliContext {
     api: {
       train: async (opts, onProgress) => (await api()).train(opts, onProgress),
       test: async (opts) => (await api()).test(opts),
-      predict: async (opts) => (await api()).predict(opts),
+      predict: async (opts, onResult) => (await api()).predict(opts, onResult),
       calibrate: async (opts) => (await api()).calibrate(opts),
       info: async (file) => (await api()).info(file),
       conformance: async (file, options) => (await api()).conformance(file, options),
@@ -82,6 +98,7 @@ export function defaultContext(): CliContext {
         throw missingModule(err, 'server/index', 'the server');
       }
     },
+    env: process.env,
     keepAlive: false,
     exitCode: 0,
   };

@@ -80,7 +80,7 @@ export async function runDemo(ctx: CliContext, plan: DemoPlan, settings = DEMO_S
   const printer = new TrainProgressPrinter(ctx.stdout, ctx.stderr, false);
   try {
     await ctx.api.train(
-      { data: plan.dataDir, category, format: 'mvtec', out: plan.modelFile, size: settings.size, ...settings.model, batch: settings.batch, epochs: plan.epochs, seed: settings.seed },
+      { data: plan.dataDir, category, format: 'mvtec', out: plan.modelFile, size: settings.size, ...settings.model, batch: settings.batch, epochs: plan.epochs, seed: settings.seed, force: true },
       (p) => printer.handle(p),
     );
   } finally {

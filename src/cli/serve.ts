@@ -1,8 +1,8 @@
 /** `pyramidflow serve`: the HTTP server, loaded on demand from src/server. */
 import type { Command } from 'commander';
-import type { CliContext } from './context.js';
+import type { CliContext, ServeLogLevel } from './context.js';
 import { readConfigFile } from './config-file.js';
-import { addOptions, commandOptions, usageError, type CliValues, type FileValues } from './options.js';
+import { addOptions, commandOptions, definedOnly, usageError, type CliValues, type FileValues } from './options.js';
 
 export type ServeCliOptions = CliValues;
 
@@ -12,6 +12,9 @@ export interface ServeSettings {
   host?: string;
   threads?: number;
   maxQueue?: number;
+  tokenFile?: string; // the bearer token's file; else PYRAMIDFLOW_TOKEN; else none
+  insecure?: boolean; // serve beyond loopback without a token
+  logLevel?: ServeLogLevel;
 }
 
 export function toServeSettings(cli: ServeCliOptions, file?: FileValues): ServeSettings {
@@ -26,12 +29,23 @@ export function registerServe(program: Command, ctx: CliContext): void {
     .command('serve')
     .description('serve models over HTTP: a page to drop images on and a JSON API');
   addOptions(cmd, 'serve')
-    .addHelpText('after', '\nExample:\n  $ pyramidflow serve --model carpet=carpet.pflow --model tile=tile.pflow --port 8080')
+    .addHelpText(
+      'after',
+      `
+Without a token the server listens on loopback only (unless --insecure); with one (--token-file
+FILE, or the PYRAMIDFLOW_TOKEN variable) every route but /healthz and the page needs
+\`Authorization: Bearer <token>\`.
+
+Examples:
+  $ pyramidflow serve --model carpet=carpet.pflow --model tile=tile.pflow --port 8080
+  $ pyramidflow serve --model carpet.pflow --host 0.0.0.0 --token-file /etc/pyramidflow/token --log-level warn`,
+    )
     .action(async (cli: ServeCliOptions) => {
       const settings = toServeSettings(cli, await readConfigFile('serve', cli));
       const server = await ctx.loadServer();
-      const { modelSpecs, ...rest } = settings;
-      await server.startServer({ ...rest, models: modelSpecs.map((spec) => server.parseModelSpec(spec)) });
+      const { modelSpecs, tokenFile, ...rest } = settings;
+      const token = await server.resolveToken({ tokenFile, env: ctx.env ?? process.env }); // before the (slow) model loads
+      await server.startServer(definedOnly({ ...rest, token, models: modelSpecs.map((spec) => server.parseModelSpec(spec)) }));
       ctx.keepAlive = true; // the server closes itself on SIGINT/SIGTERM
     });
 }

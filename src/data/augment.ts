@@ -11,6 +11,7 @@ import { PyramidFlowError } from '../util/errors.js';
 import type { Random } from '../util/random.js';
 import type { DecodedImage } from './decode.js';
 
+/** How training images are varied: 'texture' (random flips and 90-degree rotations, as the official code does for textures) or 'none'. */
 export type AugmentKind = 'texture' | 'none';
 
 /** The official code's texture categories: the only ones it augments. */

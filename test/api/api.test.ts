@@ -36,17 +36,19 @@ test('synth, train, test, predict, calibrate and info work end to end', async ()
   const original = await evaluateModel({ model, data, category: 'fabric', evalSize: 'original' });
   assert.equal(original.overall.images, 7);
 
-  const preds = await predict({ model, inputs: [join(data, 'fabric', 'test', 'good')], out: join(dir, 'pred') });
+  const preds = await predict({ model, inputs: [join(data, 'fabric', 'test', 'good')], out: join(dir, 'pred'), keepMaps: true });
   assert.equal(preds.length, 3);
   const p = preds[0]!;
-  assert.equal(p.map.length, p.width * p.height);
+  assert.ok(!p.error, p.error?.message);
+  assert.equal(p.map?.length, p.width * p.height);
   assert.ok(p.verdict === 'good' || p.verdict === 'defect');
   assert.equal(p.verdict === 'defect', p.score > summary.thresholds.image);
   assert.ok(existsSync(p.pictures!.heatmap) && existsSync(p.pictures!.overlay) && existsSync(p.pictures!.outline));
   assert.deepEqual([...readFileSync(p.pictures!.heatmap).subarray(1, 4)], [0x50, 0x4e, 0x47]); // "PNG"
 
   // Loading the model again reproduces the maps bit for bit.
-  const again = await predict({ model, inputs: [join(data, 'fabric', 'test', 'good')] });
+  const again = await predict({ model, inputs: [join(data, 'fabric', 'test', 'good')], keepMaps: true });
+  assert.ok(!again[0]!.error);
   assert.deepEqual(again[0]!.map, p.map);
 
   const t = await calibrate({ model, good: join(data, 'fabric', 'test', 'good') });

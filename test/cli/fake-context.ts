@@ -42,6 +42,7 @@ export function fakeContext(api: Partial<CliApi> = {}, services: Partial<Service
     writeReport: record('writeReport', services.writeReport ?? (async (dir: string, _result: TestResult) => `${dir}/index.html`)),
     synthesize: record('synthesize', services.synthesize ?? (async (opts: SynthOptions) => ({ out: opts.out, categories: [] }))),
     loadServer: record('loadServer', services.loadServer ?? (async (): Promise<ServerModule> => { throw new Error('no server in this test'); })),
+    env: {}, // no PYRAMIDFLOW_TOKEN of the shell running the tests
     keepAlive: false,
     exitCode: 0,
   };

@@ -215,6 +215,7 @@ test('every command with options reads --config; flags win; required options may
   const sv = fakeContext({}, {
     loadServer: async () => ({
       parseModelSpec: (spec: string) => ({ name: spec, file: spec }),
+      resolveToken: async () => undefined,
       startServer: async (opts) => { received = opts; return { url: 'http://127.0.0.1:1' }; },
     }),
   });

@@ -174,7 +174,8 @@ describe('the package as users get it', () => {
   it('type-checks a TypeScript consumer against the shipped declarations, and rejects a wrong one', { timeout: 300_000 }, async () => {
     assert.ok(installed, 'not installed');
     writeFileSync(join(consumer, 'good.ts'), `
-import { train, predict, loadDetector, info, synth, type TrainOptions, type TrainSummary, type ImageDetector, type ImagePrediction, type ModelInfo, type SynthOptions } from 'pyramidflow';
+import { train, predict, loadDetector, info, synth, type TrainOptions, type TrainSummary, type ImageDetector, type ImagePrediction, type PredictResult, type ModelInfo, type SynthOptions } from 'pyramidflow';
+import { readFileSync } from 'node:fs';
 
 const data: SynthOptions = { out: 'data', categories: ['grid'], size: 64, train: 4 };
 const options: TrainOptions = { data: 'data', category: 'grid', out: 'model.pfm', size: 64, epochs: 1, channels: 4, levels: 2, stacks: 1 };
@@ -182,11 +183,14 @@ const options: TrainOptions = { data: 'data', category: 'grid', out: 'model.pfm'
 export async function main(): Promise<number> {
   await synth(data);
   const summary: TrainSummary = await train(options, (p) => void p);
-  const predictions: ImagePrediction[] = await predict({ model: summary.modelFile, inputs: ['data/grid/test'] });
+  const predictions: PredictResult[] = await predict({ model: summary.modelFile, inputs: ['data/grid/test'] });
+  const first = predictions[0]!;
+  if (first.error) throw new Error(first.error.message);
   const detector: ImageDetector = await loadDetector(summary.modelFile, { threads: 2 });
   const about: ModelInfo = await info(summary.modelFile);
-  const png: Uint8Array = await detector.heatmapPng(predictions[0]!);
-  return predictions.length + about.parameters + detector.info.config.channels + png.length;
+  const judged: ImagePrediction = await detector.predictImage(readFileSync('data/grid/test/good/000.png'));
+  const png: Uint8Array = await detector.heatmapPng(judged);
+  return predictions.length + first.score + about.parameters + detector.info.config.channels + png.length;
 }
 `);
     writeFileSync(join(consumer, 'bad.ts'), `
