@@ -16,7 +16,10 @@ import type { PyramidFlow } from '../flow/model.js';
 import { Adam, clipGradNorm, OFFICIAL_ADAM } from './optim.js';
 import { lossGradients } from './gradients.js';
 
-interface JsonTensor { shape: number[]; data: number[] }
+interface JsonTensor {
+  shape: number[];
+  data: number[];
+}
 type JsonDict = Record<string, JsonTensor>;
 interface VectorFile {
   meta: { channel: number; ksize: number; num_level: number; num_stack: number; vn: string; H: number; W: number; module_order: string[] };
@@ -26,12 +29,35 @@ interface VectorFile {
   f32: Record<string, unknown>;
 }
 
+/** What the official implementation computed (a vector file's f32 section), as replayed below. */
+interface VectorOutputs {
+  feat: JsonTensor;
+  pyramid_in: JsonTensor[];
+  blocks: JsonTensor[][];
+  pyramid_out: JsonTensor[];
+  diff_pixel: JsonTensor;
+  loss: JsonTensor | number;
+  grads: JsonDict;
+  running_mean_after_forward: JsonDict;
+  inverse_train_max_abs_err: number;
+  savemem_grad_max_abs_diff: number;
+  eval_pyramid_out: JsonTensor[];
+  inverse_eval_max_abs_err: number;
+  grad_total_norm_before_clip: JsonTensor | number;
+  params_after_one_adam_step: JsonDict;
+  /** Files with several Adam steps: the parameters, losses, gradients and norms of each. */
+  params_after_adam_steps?: JsonDict[];
+  losses_per_step: (JsonTensor | number)[];
+  grads_later_steps: JsonDict[];
+  grad_total_norm_per_step: (JsonTensor | number)[];
+  loss_after_adam_steps?: JsonTensor | number;
+}
+
 const OUTPUT_REL = 1e-5;
 const ADAM_ABS = 1e-6;
 
 const f32 = (t: JsonTensor): Float32Array => Float32Array.from(t.data, Math.fround);
-const toDict = (d: JsonDict): StateDict =>
-  Object.fromEntries(Object.entries(d).map(([k, t]) => [k, { shape: t.shape, data: f32(t) }]));
+const toDict = (d: JsonDict): StateDict => Object.fromEntries(Object.entries(d).map(([k, t]) => [k, { shape: t.shape, data: f32(t) }]));
 
 function maxAbs(a: ArrayLike<number>): number {
   let m = 0;
@@ -56,7 +82,8 @@ class Checks {
     this.add(name, maxDiff(got, w), OUTPUT_REL * Math.max(maxAbs(w), 1e-30));
   }
   pyramid(name: string, got: readonly Tensor[], want: JsonTensor[]): void {
-    let err = 0, mag = 0;
+    let err = 0,
+      mag = 0;
     got.forEach((t, k) => {
       const w = f32(want[k]!);
       err = Math.max(err, maxDiff(t.values(), w));
@@ -66,14 +93,22 @@ class Checks {
   }
   /** Gradients, per tensor: |err| <= 1e-4 max|g of that tensor| + 1e-5 max|g over all|. */
   grads(name: string, model: PyramidFlow, want: JsonDict): void {
-    const all = Math.max(...Object.values(want).filter(Boolean).map((t) => maxAbs(t.data)));
-    let worstRatio = -1, worst: ConformanceCheck = { name, maxError: 0, tolerance: 0, ok: true };
+    const all = Math.max(
+      ...Object.values(want)
+        .filter(Boolean)
+        .map((t) => maxAbs(t.data)),
+    );
+    let worstRatio = -1,
+      worst: ConformanceCheck = { name, maxError: 0, tolerance: 0, ok: true };
     for (const [pname, p] of model.namedParameters()) {
       const w = want[pname];
       if (!w) throw new PyramidFlowError(`conformance: no gradient for ${pname} in the file`);
       const err = maxDiff(p.grad ?? new Float32Array(p.size), f32(w));
       const tol = 1e-4 * maxAbs(w.data) + 1e-5 * all;
-      if (err / tol > worstRatio) { worstRatio = err / tol; worst = { name: `${name} (worst: ${pname})`, maxError: err, tolerance: tol, ok: err <= tol }; }
+      if (err / tol > worstRatio) {
+        worstRatio = err / tol;
+        worst = { name: `${name} (worst: ${pname})`, maxError: err, tolerance: tol, ok: err <= tol };
+      }
     }
     this.list.push(worst);
   }
@@ -86,8 +121,14 @@ class Checks {
 
 export function configFromMeta(meta: VectorFile['meta']): ModelConfig {
   return {
-    channels: meta.channel, kernel: meta.ksize, levels: meta.num_level, stacks: meta.num_stack,
-    volumeNorm: meta.vn.toLowerCase() === 'svn' ? 'svn' : 'cvn', height: meta.H, width: meta.W, downsample: 'maxpool',
+    channels: meta.channel,
+    kernel: meta.ksize,
+    levels: meta.num_level,
+    stacks: meta.num_stack,
+    volumeNorm: meta.vn.toLowerCase() === 'svn' ? 'svn' : 'cvn',
+    height: meta.H,
+    width: meta.W,
+    downsample: 'maxpool',
   };
 }
 
@@ -98,7 +139,8 @@ export function loadVectorFile(file: string): VectorFile {
   } catch (e) {
     throw new PyramidFlowError(`${file}: cannot read a conformance vector file (${(e as Error).message})`);
   }
-  if (!v.meta || !v.params || !v.buffers || !v.input || !v.f32) throw new PyramidFlowError(`${file}: not a conformance vector file (needs meta, params, buffers, input, f32)`);
+  if (!v.meta || !v.params || !v.buffers || !v.input || !v.f32)
+    throw new PyramidFlowError(`${file}: not a conformance vector file (needs meta, params, buffers, input, f32)`);
   return v;
 }
 
@@ -114,7 +156,7 @@ export function runConformance(file: string): ConformanceReport {
     throw new PyramidFlowError(`${file}: block order ${v.meta.module_order.join(', ')} differs from ours ${names.join(', ')}`);
   }
   const x = Tensor.fromHost(v.input.shape, f32(v.input));
-  const out = v.f32 as Record<string, any>;
+  const out = v.f32 as unknown as VectorOutputs;
 
   // Forward in training mode, block by block, under one tape.
   const tape = new Tape();
@@ -139,7 +181,7 @@ export function runConformance(file: string): ConformanceReport {
   c.grads('gradients', model, out.grads);
   model.blocks.forEach((b, i) => {
     const name = `nf.moduleslst.${i}.affineParams.norm.running_mean`;
-    c.output(`running_mean ${i}`, b.affine.runningMean.values(), out.running_mean_after_forward[name]);
+    c.output(`running_mean ${i}`, b.affine.runningMean.values(), out.running_mean_after_forward[name]!);
   });
 
   // The training-mode inverse rebuilds the input pyramid from the output.
@@ -150,7 +192,9 @@ export function runConformance(file: string): ConformanceReport {
   const saver = fresh();
   lossGradients(saver, x, true);
   let saveErr = 0;
-  saver.parameters().forEach((p, i) => { saveErr = Math.max(saveErr, maxDiff(p.grad!, model.parameters()[i]!.grad!)); });
+  saver.parameters().forEach((p, i) => {
+    saveErr = Math.max(saveErr, maxDiff(p.grad!, model.parameters()[i]!.grad!));
+  });
   const gmax = Math.max(...model.parameters().map((p) => maxAbs(p.grad!)));
   c.add('memory-saving gradients vs plain', saveErr, Math.max(out.savemem_grad_max_abs_diff, 1e-5 * gmax));
 
@@ -158,7 +202,11 @@ export function runConformance(file: string): ConformanceReport {
   model.training = false;
   const evalOut = model.forward(x);
   c.pyramid('eval_pyramid_out', evalOut, out.eval_pyramid_out);
-  c.add('inverse (eval) -> image', maxDiff(model.inverse(evalOut).values(), x.values()), Math.max(out.inverse_eval_max_abs_err, OUTPUT_REL * maxAbs(x.values())));
+  c.add(
+    'inverse (eval) -> image',
+    maxDiff(model.inverse(evalOut).values(), x.values()),
+    Math.max(out.inverse_eval_max_abs_err, OUTPUT_REL * maxAbs(x.values())),
+  );
   model.training = true;
 
   // Clipped Adam steps.
@@ -171,11 +219,11 @@ export function runConformance(file: string): ConformanceReport {
   for (let s = 1; s < steps; s++) {
     opt.zeroGrad();
     const { loss: l } = lossGradients(model, x, false);
-    c.output(`loss before step ${s + 1}`, [l], out.losses_per_step[s]);
-    c.grads(`gradients at step ${s + 1}`, model, out.grads_later_steps[s - 1]);
-    c.output(`grad norm at step ${s + 1}`, [clipGradNorm(model.parameters())], out.grad_total_norm_per_step[s]);
+    c.output(`loss before step ${s + 1}`, [l], out.losses_per_step[s]!);
+    c.grads(`gradients at step ${s + 1}`, model, out.grads_later_steps[s - 1]!);
+    c.output(`grad norm at step ${s + 1}`, [clipGradNorm(model.parameters())], out.grad_total_norm_per_step[s]!);
     opt.step();
-    c.params(`params after Adam step ${s + 1}`, model, out.params_after_adam_steps[s]);
+    c.params(`params after Adam step ${s + 1}`, model, out.params_after_adam_steps![s]!);
   }
   if (out.loss_after_adam_steps !== undefined) {
     opt.zeroGrad();

@@ -8,7 +8,7 @@
  * Run inside a resident scope (trainStep does), the tape frees each activation once its own
  * backward has run, and memory saving frees each block's work before the next block's.
  */
-import { Tensor, Tape, withTape, noGrad, markLeaf, allocFloats, withResidentScope, cacheFilters } from '../tensor/index.js';
+import { type Tensor, Tape, withTape, noGrad, markLeaf, allocFloats, withResidentScope, cacheFilters } from '../tensor/index.js';
 import type { PyramidFlow } from '../flow/model.js';
 import { pyramidLoss } from '../flow/loss.js';
 
@@ -22,7 +22,7 @@ export interface GradientResult {
  * the parameters' gradients are on the heap and outlive it.
  */
 export function lossGradients(model: PyramidFlow, images: Tensor, saveMemory: boolean): GradientResult {
-  return withResidentScope(() => saveMemory ? savingGradients(model, images) : plainGradients(model, images));
+  return withResidentScope(() => (saveMemory ? savingGradients(model, images) : plainGradients(model, images)));
 }
 
 function plainGradients(model: PyramidFlow, images: Tensor): GradientResult {
@@ -53,6 +53,18 @@ function savingGradientsCached(model: PyramidFlow, images: Tensor): GradientResu
   const loss = withTape(tape, () => pyramidLoss(outs));
   tape.backward(loss, undefined, true);
   // The input pyramid's gradients (returned) are not needed: the input stage is frozen.
-  model.flow.backwardSavingMemory(outs.map((z) => z.detach()), outs.map((z) => z.grad ?? allocFloats(z.size)), model.mode(false));
+  model.flow.backwardSavingMemory(
+    outs.map((z) => z.detach()),
+    outs.map((z) => z.grad ?? allocFloats(z.size)),
+    model.mode(false),
+  );
   return { loss: loss.item() };
+}
+
+/**
+ * The training loss of the model's weights on a batch, without gradients and without updating
+ * the running statistics: how the loop judges a state no step will follow (the last one).
+ */
+export function lossOnly(model: PyramidFlow, images: Tensor): number {
+  return withResidentScope(() => noGrad(() => pyramidLoss(model.flow.forward(model.inputPyramid(images), model.mode(false))).item()));
 }

@@ -49,7 +49,10 @@ export interface AdamState {
 export class Adam {
   state: AdamState;
 
-  constructor(readonly params: readonly Tensor[], readonly opts: AdamOptions = OFFICIAL_ADAM) {
+  constructor(
+    readonly params: readonly Tensor[],
+    readonly opts: AdamOptions = OFFICIAL_ADAM,
+  ) {
     this.state = { step: 0, m: params.map((p) => new Float32Array(p.size)), v: params.map((p) => new Float32Array(p.size)) };
   }
 
@@ -67,7 +70,8 @@ export class Adam {
     this.params.forEach((p, k) => {
       const g = p.grad;
       if (!g) return;
-      const m = this.state.m[k]!, v = this.state.v[k]!;
+      const m = this.state.m[k]!,
+        v = this.state.v[k]!;
       p.updateHost((w) => {
         for (let i = 0; i < w.length; i++) {
           const gi = g[i]! + weightDecay * w[i]!;

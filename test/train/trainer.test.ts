@@ -20,15 +20,36 @@ function images(n: number, seed: number): DecodedImage[] {
 
 function record(over: Partial<TrainingRecord> = {}): TrainingRecord {
   return {
-    data: 'mem', category: 'c', format: 'mvtec', augment: 'texture', seed: 5, batch: 2, lr: 1e-3, epochs: 2, epochsDone: 0, steps: 0,
-    threads: 1, saveMemory: false, holdout: 0, fpr: { image: 0.01, pixel: 0.001 }, checkpointEvery: 2, trainFiles: [], holdoutFiles: [],
-    lossPerEpoch: [], seconds: 0, ...over,
+    data: 'mem',
+    category: 'c',
+    format: 'mvtec',
+    augment: 'texture',
+    seed: 5,
+    batch: 2,
+    lr: 1e-3,
+    epochs: 2,
+    epochsDone: 0,
+    steps: 0,
+    threads: 1,
+    saveMemory: false,
+    holdout: 0,
+    fpr: { image: 0.01, pixel: 0.001 },
+    checkpointEvery: 2,
+    trainFiles: [],
+    holdoutFiles: [],
+    lossPerEpoch: [],
+    seconds: 0,
+    ...over,
   };
 }
 
 test('epoch order is a seeded permutation that differs between epochs', () => {
-  const a = epochOrder(10, 1, 0), b = epochOrder(10, 1, 1);
-  assert.deepEqual([...a].sort((x, y) => x - y), Array.from({ length: 10 }, (_, i) => i));
+  const a = epochOrder(10, 1, 0),
+    b = epochOrder(10, 1, 1);
+  assert.deepEqual(
+    [...a].sort((x, y) => x - y),
+    Array.from({ length: 10 }, (_, i) => i),
+  );
   assert.deepEqual(epochOrder(10, 1, 0), a);
   assert.notDeepEqual(a, b);
 });
@@ -51,17 +72,29 @@ test('an interrupted and resumed training ends with bit-identical weights', asyn
   assert.ok(full.record.lossPerEpoch.every(Number.isFinite));
 });
 
-test('a diverging loss stops with a clear message and keeps the last good checkpoint', async () => {
+test('a model that diverges before any healthy step stops with a clear message and leaves its file as it was', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'pf-train-'));
   const file = join(dir, 'bad.pf');
   const model = PyramidFlow.create(config, 1);
   model.blocks[0]!.affine.conv0.data[0] = Number.NaN;
   const rec = record();
-  saveModelFile(file, snapshot(model, rec, { resume: { epoch: 0, stepInEpoch: 0, adamStep: 0, adamM: model.parameters().map((p) => new Float32Array(p.size)), adamV: model.parameters().map((p) => new Float32Array(p.size)), epochLosses: [] } }));
+  saveModelFile(
+    file,
+    snapshot(model, rec, {
+      resume: {
+        epoch: 0,
+        stepInEpoch: 0,
+        adamStep: 0,
+        adamM: model.parameters().map((p) => new Float32Array(p.size)),
+        adamV: model.parameters().map((p) => new Float32Array(p.size)),
+        epochLosses: [],
+      },
+    }),
+  );
   const before = readFileSync(file);
   await assert.rejects(
     trainLoop({ config, images: images(4, 2), record: rec, checkpoints: fileCheckpoints(file), resumeFrom: readModelFile(file) }),
-    /training diverged at epoch 1, step 1 \(loss .*NaN\).*last good checkpoint is kept in .*bad\.pf/,
+    /^PyramidFlowError: training diverged at epoch 1, step 1 \(loss .*gradient norm NaN\) before any healthy step of this run: .* so .*bad\.pf is left as it was; check the training images, or train a new model \(without --resume\) with a lower --lr$/,
   );
   assert.deepEqual(readFileSync(file), before);
 });
