@@ -17,6 +17,7 @@ import {
   checkApiOptions, numberDefault, optionError, optionOf, optionsOf, recordedTrainOptions, resolvedTrainOptions, resolveSaveMemory, sameValue,
 } from './options.js';
 import { ensureBackend } from './runtime.js';
+import { availableMemory, checkTrainingFits, estimateTrainingMemory } from '../train/memory.js';
 
 /** Splits good training images into training and held-out calibration images, reproducibly. */
 export function holdoutSplit(files: string[], share: number, seed: number, batch: number): { train: string[]; holdout: string[] } {
@@ -207,6 +208,9 @@ export async function train(opts: TrainOptions, onProgress?: (p: TrainProgress) 
     throw new PyramidFlowError(`${dataset.category}: only ${record.trainFiles.length} training image(s) for batch size ${record.batch}; add images or lower --batch / --holdout`);
   }
   note(`${record.trainFiles.length} training images, ${record.holdoutFiles.length} held out for calibration; model ${config.channels}ch k${config.kernel} L${config.levels} S${config.stacks} ${config.volumeNorm} ${config.height}x${config.width}; ${backendName}${record.saveMemory ? '; memory saving on' : ''}`);
+
+  // A configuration that cannot fit in memory is refused before any image is read.
+  checkTrainingFits(estimateTrainingMemory(config, { batch: record.batch, saveMemory: record.saveMemory, images: record.trainFiles.length, threads }), await availableMemory());
 
   // The pixel limit of this run, else of the run it resumes (recorded when given), else the default.
   const decode = { maxPixels: (given.maxPixels ?? record.options?.values.maxPixels) as number | undefined };

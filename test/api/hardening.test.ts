@@ -235,3 +235,11 @@ test('predict --out: never overwrites a file that is not a PNG, nor an input ima
   await assert.rejects(predict({ model, inputs: [good], out: file }), { message: `${file} is not a folder: --out names the folder the pictures go to` });
   assert.equal(readFileSync(file, 'utf8'), 'x');
 });
+
+test('a configuration that cannot fit in memory is refused before any image is read, naming what reduces it', async () => {
+  const out = join(dir, 'huge.pflow');
+  const t0 = Date.now();
+  await assert.rejects(train({ ...opts, out, size: 16384, epochs: 1 }), (e: Error & { code?: string }) => e.code === 'E_MEMORY' && /needs about .* GB/.test(e.message) && /--size/.test(e.message));
+  assert.ok(Date.now() - t0 < 10_000, 'refused at once');
+  assert.equal(existsSync(out), false, 'nothing written');
+});
