@@ -4,12 +4,12 @@
  * messages. Options of a benchmark alone (--steps, --images) stay in the benchmark.
  */
 import type { ModelOptions } from '../src/api/types.js';
-import {
-  argOf, helpOf, nestOptions, optionOf, optionsOf, parseOptionText, type CommandName, type OptionSpec, type OptionValue,
-} from '../src/api/options.js';
+import { argOf, helpOf, nestOptions, optionOf, optionsOf, parseOptionText, type CommandName, type OptionSpec, type OptionValue } from '../src/api/options.js';
 
 /** The options that define the network (the table's `network` rows of train). */
-export const MODEL_OPTIONS: readonly string[] = optionsOf('train').filter((s) => s.network).map((s) => s.name);
+export const MODEL_OPTIONS: readonly string[] = optionsOf('train')
+  .filter((s) => s.network)
+  .map((s) => s.name);
 
 type ArgSpec = { type: 'string' | 'boolean' };
 
@@ -27,7 +27,9 @@ export function tableArgs(command: CommandName, names: readonly string[]): Recor
 
 /** Their usage-line form: `[--size px] [--levels n|auto] [--save-memory]`. */
 export function tableUsage(command: CommandName, names: readonly string[]): string {
-  return specsOf(command, names).map((s) => `[--${s.flag}${argOf(s) ? ` ${argOf(s)}` : ''}]`).join(' ');
+  return specsOf(command, names)
+    .map((s) => `[--${s.flag}${argOf(s) ? ` ${argOf(s)}` : ''}]`)
+    .join(' ');
 }
 
 /** One line per option with its help and default, for --help; `extra`: the benchmark's own options, aligned with them. */

@@ -32,19 +32,42 @@ export const help = tableHelp('train', OPTIONS, [
 ]);
 
 export async function run(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { ...tableArgs('train', OPTIONS), images: { type: 'string', default: '5' }, json: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({
+    args,
+    options: { ...tableArgs('train', OPTIONS), images: { type: 'string', default: '5' }, json: { type: 'boolean', default: false } },
+  });
   const config = resolveConfig(modelOptionsFrom(values));
   const backendName = await ensureBackend(tableValues('train', OPTIONS, values).threads as number | undefined);
   const rng = new Random(2);
-  const image = (): DecodedImage => ({ width: config.width, height: config.height, rgb: Uint8Array.from({ length: 3 * config.width * config.height }, () => rng.int(256)) });
+  const image = (): DecodedImage => ({
+    width: config.width,
+    height: config.height,
+    rgb: Uint8Array.from({ length: 3 * config.width * config.height }, () => rng.int(256)),
+  });
   // A model file like a trained one (untrained weights): finished as `train` finishes one, the
   // template and thresholds from a few images.
   const model = PyramidFlow.create(config, 0);
   const d = (name: string): number => numberDefault('train', name);
   const record: TrainingRecord = {
-    data: 'bench', category: 'bench', format: 'mvtec', augment: 'none', seed: d('seed'), batch: d('batch'), lr: d('lr'), epochs: 0, epochsDone: 0, steps: 0,
-    threads: 0, saveMemory: false, holdout: 0, fpr: { image: d('fpr'), pixel: d('pixelFpr') }, checkpointEvery: 0, trainFiles: [], holdoutFiles: [],
-    lossPerEpoch: [], seconds: 0,
+    data: 'bench',
+    category: 'bench',
+    format: 'mvtec',
+    augment: 'none',
+    seed: d('seed'),
+    batch: d('batch'),
+    lr: d('lr'),
+    epochs: 0,
+    epochsDone: 0,
+    steps: 0,
+    threads: 0,
+    saveMemory: false,
+    holdout: 0,
+    fpr: { image: d('fpr'), pixel: d('pixelFpr') },
+    checkpointEvery: 0,
+    trainFiles: [],
+    holdoutFiles: [],
+    lossPerEpoch: [],
+    seconds: 0,
   };
   const file = join(mkdtempSync(join(tmpdir(), 'pf-bench-')), 'bench.pf');
   saveModelFile(file, finishModel({ model, record, trainImages: [image(), image()], holdoutImages: [] }).saved);
@@ -62,7 +85,16 @@ export async function run(args: string[]): Promise<void> {
     breakdowns.push(profileTotals());
     setProfiling(false);
   }
-  const result = { bench: 'infer', backend: backendName, config, images: times.length, image_seconds_median: median(times), image_seconds: times, peak_rss_mb: Math.round(peakRssMb()), breakdown_ms: medianBreakdown(breakdowns, median(times) * 1000) };
+  const result = {
+    bench: 'infer',
+    backend: backendName,
+    config,
+    images: times.length,
+    image_seconds_median: median(times),
+    image_seconds: times,
+    peak_rss_mb: Math.round(peakRssMb()),
+    breakdown_ms: medianBreakdown(breakdowns, median(times) * 1000),
+  };
   if (values.json) console.log(JSON.stringify(result));
   else {
     console.log(`inference, ${describe(config)}, one image at a time, ${backendName}`);

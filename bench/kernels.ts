@@ -52,8 +52,14 @@ function parse(args: string[]): Options {
 
 const flopsOf = (s: ConvShape): number => 2 * s.batch * s.height * s.width * s.inChannels * s.outChannels * s.kernel * s.kernel;
 
-const shape = (inChannels: number, outChannels: number, size: number, kernel = 7, batch = 2): ConvShape =>
-  ({ batch, inChannels, outChannels, height: size, width: size, kernel });
+const shape = (inChannels: number, outChannels: number, size: number, kernel = 7, batch = 2): ConvShape => ({
+  batch,
+  inChannels,
+  outChannels,
+  height: size,
+  width: size,
+  kernel,
+});
 
 /**
  * The default model's 7x7 shapes and how many of each one training step runs (per stack, 4
@@ -77,12 +83,14 @@ const PASSES: BenchPass[] = ['forward', 'gradInput', 'gradWeight', 'backward'];
 function machineCeiling(b: WasmBackend): { one: number; all: number; ratio: number } {
   b.fmaRate(1);
   b.fmaRate(b.threads);
-  const one: number[] = [], all: number[] = [];
+  const one: number[] = [],
+    all: number[] = [];
   for (let i = 0; i < 5; i++) {
     one.push(b.fmaRate(1));
     all.push(b.fmaRate(b.threads));
   }
-  const o = median(one), a = median(all);
+  const o = median(one),
+    a = median(all);
   return { one: o, all: a, ratio: a / o };
 }
 
@@ -115,8 +123,12 @@ function buffers(s: ConvShape, b?: WasmBackend): Buffers {
     return r;
   };
   return {
-    x: place(random(N * C * H * W)), w: place(random(O * C * K * K)), dy: place(random(N * O * H * W)),
-    y: place(new Float32Array(N * O * H * W)), dx: place(new Float32Array(N * C * H * W)), dw: place(new Float32Array(O * C * K * K)),
+    x: place(random(N * C * H * W)),
+    w: place(random(O * C * K * K)),
+    dy: place(random(N * O * H * W)),
+    y: place(new Float32Array(N * O * H * W)),
+    dx: place(new Float32Array(N * C * H * W)),
+    dw: place(new Float32Array(O * C * K * K)),
   };
 }
 
@@ -149,7 +161,8 @@ function measure(fns: (() => void)[], runs: number): Timing[] {
     fn();
     fn();
   }
-  const walls: number[][] = fns.map(() => []), cpus: number[][] = fns.map(() => []);
+  const walls: number[][] = fns.map(() => []),
+    cpus: number[][] = fns.map(() => []);
   for (let i = 0; i < runs; i++) {
     fns.forEach((fn, k) => {
       const c0 = process.cpuUsage();
@@ -172,19 +185,35 @@ export async function run(args: string[]): Promise<void> {
   const one = await createWasmBackend({ threads: 1, relaxedSimd: o.relaxed, algorithm });
   const many = o.threads > 1 ? await createWasmBackend({ threads: o.threads, relaxedSimd: o.relaxed, algorithm }) : undefined;
   try {
-    console.log(`wasm kernels: ${one.name}${many ? ` / ${many.name}` : ''}; k 7, batch 2; effective GFLOP/s = 2*N*H*W*Cin*Cout*k*k / time; median of ${o.runs} runs after 2 warm-up`);
-    console.log(o.copies ? 'arrays on the JS heap, copied in and out by each call (--copies)' : 'arrays resident in the wasm memory, as a training step\'s tensors (--copies: on the JS heap)');
+    console.log(
+      `wasm kernels: ${one.name}${many ? ` / ${many.name}` : ''}; k 7, batch 2; effective GFLOP/s = 2*N*H*W*Cin*Cout*k*k / time; median of ${o.runs} runs after 2 warm-up`,
+    );
+    console.log(
+      o.copies
+        ? 'arrays on the JS heap, copied in and out by each call (--copies)'
+        : "arrays resident in the wasm memory, as a training step's tensors (--copies: on the JS heap)",
+    );
     console.log('algo: direct, or fftT = FFT with T x T tiles');
-    console.log(`cpu: ${os.cpus()[0]?.model ?? '?'} x${os.availableParallelism()}, load average ${os.loadavg().map((v) => v.toFixed(1)).join(' ')}`);
+    console.log(
+      `cpu: ${os.cpus()[0]?.model ?? '?'} x${os.availableParallelism()}, load average ${os
+        .loadavg()
+        .map((v) => v.toFixed(1))
+        .join(' ')}`,
+    );
     console.log('');
-    const head = `${'shape'.padEnd(14)} ${'pass'.padEnd(10)} ${'algo'.padEnd(6)} ${pad('ms x1', 8)} ${pad('GF/s x1', 8)} ${pad('cpu GF/s', 9)}` +
+    const head =
+      `${'shape'.padEnd(14)} ${'pass'.padEnd(10)} ${'algo'.padEnd(6)} ${pad('ms x1', 8)} ${pad('GF/s x1', 8)} ${pad('cpu GF/s', 9)}` +
       (many ? ` ${pad(`ms x${many.threads}`, 8)} ${pad(`GF/s x${many.threads}`, 9)} ${pad('ratio', 6)}` : '');
     console.log(head);
     console.log('-'.repeat(head.length));
     const ceilingBefore = many ? machineCeiling(many) : undefined;
     // 7x7 work of one training step: the three passes one by one, and as training runs them
-    let stepFlops = 0, stepWall = 0, stepCpu = 0, stepWallMany = 0;
-    let runWall = 0, runWallMany = 0;
+    let stepFlops = 0,
+      stepWall = 0,
+      stepCpu = 0,
+      stepWallMany = 0;
+    let runWall = 0,
+      runWallMany = 0;
     // the slowest single passes (one thread): at 256 x 256, and of all shapes
     const lowest = { at256: { gf: Infinity, what: '' }, all: { gf: Infinity, what: '' } };
     for (const { s, perStep } of SHAPES) {
@@ -205,7 +234,8 @@ export async function run(args: string[]): Promise<void> {
       const timings = measure(fns, o.runs);
       const per = many ? 2 : 1;
       for (const [i, pass] of PASSES.entries()) {
-        const r1 = timings[i * per]!, rn = many ? timings[i * per + 1] : undefined;
+        const r1 = timings[i * per]!,
+          rn = many ? timings[i * per + 1] : undefined;
         const prof = o.profile ? profiles[i] : undefined;
         const pf = pass === 'backward' ? 2 * f : f;
         if (pass !== 'backward') {
@@ -215,7 +245,8 @@ export async function run(args: string[]): Promise<void> {
           if (rn) stepWallMany += perStep * rn.wall;
         }
         if (pass !== 'backward') {
-          const gf = pf / r1.wall / 1e9, what = `${label(s)} ${pass}`;
+          const gf = pf / r1.wall / 1e9,
+            what = `${label(s)} ${pass}`;
           if (gf < lowest.all.gf) lowest.all = { gf, what };
           if (s.height === 256 && gf < lowest.at256.gf) lowest.at256 = { gf, what };
         }
@@ -225,7 +256,8 @@ export async function run(args: string[]): Promise<void> {
         }
         const passAlgo = pass === 'backward' ? 'gradWeight' : pass;
         const algo = one.algorithm(passAlgo, s) === 'fft' ? `fft${one.fftTile(passAlgo, s)}` : 'direct';
-        let line = `${(label(s) + (perStep === 0 ? '*' : '')).padEnd(14)} ${pass.padEnd(10)} ${algo.padEnd(6)} ${pad((r1.wall * 1e3).toFixed(1), 8)} ` +
+        let line =
+          `${(label(s) + (perStep === 0 ? '*' : '')).padEnd(14)} ${pass.padEnd(10)} ${algo.padEnd(6)} ${pad((r1.wall * 1e3).toFixed(1), 8)} ` +
           `${pad((pf / r1.wall / 1e9).toFixed(1), 8)} ${pad((pf / r1.cpu / 1e9).toFixed(1), 9)}`;
         if (many && rn) {
           line += ` ${pad((rn.wall * 1e3).toFixed(1), 8)} ${pad((pf / rn.wall / 1e9).toFixed(1), 9)} ${pad((r1.wall / rn.wall).toFixed(2), 6)}`;
@@ -243,23 +275,35 @@ export async function run(args: string[]): Promise<void> {
     console.log('');
     const oneGf = stepFlops / stepWall / 1e9;
     const ratio = many ? stepWall / stepWallMany : NaN;
-    console.log(`one training step, all 7x7 passes (${(stepFlops / 1e9).toFixed(1)} GFLOP): ` +
-      `1 thread ${(stepWall * 1e3).toFixed(0)} ms = ${oneGf.toFixed(1)} GFLOP/s (FLOP-weighted; cpu ${(stepFlops / stepCpu / 1e9).toFixed(1)})` +
-      (many ? `; ${many.threads} threads ${(stepWallMany * 1e3).toFixed(0)} ms = ${(stepFlops / stepWallMany / 1e9).toFixed(1)} GFLOP/s, ratio ${ratio.toFixed(2)}` : ''));
+    console.log(
+      `one training step, all 7x7 passes (${(stepFlops / 1e9).toFixed(1)} GFLOP): ` +
+        `1 thread ${(stepWall * 1e3).toFixed(0)} ms = ${oneGf.toFixed(1)} GFLOP/s (FLOP-weighted; cpu ${(stepFlops / stepCpu / 1e9).toFixed(1)})` +
+        (many
+          ? `; ${many.threads} threads ${(stepWallMany * 1e3).toFixed(0)} ms = ${(stepFlops / stepWallMany / 1e9).toFixed(1)} GFLOP/s, ratio ${ratio.toFixed(2)}`
+          : ''),
+    );
     if (many && ceilingBefore) {
       const after = machineCeiling(many);
-      console.log(`the machine's own ceiling (a register-only multiply-add loop, ${many.threads} threads / 1): ` +
-        `${ceilingBefore.ratio.toFixed(2)} before the passes, ${after.ratio.toFixed(2)} after ` +
-        `(1 thread ${(ceilingBefore.one / 1e9).toFixed(2)} / ${(after.one / 1e9).toFixed(2)} G vector FMA/s): a shared machine's second core is not always all there`);
+      console.log(
+        `the machine's own ceiling (a register-only multiply-add loop, ${many.threads} threads / 1): ` +
+          `${ceilingBefore.ratio.toFixed(2)} before the passes, ${after.ratio.toFixed(2)} after ` +
+          `(1 thread ${(ceilingBefore.one / 1e9).toFixed(2)} / ${(after.one / 1e9).toFixed(2)} G vector FMA/s): a shared machine's second core is not always all there`,
+      );
     }
-    console.log(`the same as training runs them (forward, then backward: both gradients at once): ` +
-      `1 thread ${(runWall * 1e3).toFixed(0)} ms = ${(stepFlops / runWall / 1e9).toFixed(1)} GFLOP/s` +
-      (many ? `; ${many.threads} threads ${(runWallMany * 1e3).toFixed(0)} ms = ${(stepFlops / runWallMany / 1e9).toFixed(1)} GFLOP/s, ratio ${(runWall / runWallMany).toFixed(2)}` : ''));
+    console.log(
+      `the same as training runs them (forward, then backward: both gradients at once): ` +
+        `1 thread ${(runWall * 1e3).toFixed(0)} ms = ${(stepFlops / runWall / 1e9).toFixed(1)} GFLOP/s` +
+        (many
+          ? `; ${many.threads} threads ${(runWallMany * 1e3).toFixed(0)} ms = ${(stepFlops / runWallMany / 1e9).toFixed(1)} GFLOP/s, ratio ${(runWall / runWallMany).toFixed(2)}`
+          : ''),
+    );
     const verdict = (ok: boolean): string => (ok ? 'met' : 'missed');
-    console.log(`against the targets: 1 thread FLOP-weighted ${oneGf.toFixed(1)} (>= 185: ${verdict(oneGf >= 185)}); ` +
-      `slowest pass at 256x256 ${lowest.at256.gf.toFixed(1)}, ${lowest.at256.what} (>= 185: ${verdict(lowest.at256.gf >= 185)}); ` +
-      `slowest pass ${lowest.all.gf.toFixed(1)}, ${lowest.all.what} (>= 40: ${verdict(lowest.all.gf >= 40)})` +
-      (many ? `; ${many.threads} threads / 1 ${ratio.toFixed(2)} (>= 1.8: ${verdict(ratio >= 1.8)})` : ''));
+    console.log(
+      `against the targets: 1 thread FLOP-weighted ${oneGf.toFixed(1)} (>= 185: ${verdict(oneGf >= 185)}); ` +
+        `slowest pass at 256x256 ${lowest.at256.gf.toFixed(1)}, ${lowest.at256.what} (>= 185: ${verdict(lowest.at256.gf >= 185)}); ` +
+        `slowest pass ${lowest.all.gf.toFixed(1)}, ${lowest.all.what} (>= 40: ${verdict(lowest.all.gf >= 40)})` +
+        (many ? `; ${many.threads} threads / 1 ${ratio.toFixed(2)} (>= 1.8: ${verdict(ratio >= 1.8)})` : ''),
+    );
 
     // Against the plain JS reference, once, on a small shape.
     const small = shape(8, 8, 32);
@@ -268,8 +312,10 @@ export async function run(args: string[]): Promise<void> {
     const [tj] = measure([() => call(js, 'forward', small, d)], 3) as [Timing];
     const [tw] = measure([() => call(one, 'forward', small, d)], 7) as [Timing];
     const smallAlgo = one.algorithm('forward', small) === 'fft' ? `fft${one.fftTile('forward', small)}` : 'direct';
-    console.log(`JS reference on ${label(small)} k7 forward: ${(tj.wall * 1e3).toFixed(1)} ms vs wasm x1 (${smallAlgo}) ` +
-      `${(tw.wall * 1e3).toFixed(2)} ms: ${(tj.wall / tw.wall).toFixed(0)}x faster`);
+    console.log(
+      `JS reference on ${label(small)} k7 forward: ${(tj.wall * 1e3).toFixed(1)} ms vs wasm x1 (${smallAlgo}) ` +
+        `${(tw.wall * 1e3).toFixed(2)} ms: ${(tj.wall / tw.wall).toFixed(0)}x faster`,
+    );
     console.log(`peak RSS ${peakRssMb().toFixed(0)} MB`);
   } finally {
     one.dispose();

@@ -51,7 +51,9 @@ async function noisePng(width: number, height: number): Promise<Buffer> {
     s = (Math.imul(s, 1103515245) + 12345) >>> 0;
     rgb[i] = 96 + (s >>> 26); // mid grey with a little noise
   }
-  return sharp(rgb, { raw: { width, height, channels: 3 } }).png().toBuffer();
+  return sharp(rgb, { raw: { width, height, channels: 3 } })
+    .png()
+    .toBuffer();
 }
 
 export async function run(args: string[]): Promise<void> {
@@ -125,19 +127,35 @@ export async function run(args: string[]): Promise<void> {
       non2xx: result.non2xx,
       errors: result.errors,
       timeouts: result.timeouts,
-      rss_mb: { start: Math.round(rss.start), middle: Math.round(rss.middle), end: Math.round(rss.end), peak: Math.round(peak), vm_hwm: Math.round(peakRssMb()) },
+      rss_mb: {
+        start: Math.round(rss.start),
+        middle: Math.round(rss.middle),
+        end: Math.round(rss.end),
+        peak: Math.round(peak),
+        vm_hwm: Math.round(peakRssMb()),
+      },
       rss_growth_second_half: Math.round(growth * 1000) / 1000,
     };
     if (values.json) {
       console.log(JSON.stringify(summary));
     } else {
       const fmt = (n: number): string => n.toFixed(1);
-      console.log(`serve: ${spec.name} (${spec.file}), ${model.config.width}x${model.config.height}, image ${image.length} bytes, ${connections} connections, ${seconds} s`);
+      console.log(
+        `serve: ${spec.name} (${spec.file}), ${model.config.width}x${model.config.height}, image ${image.length} bytes, ${connections} connections, ${seconds} s`,
+      );
       console.log(`  requests/s  ${fmt(summary.requests_per_second)} (${summary.requests_total} in all)`);
       console.log(`  latency     p50 ${fmt(result.latency.p50)} ms, p99 ${fmt(result.latency.p99)} ms, max ${fmt(result.latency.max)} ms`);
-      console.log(`  statuses    ${Object.entries(statuses).map(([c, n]) => `${c}: ${n}`).join(', ') || 'none'}; non-2xx ${result.non2xx} (503 = deliberate back-pressure)`);
+      console.log(
+        `  statuses    ${
+          Object.entries(statuses)
+            .map(([c, n]) => `${c}: ${n}`)
+            .join(', ') || 'none'
+        }; non-2xx ${result.non2xx} (503 = deliberate back-pressure)`,
+      );
       console.log(`  errors      ${result.errors} (timeouts ${result.timeouts})`);
-      console.log(`  RSS MB      start ${summary.rss_mb.start}, middle ${summary.rss_mb.middle}, end ${summary.rss_mb.end}, peak ${summary.rss_mb.peak} (VmHWM ${summary.rss_mb.vm_hwm}); second half ${growth >= 0 ? '+' : ''}${(growth * 100).toFixed(1)}%`);
+      console.log(
+        `  RSS MB      start ${summary.rss_mb.start}, middle ${summary.rss_mb.middle}, end ${summary.rss_mb.end}, peak ${summary.rss_mb.peak} (VmHWM ${summary.rss_mb.vm_hwm}); second half ${growth >= 0 ? '+' : ''}${(growth * 100).toFixed(1)}%`,
+      );
     }
     if (unexpected.length > 0 || result.errors > 0) {
       console.error(`serve bench: unexpected replies ${JSON.stringify(Object.fromEntries(unexpected))}, ${result.errors} connection errors`);

@@ -29,12 +29,21 @@ export const help = tableHelp('train', TRAIN_OPTIONS, [
 ]);
 
 export async function run(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { ...tableArgs('train', TRAIN_OPTIONS), steps: { type: 'string', default: '5' }, compare: { type: 'boolean', default: false }, json: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({
+    args,
+    options: {
+      ...tableArgs('train', TRAIN_OPTIONS),
+      steps: { type: 'string', default: '5' },
+      compare: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+    },
+  });
   const given = tableValues('train', TRAIN_OPTIONS, values);
   const config = resolveConfig(modelOptionsFrom(values));
   const threads = given.threads as number | undefined;
   const backendName = await ensureBackend(threads);
-  const batch = (given.batch as number | undefined) ?? numberDefault('train', 'batch'), steps = countOption('--steps', values.steps);
+  const batch = (given.batch as number | undefined) ?? numberDefault('train', 'batch'),
+    steps = countOption('--steps', values.steps);
   const saveMemory = resolveSaveMemory(given.saveMemory, config);
   const model = PyramidFlow.create(config, 0);
   const opt = new Adam(model.parameters(), OFFICIAL_ADAM);
@@ -44,7 +53,8 @@ export async function run(args: string[]): Promise<void> {
   trainStep(model, opt, images, saveMemory); // warm-up: compiles, grows memory, makes last convs non-zero
   if (values.compare) {
     trainStep(model, opt, images, !saveMemory);
-    const plain: number[] = [], saving: number[] = [];
+    const plain: number[] = [],
+      saving: number[] = [];
     for (let s = 0; s < steps; s++) {
       for (const mode of [false, true]) {
         const t0 = performance.now();
@@ -53,10 +63,17 @@ export async function run(args: string[]): Promise<void> {
       }
     }
     const result = {
-      bench: 'train-compare', backend: backendName, config, batch, steps,
-      plain_step_seconds_median: median(plain), saving_step_seconds_median: median(saving),
-      ratio: median(saving) / median(plain), ratios: saving.map((t, i) => t / plain[i]!),
-      plain_step_seconds: plain, saving_step_seconds: saving,
+      bench: 'train-compare',
+      backend: backendName,
+      config,
+      batch,
+      steps,
+      plain_step_seconds_median: median(plain),
+      saving_step_seconds_median: median(saving),
+      ratio: median(saving) / median(plain),
+      ratios: saving.map((t, i) => t / plain[i]!),
+      plain_step_seconds: plain,
+      saving_step_seconds: saving,
     };
     if (values.json) console.log(JSON.stringify(result));
     else {
@@ -78,16 +95,26 @@ export async function run(args: string[]): Promise<void> {
     setProfiling(false);
   }
   const result = {
-    bench: 'train', backend: backendName, config, batch, save_memory: saveMemory, steps,
-    step_seconds_median: median(times), step_seconds: times, peak_rss_mb: Math.round(peakRssMb()), wasm_memory: wasmMemoryMb(backend()),
+    bench: 'train',
+    backend: backendName,
+    config,
+    batch,
+    save_memory: saveMemory,
+    steps,
+    step_seconds_median: median(times),
+    step_seconds: times,
+    peak_rss_mb: Math.round(peakRssMb()),
+    wasm_memory: wasmMemoryMb(backend()),
     breakdown_ms: medianBreakdown(breakdowns, median(times) * 1000),
   };
   if (values.json) console.log(JSON.stringify(result));
   else {
     console.log(`training step, ${describe(config)}, batch ${batch}, ${saveMemory ? 'memory saving' : 'plain backprop'}, ${backendName}`);
     const wm = result.wasm_memory;
-    console.log(`  median ${result.step_seconds_median.toFixed(3)} s over ${steps} steps (${times.map((t) => t.toFixed(2)).join(', ')}); peak RSS ${result.peak_rss_mb} MB` +
-      (wm ? ` (wasm memory: at most ${wm.peak_mb} MB in use, grown to ${wm.capacity_mb} MB)` : ''));
+    console.log(
+      `  median ${result.step_seconds_median.toFixed(3)} s over ${steps} steps (${times.map((t) => t.toFixed(2)).join(', ')}); peak RSS ${result.peak_rss_mb} MB` +
+        (wm ? ` (wasm memory: at most ${wm.peak_mb} MB in use, grown to ${wm.capacity_mb} MB)` : ''),
+    );
     printBreakdown(result.breakdown_ms);
   }
 }

@@ -31,14 +31,23 @@ export function importGraph() {
   const files = walk(join(ROOT, 'src'));
   const edges = [];
   for (const file of files) {
-    const text = readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
+    const text = readFileSync(file, 'utf8')
+      .replace(/\/\*[\s\S]*?\*\//g, '')
+      .replace(/^\s*\/\/.*$/gm, '');
     for (const m of text.matchAll(SPECIFIER)) {
       const spec = m[1] ?? m[2] ?? m[3];
       const dynamic = m[3] !== undefined;
       if (spec.startsWith('.')) {
         const to = resolve(dirname(file), spec).replace(/\.js$/, '.ts');
         const inSrc = !relative(join(ROOT, 'src'), to).startsWith('..');
-        edges.push({ from: file, to, specifier: spec, dynamic, layerFrom: layerOf(file), layerTo: inSrc ? layerOf(to) : `outside:${relative(ROOT, to).split(sep)[0]}` });
+        edges.push({
+          from: file,
+          to,
+          specifier: spec,
+          dynamic,
+          layerFrom: layerOf(file),
+          layerTo: inSrc ? layerOf(to) : `outside:${relative(ROOT, to).split(sep)[0]}`,
+        });
       } else {
         edges.push({ from: file, to: spec, specifier: spec, dynamic, layerFrom: layerOf(file), layerTo: `package:${spec}` });
       }
@@ -53,7 +62,12 @@ export function layerCounts(edges) {
   for (const e of edges) {
     let to = e.layerTo;
     if (to.startsWith('package:node:')) to = 'node:*';
-    else if (to.startsWith('package:')) to = to.slice('package:'.length).split('/').slice(0, to.includes('@') ? 2 : 1).join('/');
+    else if (to.startsWith('package:'))
+      to = to
+        .slice('package:'.length)
+        .split('/')
+        .slice(0, to.includes('@') ? 2 : 1)
+        .join('/');
     if (to === e.layerFrom) continue;
     const key = `${e.layerFrom} -> ${to}`;
     counts[key] = (counts[key] ?? 0) + 1;

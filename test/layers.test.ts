@@ -11,14 +11,23 @@ import { relative } from 'node:path';
 // @ts-expect-error: a plain .mjs script without types
 import { importGraph } from '../scripts/import-graph.mjs';
 
-interface Edge { from: string; to: string; specifier: string; dynamic: boolean; layerFrom: string; layerTo: string }
+interface Edge {
+  from: string;
+  to: string;
+  specifier: string;
+  dynamic: boolean;
+  layerFrom: string;
+  layerTo: string;
+}
 const { root, edges } = importGraph() as { root: string; edges: Edge[] };
 const rel = (p: string): string => relative(root, p);
 
 /** Lower numbers are lower layers; a folder imports only from layers with a lower number. */
 export const LAYER_RANK: Record<string, number> = {
   util: 0,
-  tensor: 1, data: 1, metrics: 1,
+  tensor: 1,
+  data: 1,
+  metrics: 1,
   flow: 2,
   detect: 3,
   train: 4,
@@ -40,7 +49,10 @@ test('imports only run down the layers (import type included)', () => {
     if (e.layerTo.startsWith('outside:')) return true;
     return e.layerFrom !== e.layerTo && !(LAYER_RANK[e.layerTo]! < LAYER_RANK[e.layerFrom]!);
   });
-  assert.deepEqual(upward.map((e) => `${rel(e.from)} imports ${e.specifier} (${e.layerFrom} -> ${e.layerTo})`), []);
+  assert.deepEqual(
+    upward.map((e) => `${rel(e.from)} imports ${e.specifier} (${e.layerFrom} -> ${e.layerTo})`),
+    [],
+  );
 });
 
 test('no file takes part in an import cycle', () => {

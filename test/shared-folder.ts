@@ -24,5 +24,5 @@ function originShared(): string | null {
 /** The shared folder, or `../shared` beside the checkout when it is nowhere (for messages). */
 export const sharedDir: string = (() => {
   const beside = join(repoRoot, '..', 'shared');
-  return existsSync(beside) ? beside : originShared() ?? beside;
+  return existsSync(beside) ? beside : (originShared() ?? beside);
 })();

@@ -13,7 +13,10 @@ const TAB = 65536 + 4096; // fft.ts twTab(T) = TAB + T*16
 function stagesDIF(T) {
   const st = [];
   let L = T;
-  while (L >= 4) { st.push(L); L >>= 2; }
+  while (L >= 4) {
+    st.push(L);
+    L >>= 2;
+  }
   return { r4: st, r2: L === 2 };
 }
 
@@ -23,11 +26,14 @@ function emitDIF(T) {
   out.push(`export function fftDIF${T}(p: usize): void {`);
   const { r4, r2 } = stagesDIF(T);
   for (const L of r4) {
-    const q = L >> 2, step = T / L;
+    const q = L >> 2,
+      step = T / L;
     for (let blk = 0; blk < T; blk += L) {
       for (let k = 0; k < q; k++) {
         const o = [0, 1, 2, 3].map((m) => (blk + k + m * q) * 32);
-        const j1 = k * step, j2 = 2 * k * step, j3 = 3 * k * step;
+        const j1 = k * step,
+          j2 = 2 * k * step,
+          j3 = 3 * k * step;
         out.push('  {');
         for (let m = 0; m < 4; m++) out.push(`    const a${m}r = v128.load(p, ${o[m]}), a${m}i = v128.load(p, ${o[m] + 16});`);
         out.push('    const t0r = f32x4.add(a0r, a2r), t0i = f32x4.add(a0i, a2i), t1r = f32x4.sub(a0r, a2r), t1i = f32x4.sub(a0i, a2i);');
@@ -48,7 +54,9 @@ function emitDIF(T) {
     for (let j = 0; j < T; j += 2) {
       const a = j * 32;
       out.push(`  { const ar = v128.load(p, ${a}), ai = v128.load(p, ${a + 16}), br = v128.load(p, ${a + 32}), bi = v128.load(p, ${a + 48});`);
-      out.push(`    v128.store(p, f32x4.add(ar, br), ${a}); v128.store(p, f32x4.add(ai, bi), ${a + 16}); v128.store(p, f32x4.sub(ar, br), ${a + 32}); v128.store(p, f32x4.sub(ai, bi), ${a + 48}); }`);
+      out.push(
+        `    v128.store(p, f32x4.add(ar, br), ${a}); v128.store(p, f32x4.add(ai, bi), ${a + 16}); v128.store(p, f32x4.sub(ar, br), ${a + 32}); v128.store(p, f32x4.sub(ai, bi), ${a + 48}); }`,
+      );
     }
   }
   out.push('}');
@@ -94,18 +102,21 @@ function emitDIT(T) {
   const out = [];
   const tw = TAB + T * 16;
   out.push(`export function fftDIT${T}(p: usize): void {`);
-  let bits = Math.log2(T);
+  const bits = Math.log2(T);
   let L = 4;
   if (bits & 1) {
     for (let j = 0; j < T; j += 2) {
       const a = j * 32;
       out.push(`  { const ar = v128.load(p, ${a}), ai = v128.load(p, ${a + 16}), br = v128.load(p, ${a + 32}), bi = v128.load(p, ${a + 48});`);
-      out.push(`    v128.store(p, f32x4.add(ar, br), ${a}); v128.store(p, f32x4.add(ai, bi), ${a + 16}); v128.store(p, f32x4.sub(ar, br), ${a + 32}); v128.store(p, f32x4.sub(ai, bi), ${a + 48}); }`);
+      out.push(
+        `    v128.store(p, f32x4.add(ar, br), ${a}); v128.store(p, f32x4.add(ai, bi), ${a + 16}); v128.store(p, f32x4.sub(ar, br), ${a + 32}); v128.store(p, f32x4.sub(ai, bi), ${a + 48}); }`,
+      );
     }
     L = 8;
   }
   for (; L <= T; L <<= 2) {
-    const q = L >> 2, step = T / L;
+    const q = L >> 2,
+      step = T / L;
     for (let blk = 0; blk < T; blk += L) {
       for (let k = 0; k < q; k++) {
         const o = [0, 1, 2, 3].map((m) => (blk + k + m * q) * 32);

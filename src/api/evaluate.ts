@@ -21,7 +21,13 @@ interface Evaluated {
 }
 
 function metricSet(items: Evaluated[], fprLimit: number): MetricSet & { curves: ReturnType<typeof evaluate>['curves'] } {
-  return evaluate({ maps: items.map((e) => e.map), masks: items.map((e) => e.mask), widths: items.map((e) => e.width), heights: items.map((e) => e.height), fprLimit });
+  return evaluate({
+    maps: items.map((e) => e.map),
+    masks: items.map((e) => e.mask),
+    widths: items.map((e) => e.width),
+    heights: items.map((e) => e.height),
+    fprLimit,
+  });
 }
 
 /**
@@ -35,16 +41,24 @@ export async function test(opts: TestOptions): Promise<TestResult> {
   await ensureBackend(opts.threads);
   const model = readDetector(opts.model);
   const dataset = await openDataset({
-    data: opts.data, category: opts.category, format: opts.format,
-    normalDir: opts.normalDir, normalTestDir: opts.normalTestDir, normalSplitRatio: opts.normalSplitRatio, abnormalDir: opts.abnormalDir, maskDir: opts.maskDir,
+    data: opts.data,
+    category: opts.category,
+    format: opts.format,
+    normalDir: opts.normalDir,
+    normalTestDir: opts.normalTestDir,
+    normalSplitRatio: opts.normalSplitRatio,
+    abnormalDir: opts.abnormalDir,
+    maskDir: opts.maskDir,
   });
   const notes: string[] = [];
   const seen = new Set([...model.saved.training.trainFiles, ...model.saved.training.holdoutFiles].map((f) => resolve(f)));
   const trainedOn = dataset.test.filter((s) => seen.has(resolve(s.path)));
   if (trainedOn.length > 0) {
     dataset.test = dataset.test.filter((s) => !seen.has(resolve(s.path)));
-    notes.push(`${trainedOn.length} test image(s) left out: the model was trained or calibrated on them (e.g. ${trainedOn[0]!.path}); ` +
-      'give test the same --normal-dir, --normal-test-dir and --normal-split-ratio as train');
+    notes.push(
+      `${trainedOn.length} test image(s) left out: the model was trained or calibrated on them (e.g. ${trainedOn[0]!.path}); ` +
+        'give test the same --normal-dir, --normal-test-dir and --normal-split-ratio as train',
+    );
   }
   if (dataset.test.length === 0) throw new PyramidFlowError(`${dataset.category}: the data set has no test images${notes.length ? ` (${notes[0]})` : ''}`);
   const evalSize = opts.evalSize ?? 'model';
@@ -59,7 +73,9 @@ export async function test(opts: TestOptions): Promise<TestResult> {
     const images = await Promise.all(samples.map((s) => readImage(s.path, { maxPixels: opts.maxPixels })));
     const maps = model.modelMaps(images, batch);
     for (let k = 0; k < samples.length; k++) {
-      const s = samples[k]!, img = images[k]!, modelMap = maps[k]!;
+      const s = samples[k]!,
+        img = images[k]!,
+        modelMap = maps[k]!;
       const score = maxOf(modelMap);
       if (evalSize === 'model') {
         const mask = s.maskPath ? await readMask(s.maskPath, H, W) : null;
@@ -110,8 +126,16 @@ export async function test(opts: TestOptions): Promise<TestResult> {
   for (const e of worst) {
     const img = resizeImage(await readImage(e.sample.path, { maxPixels: opts.maxPixels }), e.height, e.width);
     gallery.push({
-      file: e.sample.path, type: e.sample.type, label: e.sample.label, score: e.score, verdict: e.score > t.image ? 'defect' : 'good',
-      width: e.width, height: e.height, rgb: planarToInterleaved(img), mask: e.mask, map: e.map,
+      file: e.sample.path,
+      type: e.sample.type,
+      label: e.sample.label,
+      score: e.score,
+      verdict: e.score > t.image ? 'defect' : 'good',
+      width: e.width,
+      height: e.height,
+      rgb: planarToInterleaved(img),
+      mask: e.mask,
+      map: e.map,
     });
   }
   const { curves, ...overallMetrics } = overall;

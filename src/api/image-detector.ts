@@ -45,7 +45,10 @@ function describeValue(v: unknown): string {
  */
 export function rawImageToPlanar(raw: RawImage, name = 'raw image'): DecodedImage {
   const { width, height, channels, data } = raw as Partial<RawImage>;
-  for (const [key, v] of [['width', width], ['height', height]] as const) {
+  for (const [key, v] of [
+    ['width', width],
+    ['height', height],
+  ] as const) {
     if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) {
       throw new PyramidFlowError(`${name}: ${key} must be a whole number of pixels, at least 1 (got ${describeValue(v)})`);
     }
@@ -61,7 +64,7 @@ export function rawImageToPlanar(raw: RawImage, name = 'raw image'): DecodedImag
   if (data.length !== expected) {
     throw new PyramidFlowError(
       `${name}: ${width} x ${height} pixels of ${channels} channel(s) take ${expected} bytes, but data holds ${data.length} ` +
-      '(interleaved 8-bit values, rows without padding)',
+        '(interleaved 8-bit values, rows without padding)',
     );
   }
   return interleavedToPlanar(data, width!, height!, channels);
@@ -96,7 +99,9 @@ export async function loadDetector(file: string, opts: { threads?: number } = {}
     async predictImage(image, o = {}) {
       const name = o.fileName ?? (image instanceof Uint8Array ? 'request body' : 'raw image');
       if (image === null || typeof image !== 'object' || (!(image instanceof Uint8Array) && (ArrayBuffer.isView(image) || image instanceof ArrayBuffer))) {
-        throw new PyramidFlowError(`${name}: expected an encoded image (Uint8Array or Buffer) or raw pixels { width, height, channels, data } (got ${describeValue(image)})`);
+        throw new PyramidFlowError(
+          `${name}: expected an encoded image (Uint8Array or Buffer) or raw pixels { width, height, channels, data } (got ${describeValue(image)})`,
+        );
       }
       const img = image instanceof Uint8Array ? await decodeImage(image, name) : rawImageToPlanar(image, name);
       return detector.predict(img, o);

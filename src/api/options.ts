@@ -113,6 +113,7 @@ const THREAD_COMMANDS = ['train', 'test', 'predict', 'calibrate', 'serve', 'conf
 export const CONFIG_COMMANDS = ['train', 'test', 'predict', 'calibrate', 'serve', 'synth', 'demo', 'conformance'] as const;
 
 /** The table, in the order help lists the options. Rows that share a flag take different commands. */
+// biome-ignore format: a table, one option a row or two, read across
 export const OPTIONS: readonly OptionSpec[] = [
   // the model file a command reads
   {
@@ -481,7 +482,10 @@ export function parseChoiceText<T extends string>(label: string, raw: string, ch
 
 /** A comma-separated list of non-empty names. */
 export function parseListText(label: string, raw: string): string[] {
-  const items = raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  const items = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
   if (items.length === 0) throw optionError(`${label} needs at least one name (got '${raw}')`);
   return items;
 }
@@ -496,7 +500,11 @@ export function parseOptionText(spec: OptionSpec, raw: string | boolean | string
   if (typeof raw === 'boolean') return checkOptionValue(spec, raw, label);
   if (Array.isArray(raw)) {
     if (spec.kind !== 'list') throw optionError(`${label} is given more than once`);
-    return checkOptionValue(spec, raw.flatMap((r) => (spec.repeatable ? [r.trim()] : parseListText(label, r))), label);
+    return checkOptionValue(
+      spec,
+      raw.flatMap((r) => (spec.repeatable ? [r.trim()] : parseListText(label, r))),
+      label,
+    );
   }
   if (spec.auto && isAuto(raw)) return 'auto';
   switch (spec.kind) {

@@ -159,10 +159,14 @@ export async function calibrate(opts: CalibrateOptions): Promise<Thresholds> {
   const detector = readDetector(opts.model);
   const files = expandInputs([opts.good]);
   const images = await Promise.all(files.map((f) => readImage(f, { maxPixels: opts.maxPixels })));
-  const thresholds = calibrateThresholds(detector.modelMaps(images), {
-    image: opts.fpr?.image ?? detector.thresholds.imageFpr,
-    pixel: opts.fpr?.pixel ?? detector.thresholds.pixelFpr,
-  }, 'calibrate');
+  const thresholds = calibrateThresholds(
+    detector.modelMaps(images),
+    {
+      image: opts.fpr?.image ?? detector.thresholds.imageFpr,
+      pixel: opts.fpr?.pixel ?? detector.thresholds.pixelFpr,
+    },
+    'calibrate',
+  );
   saveModelFile(opts.model, { ...detector.saved, thresholds });
   return thresholds;
 }

@@ -14,7 +14,15 @@ import { fileCheckpoints, readModelFile, saveModelFile } from './model-files.js'
 import { trainLoop } from '../train/trainer.js';
 import { finishModel } from '../detect/finish.js';
 import {
-  checkApiOptions, numberDefault, optionError, optionOf, optionsOf, recordedTrainOptions, resolvedTrainOptions, resolveSaveMemory, sameValue,
+  checkApiOptions,
+  numberDefault,
+  optionError,
+  optionOf,
+  optionsOf,
+  recordedTrainOptions,
+  resolvedTrainOptions,
+  resolveSaveMemory,
+  sameValue,
 } from './options.js';
 import { ensureBackend } from './runtime.js';
 import { availableMemory, checkTrainingFits, estimateTrainingMemory } from '../train/memory.js';
@@ -49,7 +57,10 @@ function checkModelOutput(out: string, opts: { force?: boolean; resume?: boolean
   // Everything but "it exists": the folder, a folder or a foreign file at `out` (refused even with --force).
   const exists = checkOutputFile(out, { kind: 'pyramidflow model file', recognise: isModelFileHead, force: true });
   if (exists && opts.force !== true && opts.resume !== true) {
-    throw new PyramidFlowError(`${out} exists (a pyramidflow model file); give --resume to continue its training, --force to replace it with a new one, or choose another --out`, 'E_OUTPUT');
+    throw new PyramidFlowError(
+      `${out} exists (a pyramidflow model file); give --resume to continue its training, --force to replace it with a new one, or choose another --out`,
+      'E_OUTPUT',
+    );
   }
   return exists;
 }
@@ -67,7 +78,9 @@ function startConfig(saved: SavedModel, file: string, given: Record<string, Opti
     if (!spec.network || value === undefined || value === 'auto') continue;
     const own = spec.network(saved.config);
     if (own !== undefined && !sameValue(spec, value, own)) {
-      throw optionError(`${file}: this model has ${spec.flag.replace(/-/g, ' ')} ${shown(own)}, not ${shown(value)}; leave --${spec.flag} out to go on with the model's own`);
+      throw optionError(
+        `${file}: this model has ${spec.flag.replace(/-/g, ' ')} ${shown(own)}, not ${shown(value)}; leave --${spec.flag} out to go on with the model's own`,
+      );
     }
   }
   return { ...saved.config };
@@ -79,7 +92,11 @@ function startConfig(saved: SavedModel, file: string, given: Record<string, Opti
  * the others take effect. Returns the changes of the result (by option name: lr, epochs, ...) and
  * the options to record.
  */
-function resumeChanges(saved: SavedModel, file: string, given: Record<string, OptionValue>): {
+function resumeChanges(
+  saved: SavedModel,
+  file: string,
+  given: Record<string, OptionValue>,
+): {
   changed: Record<string, { from: OptionValue | null; to: OptionValue }>;
   values: Record<string, OptionValue>;
 } {
@@ -131,8 +148,10 @@ export async function train(opts: TrainOptions, onProgress?: (p: TrainProgress) 
   if (opts.resume && outExists) {
     resumeFrom = readModelFile(opts.out);
     if (!resumeFrom.resume) {
-      throw new PyramidFlowError(`${opts.out}: this model finished training (${resumeFrom.training.epochsDone} epochs); nothing to resume. ` +
-        `Remove --resume to train a new one, or train it further into a new file with --from ${opts.out} --out <new file>.`);
+      throw new PyramidFlowError(
+        `${opts.out}: this model finished training (${resumeFrom.training.epochsDone} epochs); nothing to resume. ` +
+          `Remove --resume to train a new one, or train it further into a new file with --from ${opts.out} --out <new file>.`,
+      );
     }
   } else if (opts.from !== undefined) {
     startFrom = readModelFile(opts.from);
@@ -178,24 +197,49 @@ export async function train(opts: TrainOptions, onProgress?: (p: TrainProgress) 
     if (changes.length > 0) options.resumed!.push({ epoch: resumeFrom.resume.epoch, step: resumeFrom.resume.stepInEpoch, changed: resumed.changed });
     if (options.resumed!.length === 0) delete options.resumed;
     record.options = options;
-    note(`resuming ${opts.out} at epoch ${resumeFrom.resume.epoch + 1}, step ${resumeFrom.resume.stepInEpoch + 1}` +
-      (changes.length ? `; changed: ${changes.map(([name, c]) => `${optionOf('train', name).flag} ${c.from === null ? '(none)' : shown(c.from)} -> ${shown(c.to)}`).join(', ')}` : ''));
+    note(
+      `resuming ${opts.out} at epoch ${resumeFrom.resume.epoch + 1}, step ${resumeFrom.resume.stepInEpoch + 1}` +
+        (changes.length
+          ? `; changed: ${changes.map(([name, c]) => `${optionOf('train', name).flag} ${c.from === null ? '(none)' : shown(c.from)} -> ${shown(c.to)}`).join(', ')}`
+          : ''),
+    );
   } else {
     const num = (name: string): number => (given[name] as number | undefined) ?? numberDefault('train', name);
-    const batch = num('batch'), seed = num('seed'), holdout = num('holdout');
+    const batch = num('batch'),
+      seed = num('seed'),
+      holdout = num('holdout');
     const augment = resolveAugment((given.augment as 'texture' | 'none' | 'auto' | undefined) ?? 'auto', dataset.category, dataset.root);
     if (augment.note) note(augment.note);
     const saveMemory = resolveSaveMemory(given.saveMemory, config);
     let files = dataset.train;
     if (given.maxImages !== undefined) {
-      files = new Random(seed ^ 0x3a7).shuffle([...files]).slice(0, given.maxImages as number).sort();
+      files = new Random(seed ^ 0x3a7)
+        .shuffle([...files])
+        .slice(0, given.maxImages as number)
+        .sort();
       note(`using ${files.length} of ${dataset.train.length} training images (--max-images)`);
     }
     const split = holdoutSplit(files, holdout, seed, batch);
     record = {
-      data: opts.data, category: dataset.category, format: dataset.format, augment: augment.mode, seed, batch, lr: num('lr'), epochs: num('epochs'),
-      epochsDone: 0, steps: 0, threads: threads ?? 0, saveMemory, holdout, fpr: { image: num('fpr'), pixel: num('pixelFpr') },
-      checkpointEvery: num('checkpointEvery'), trainFiles: split.train, holdoutFiles: split.holdout, lossPerEpoch: [], seconds: 0,
+      data: opts.data,
+      category: dataset.category,
+      format: dataset.format,
+      augment: augment.mode,
+      seed,
+      batch,
+      lr: num('lr'),
+      epochs: num('epochs'),
+      epochsDone: 0,
+      steps: 0,
+      threads: threads ?? 0,
+      saveMemory,
+      holdout,
+      fpr: { image: num('fpr'), pixel: num('pixelFpr') },
+      checkpointEvery: num('checkpointEvery'),
+      trainFiles: split.train,
+      holdoutFiles: split.holdout,
+      lossPerEpoch: [],
+      seconds: 0,
     };
     if (startFrom) {
       record.from = { file: opts.from!, epochs: startFrom.training.epochsDone };
@@ -205,12 +249,19 @@ export async function train(opts: TrainOptions, onProgress?: (p: TrainProgress) 
   }
   epochsForEvents = record.epochs;
   if (record.trainFiles.length < record.batch) {
-    throw new PyramidFlowError(`${dataset.category}: only ${record.trainFiles.length} training image(s) for batch size ${record.batch}; add images or lower --batch / --holdout`);
+    throw new PyramidFlowError(
+      `${dataset.category}: only ${record.trainFiles.length} training image(s) for batch size ${record.batch}; add images or lower --batch / --holdout`,
+    );
   }
-  note(`${record.trainFiles.length} training images, ${record.holdoutFiles.length} held out for calibration; model ${config.channels}ch k${config.kernel} L${config.levels} S${config.stacks} ${config.volumeNorm} ${config.height}x${config.width}; ${backendName}${record.saveMemory ? '; memory saving on' : ''}`);
+  note(
+    `${record.trainFiles.length} training images, ${record.holdoutFiles.length} held out for calibration; model ${config.channels}ch k${config.kernel} L${config.levels} S${config.stacks} ${config.volumeNorm} ${config.height}x${config.width}; ${backendName}${record.saveMemory ? '; memory saving on' : ''}`,
+  );
 
   // A configuration that cannot fit in memory is refused before any image is read.
-  checkTrainingFits(estimateTrainingMemory(config, { batch: record.batch, saveMemory: record.saveMemory, images: record.trainFiles.length, threads }), await availableMemory());
+  checkTrainingFits(
+    estimateTrainingMemory(config, { batch: record.batch, saveMemory: record.saveMemory, images: record.trainFiles.length, threads }),
+    await availableMemory(),
+  );
 
   // The pixel limit of this run, else of the run it resumes (recorded when given), else the default.
   const decode = { maxPixels: (given.maxPixels ?? record.options?.values.maxPixels) as number | undefined };
@@ -228,8 +279,16 @@ export async function train(opts: TrainOptions, onProgress?: (p: TrainProgress) 
   saveModelFile(opts.out, saved);
   onProgress?.({ kind: 'done', epoch: record.epochs, epochs: record.epochs, step: 0, stepsPerEpoch: 0, message: opts.out });
   return {
-    modelFile: opts.out, config, epochs: record.epochsDone, steps: record.steps, seconds: (Date.now() - t0) / 1000,
-    trainImages: record.trainFiles.length, holdoutImages: record.holdoutFiles.length, lossPerEpoch: record.lossPerEpoch, thresholds, notes,
+    modelFile: opts.out,
+    config,
+    epochs: record.epochsDone,
+    steps: record.steps,
+    seconds: (Date.now() - t0) / 1000,
+    trainImages: record.trainFiles.length,
+    holdoutImages: record.holdoutFiles.length,
+    lossPerEpoch: record.lossPerEpoch,
+    thresholds,
+    notes,
   };
 }
 

@@ -64,7 +64,9 @@ export async function runDemo(ctx: CliContext, plan: DemoPlan, settings = DEMO_S
   const started = Date.now();
   const say = (line: string): unknown => ctx.stdout.write(`${line}\n`);
 
-  say(`1/3 synthesising ${settings.trainImages} good ${settings.size}x${settings.size} textures (+${settings.testGood + settings.testDefect} to test) in ${plan.dataDir}`);
+  say(
+    `1/3 synthesising ${settings.trainImages} good ${settings.size}x${settings.size} textures (+${settings.testGood + settings.testDefect} to test) in ${plan.dataDir}`,
+  );
   const synthesised = await ctx.synthesize({
     out: plan.dataDir,
     categories: [settings.category],
@@ -80,7 +82,18 @@ export async function runDemo(ctx: CliContext, plan: DemoPlan, settings = DEMO_S
   const printer = new TrainProgressPrinter(ctx.stdout, ctx.stderr, false);
   try {
     await ctx.api.train(
-      { data: plan.dataDir, category, format: 'mvtec', out: plan.modelFile, size: settings.size, ...settings.model, batch: settings.batch, epochs: plan.epochs, seed: settings.seed, force: true },
+      {
+        data: plan.dataDir,
+        category,
+        format: 'mvtec',
+        out: plan.modelFile,
+        size: settings.size,
+        ...settings.model,
+        batch: settings.batch,
+        epochs: plan.epochs,
+        seed: settings.seed,
+        force: true,
+      },
       (p) => printer.handle(p),
     );
   } finally {
@@ -92,7 +105,9 @@ export async function runDemo(ctx: CliContext, plan: DemoPlan, settings = DEMO_S
   const reportFile = result.reportFile ?? '(not written)'; // test() writes it: report was given
   const m = result.overall;
   say('');
-  say(`Done in ${formatDuration((Date.now() - started) / 1000)}: image AUROC ${formatPercent(m.image_auroc)}%, pixel AUROC ${formatPercent(m.pixel_auroc)}%, AUPRO ${formatPercent(m.aupro)}%.`);
+  say(
+    `Done in ${formatDuration((Date.now() - started) / 1000)}: image AUROC ${formatPercent(m.image_auroc)}%, pixel AUROC ${formatPercent(m.pixel_auroc)}%, AUPRO ${formatPercent(m.aupro)}%.`,
+  );
   say(`  report: ${reportFile}   (open it in a browser)`);
   say(`  model:  ${plan.modelFile}`);
   say('');
@@ -100,9 +115,7 @@ export async function runDemo(ctx: CliContext, plan: DemoPlan, settings = DEMO_S
 }
 
 export function registerDemo(program: Command, ctx: CliContext): void {
-  const cmd = program
-    .command('demo')
-    .description('synthesise a small data set, train, test and write a report (a first try, about a minute)');
+  const cmd = program.command('demo').description('synthesise a small data set, train, test and write a report (a first try, about a minute)');
   addOptions(cmd, 'demo')
     .addHelpText('after', '\nExample:\n  $ pyramidflow demo --out ./demo --minutes 2')
     .action(async (cli: DemoCliOptions) => {

@@ -37,7 +37,13 @@ export function formatModelInfo(m: ModelInfo): string {
     `loss        ${t.lossPerEpoch.map((l) => formatNumber(l)).join(' ') || '-'}`,
   ];
   if (t.from) lines.splice(3, 0, `started     from ${t.from.file} (after its ${t.from.epochs} epochs)`);
-  if (m.thresholds) lines.push('thresholds', ...formatThresholds(m.thresholds).split('\n').map((l) => `  ${l}`));
+  if (m.thresholds)
+    lines.push(
+      'thresholds',
+      ...formatThresholds(m.thresholds)
+        .split('\n')
+        .map((l) => `  ${l}`),
+    );
   else lines.push('thresholds  none (run `pyramidflow calibrate`)');
   return lines.join('\n');
 }
@@ -51,9 +57,7 @@ export function formatConformance(report: ConformanceReport): string {
 }
 
 export function registerModelCommands(program: Command, ctx: CliContext): void {
-  const calibrate = program
-    .command('calibrate')
-    .description('set the image and pixel thresholds of a model from a folder of good images');
+  const calibrate = program.command('calibrate').description('set the image and pixel thresholds of a model from a folder of good images');
   addOptions(calibrate, 'calibrate')
     .addHelpText('after', '\nExample:\n  $ pyramidflow calibrate --model carpet.pflow --good ./line-3/good --fpr 0.005')
     .action(async (cli: CalibrateCliOptions) => {
@@ -64,10 +68,13 @@ export function registerModelCommands(program: Command, ctx: CliContext): void {
 
   const info = program
     .command('info')
-    .description('show a model file\'s network, training and thresholds, or the options it was trained with (--config)')
+    .description("show a model file's network, training and thresholds, or the options it was trained with (--config)")
     .argument('<model-file>', 'model file');
   addOptions(info, 'info')
-    .addHelpText('after', '\nExamples:\n  $ pyramidflow info carpet.pflow\n  $ pyramidflow info --config carpet.pflow > carpet.yaml   (then: pyramidflow train --config carpet.yaml)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ pyramidflow info carpet.pflow\n  $ pyramidflow info --config carpet.pflow > carpet.yaml   (then: pyramidflow train --config carpet.yaml)',
+    )
     .action(async (file: string, cli: CliValues) => {
       if (cli.config === true) {
         ctx.stdout.write(await formatTrainingConfig(await ctx.api.trainingOptions(file), cli.json === true));

@@ -8,8 +8,21 @@
  */
 import { Option, type Command } from 'commander';
 import {
-  camelFlag, flagsOf, helpOf, nestOptions, OPTION_ERROR, optionError, optionsOf, parseChoiceText, parseIntegerText,
-  parseListText, parseNumberText, parseOptionText, type CommandName, type OptionValue, type Range,
+  camelFlag,
+  flagsOf,
+  helpOf,
+  nestOptions,
+  OPTION_ERROR,
+  optionError,
+  optionsOf,
+  parseChoiceText,
+  parseIntegerText,
+  parseListText,
+  parseNumberText,
+  parseOptionText,
+  type CommandName,
+  type OptionValue,
+  type Range,
 } from '../api/options.js';
 import type { PyramidFlowError } from '../util/errors.js';
 

@@ -19,7 +19,12 @@ export function toPredictOptions(inputs: string[], cli: PredictCliOptions, file?
 }
 
 /** Columns of fixed width and the file last, so that a row is printed as soon as its image is done (as `ls -l`, `du` do). */
-const COLUMNS: Array<[string, number]> = [['verdict', 7], ['score', 10], ['normalised', 10], ['regions', 7]];
+const COLUMNS: Array<[string, number]> = [
+  ['verdict', 7],
+  ['score', 10],
+  ['normalised', 10],
+  ['regions', 7],
+];
 
 function row(cells: string[], file: string): string {
   return [...cells.map((cell, c) => (c === 0 ? cell.padEnd(COLUMNS[c]![1]) : cell.padStart(COLUMNS[c]![1]))), file].join('  ');
@@ -27,7 +32,10 @@ function row(cells: string[], file: string): string {
 
 /** The header of the text output. */
 export function predictionHeader(): string {
-  return row(COLUMNS.map(([name]) => name), 'file');
+  return row(
+    COLUMNS.map(([name]) => name),
+    'file',
+  );
 }
 
 /** The text row of one image: its verdict, score, normalised score, regions and file; `error` for one that failed. */

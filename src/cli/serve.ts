@@ -25,9 +25,7 @@ export function toServeSettings(cli: ServeCliOptions, file?: FileValues): ServeS
 }
 
 export function registerServe(program: Command, ctx: CliContext): void {
-  const cmd = program
-    .command('serve')
-    .description('serve models over HTTP: a page to drop images on and a JSON API');
+  const cmd = program.command('serve').description('serve models over HTTP: a page to drop images on and a JSON API');
   addOptions(cmd, 'serve')
     .addHelpText(
       'after',

@@ -19,9 +19,7 @@ export function formatSynthSummary(summary: SynthSummary): string {
 }
 
 export function registerSynth(program: Command, ctx: CliContext): void {
-  const cmd = program
-    .command('synth')
-    .description('write a synthetic data set in the MVTec layout (for trying things out and for tests)');
+  const cmd = program.command('synth').description('write a synthetic data set in the MVTec layout (for trying things out and for tests)');
   addOptions(cmd, 'synth')
     .addHelpText('after', '\nExample:\n  $ pyramidflow synth --out ./synthetic --size 128 --train 60')
     .action(async (cli: SynthCliOptions) => {

@@ -18,7 +18,16 @@ export function toTestOptions(cli: TestCliOptions, file?: FileValues): TestOptio
 const METRIC_HEADERS = ['type', 'images', 'image AUROC', 'pixel AUROC', 'AUPRO', 'PRO full', 'image F1', 'pixel F1'];
 
 function metricRow(name: string, m: MetricSet): Array<string | number> {
-  return [name, m.images, formatPercent(m.image_auroc), formatPercent(m.pixel_auroc), formatPercent(m.aupro), formatPercent(m.pro_full), formatPercent(m.image_f1_max), formatPercent(m.pixel_f1_max)];
+  return [
+    name,
+    m.images,
+    formatPercent(m.image_auroc),
+    formatPercent(m.pixel_auroc),
+    formatPercent(m.aupro),
+    formatPercent(m.pro_full),
+    formatPercent(m.image_f1_max),
+    formatPercent(m.pixel_f1_max),
+  ];
 }
 
 export function formatTestResult(r: TestResult): string {
@@ -58,9 +67,7 @@ export function testResultJson(r: TestResult, reportFile = r.reportFile): Record
 }
 
 export function registerTest(program: Command, ctx: CliContext): void {
-  const cmd = program
-    .command('test')
-    .description('evaluate a model on a test set (AUROC, AUPRO, F1) and optionally write an HTML report');
+  const cmd = program.command('test').description('evaluate a model on a test set (AUROC, AUPRO, F1) and optionally write an HTML report');
   addOptions(cmd, 'test')
     .addHelpText(
       'after',

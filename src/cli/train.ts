@@ -30,9 +30,7 @@ export function formatTrainSummary(s: TrainSummary): string {
 }
 
 export function registerTrain(program: Command, ctx: CliContext): void {
-  const cmd = program
-    .command('train')
-    .description('train a model from scratch on good images');
+  const cmd = program.command('train').description('train a model from scratch on good images');
   addOptions(cmd, 'train')
     .addHelpText(
       'after',

@@ -112,8 +112,7 @@ function parseHeader(bytes: Uint8Array, name: string): BmpHeader {
   if (compression === COMPRESSION_RLE4 && bitsPerPixel !== 4) bad('RLE4 compression needs 4 bits per pixel');
 
   // Default masks; BITFIELDS replaces them. Masks follow a 40-byte header, or sit inside V2+.
-  let masks: [number, number, number] =
-    bitsPerPixel === 16 ? [0x7c00, 0x03e0, 0x001f] : [0x00ff0000, 0x0000ff00, 0x000000ff];
+  let masks: [number, number, number] = bitsPerPixel === 16 ? [0x7c00, 0x03e0, 0x001f] : [0x00ff0000, 0x0000ff00, 0x000000ff];
   let afterHeader = 14 + dibSize;
   if (compression === COMPRESSION_BITFIELDS || compression === COMPRESSION_ALPHABITFIELDS) {
     if (dibSize === 40) {
@@ -161,9 +160,7 @@ function decodeUncompressed(bytes: Uint8Array, header: BmpHeader, out: Uint8Arra
   const { width, height, bitsPerPixel, palette, pixelOffset } = header;
   const rowBytes = Math.ceil((width * bitsPerPixel) / 32) * 4;
   if (pixelOffset + rowBytes * height > bytes.length) {
-    throw new PyramidFlowError(
-      `Cannot read BMP image "${name}": the file is truncated (needs ${pixelOffset + rowBytes * height} bytes, has ${bytes.length}).`,
-    );
+    throw new PyramidFlowError(`Cannot read BMP image "${name}": the file is truncated (needs ${pixelOffset + rowBytes * height} bytes, has ${bytes.length}).`);
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const [red, green, blue] = header.masks.map(maskExtractor) as [(v: number) => number, (v: number) => number, (v: number) => number];

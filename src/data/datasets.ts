@@ -15,7 +15,13 @@ export { DEFAULT_NORMAL_SPLIT_RATIO } from './dataset-types.js';
 export { splitNormalImages } from './dataset-folder.js';
 
 /** The folder layout's options, by the flag that gives them (for messages). */
-const FOLDER_OPTIONS = { normalDir: 'normal-dir', normalTestDir: 'normal-test-dir', abnormalDir: 'abnormal-dir', maskDir: 'mask-dir', normalSplitRatio: 'normal-split-ratio' } as const;
+const FOLDER_OPTIONS = {
+  normalDir: 'normal-dir',
+  normalTestDir: 'normal-test-dir',
+  abnormalDir: 'abnormal-dir',
+  maskDir: 'mask-dir',
+  normalSplitRatio: 'normal-split-ratio',
+} as const;
 
 export const MVTEC: StructuredLayout = { format: 'mvtec', goodName: 'good', maskSuffix: '_mask' };
 export const BTAD: StructuredLayout = { format: 'btad', goodName: 'ok', maskSuffix: '' };
@@ -62,9 +68,14 @@ export async function openDataset(opts: OpenDatasetOptions): Promise<Dataset> {
   requireFolder(root);
   const format = opts.format ?? detectFormat(root);
   if (format === 'folder') return openFolderDataset(root, opts);
-  const given = Object.entries(FOLDER_OPTIONS).filter(([name]) => opts[name as keyof typeof FOLDER_OPTIONS] !== undefined).map(([, flag]) => `--${flag}`);
+  const given = Object.entries(FOLDER_OPTIONS)
+    .filter(([name]) => opts[name as keyof typeof FOLDER_OPTIONS] !== undefined)
+    .map(([, flag]) => `--${flag}`);
   if (given.length > 0) {
-    throw new PyramidFlowError(`${given.join(', ')} ${given.length > 1 ? 'apply' : 'applies'} to the folder layout only; "${root}" is in the ${format} layout (use --format folder to read it as plain folders).`, 'E_USAGE');
+    throw new PyramidFlowError(
+      `${given.join(', ')} ${given.length > 1 ? 'apply' : 'applies'} to the folder layout only; "${root}" is in the ${format} layout (use --format folder to read it as plain folders).`,
+      'E_USAGE',
+    );
   }
   const layout = layoutOf(format);
   const { datasetRoot, category, categoryDir } = resolveCategory(root, layout, opts.category);

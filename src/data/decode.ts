@@ -28,7 +28,10 @@ export interface DecodeOptions {
 export function checkPixels(name: string, width: number, height: number, maxPixels = DEFAULT_MAX_PIXELS): void {
   if (width * height > maxPixels) {
     const mp = (n: number): string => `${Number((n / 1e6).toPrecision(3))} MP`;
-    throw new PyramidFlowError(`${name} is ${width} x ${height} = ${mp(width * height)}, more than the limit of ${mp(maxPixels)} (--max-pixels)`, 'E_TOO_MANY_PIXELS');
+    throw new PyramidFlowError(
+      `${name} is ${width} x ${height} = ${mp(width * height)}, more than the limit of ${mp(maxPixels)} (--max-pixels)`,
+      'E_TOO_MANY_PIXELS',
+    );
   }
 }
 
@@ -58,9 +61,7 @@ export async function decodeImage(bytes: Uint8Array, name: string, opts: DecodeO
     // limitInputPixels backs up the header check (sharp's own default lets 16000 x 16000 through).
     const meta = await sharp(bytes).metadata();
     if (!meta.format || !SHARP_FORMATS.has(meta.format)) {
-      throw new PyramidFlowError(
-        `Cannot read image "${name}": format "${meta.format ?? 'unknown'}" is not supported (use PNG, JPEG, BMP or TIFF).`,
-      );
+      throw new PyramidFlowError(`Cannot read image "${name}": format "${meta.format ?? 'unknown'}" is not supported (use PNG, JPEG, BMP or TIFF).`);
     }
     checkPixels(name, meta.width ?? 0, meta.height ?? 0, maxPixels);
     const image = sharp(bytes, { failOn: 'error', limitInputPixels: Math.max(1, Math.floor(maxPixels)) });

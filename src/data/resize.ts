@@ -198,7 +198,12 @@ export function pilResampleFloat(src: Float32Array, h: number, w: number, outH: 
 }
 
 function checkSizes(length: number, h: number, w: number, outH: number, outW: number): void {
-  for (const [name, v] of [['height', h], ['width', w], ['output height', outH], ['output width', outW]] as const) {
+  for (const [name, v] of [
+    ['height', h],
+    ['width', w],
+    ['output height', outH],
+    ['output width', outW],
+  ] as const) {
     if (!Number.isInteger(v) || v <= 0) throw new RangeError(`resize: ${name} must be a positive integer, got ${v}`);
   }
   if (length !== h * w) throw new RangeError(`resize: expected ${h * w} values for ${h} x ${w}, got ${length}`);

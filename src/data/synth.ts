@@ -141,7 +141,9 @@ function validate(opts: SynthOptions): Settings {
   };
   const unknown = settings.categories.filter((name) => !SYNTH_CATEGORIES.includes(name));
   if (unknown.length > 0) {
-    throw new PyramidFlowError(`Unknown synthetic categor${unknown.length > 1 ? 'ies' : 'y'} ${unknown.map((u) => `"${u}"`).join(', ')}; available: ${SYNTH_CATEGORIES.join(', ')}.`);
+    throw new PyramidFlowError(
+      `Unknown synthetic categor${unknown.length > 1 ? 'ies' : 'y'} ${unknown.map((u) => `"${u}"`).join(', ')}; available: ${SYNTH_CATEGORIES.join(', ')}.`,
+    );
   }
   const integer = (name: string, value: number, min: number, max: number): void => {
     if (!Number.isInteger(value) || value < min || value > max) {
@@ -179,7 +181,9 @@ async function prepareCategoryFolder(dir: string): Promise<void> {
   if (names.length > 0) {
     // Only replace a folder this generator made: never wipe someone's real data.
     if (!names.includes(SYNTH_MARKER_FILE)) {
-      throw new PyramidFlowError(`"${dir}" exists and is not a synthetic category made by pyramidflow (no ${SYNTH_MARKER_FILE}); choose another output folder.`);
+      throw new PyramidFlowError(
+        `"${dir}" exists and is not a synthetic category made by pyramidflow (no ${SYNTH_MARKER_FILE}); choose another output folder.`,
+      );
     }
     await rm(dir, { recursive: true, force: true });
   }

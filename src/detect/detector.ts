@@ -65,7 +65,12 @@ export class Detector {
   /** Anomaly maps at the model size, one per image (any size in: resized as training images are). */
   modelMaps(images: readonly DecodedImage[], batch = 4): Float32Array[] {
     const { height, width } = this.config;
-    return anomalyMaps(this.model, this.template, images.map((img) => normalizeImage(resizeImage(img, height, width))), batch);
+    return anomalyMaps(
+      this.model,
+      this.template,
+      images.map((img) => normalizeImage(resizeImage(img, height, width))),
+      batch,
+    );
   }
 
   /**
@@ -136,8 +141,16 @@ export function describeModel(s: SavedModel, name: string, parameters: number): 
     config: s.config,
     parameters,
     training: {
-      data: t.data, category: t.category, trainImages: t.trainFiles.length, holdoutImages: t.holdoutFiles.length,
-      epochs: t.epochs, epochsDone: t.epochsDone, steps: t.steps, seed: t.seed, augment: t.augment, lossPerEpoch: t.lossPerEpoch,
+      data: t.data,
+      category: t.category,
+      trainImages: t.trainFiles.length,
+      holdoutImages: t.holdoutFiles.length,
+      epochs: t.epochs,
+      epochsDone: t.epochsDone,
+      steps: t.steps,
+      seed: t.seed,
+      augment: t.augment,
+      lossPerEpoch: t.lossPerEpoch,
       ...(t.from ? { from: t.from } : {}),
     },
     thresholds: s.thresholds,

@@ -45,7 +45,9 @@ export function computeTemplate(
       }
       z.forEach((t, k) => {
         // a host read of the batch's latents, summed in float64 across all batches
-        const s = sums![k]!, per = s.length, v = t.values();
+        const s = sums![k]!,
+          per = s.length,
+          v = t.values();
         for (let n = 0; n < t.dim(0); n++) for (let i = 0; i < per; i++) s[i] += v[n * per + i]!;
       });
     });
@@ -53,7 +55,12 @@ export function computeTemplate(
   });
   model.training = wasTraining;
   if (!sums) throw new Error('computeTemplate: no images');
-  return (sums as Float64Array[]).map((s, k) => Tensor.fromHost(shapes[k]!, Float32Array.from(s, (v) => v / count)));
+  return (sums as Float64Array[]).map((s, k) =>
+    Tensor.fromHost(
+      shapes[k]!,
+      Float32Array.from(s, (v) => v / count),
+    ),
+  );
 }
 
 /** Anomaly maps (H*W each, model resolution) of normalised images. */
@@ -63,11 +70,13 @@ export function anomalyMaps(model: PyramidFlow, template: readonly Tensor[], ima
   model.training = false;
   cacheFilters(EVAL_FILTER_CACHE_BYTES);
   const HW = height * width;
-  const maps = inBatches(images.length, batch, (from, to) => withResidentScope(() => {
-    const m = noGrad(() => anomalyMap(model.forward(toBatch(images.slice(from, to), height, width)), template));
-    // host copies (on the heap): the maps outlive the scope
-    return Array.from({ length: to - from }, (_, n) => m.toHost(n * HW, (n + 1) * HW));
-  })).flat();
+  const maps = inBatches(images.length, batch, (from, to) =>
+    withResidentScope(() => {
+      const m = noGrad(() => anomalyMap(model.forward(toBatch(images.slice(from, to), height, width)), template));
+      // host copies (on the heap): the maps outlive the scope
+      return Array.from({ length: to - from }, (_, n) => m.toHost(n * HW, (n + 1) * HW));
+    }),
+  ).flat();
   model.training = wasTraining;
   return maps;
 }

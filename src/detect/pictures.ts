@@ -84,13 +84,7 @@ export function blendRgb(base: Uint8Array, over: Uint8Array, alpha: number | Flo
 }
 
 /** Heat map laid over the image, weighted by each pixel's scale position times `strength`. */
-export function overlayRgb(
-  base: Uint8Array,
-  map: Float32Array,
-  scaleMin: number,
-  scaleMax: number,
-  strength = 0.75,
-): Uint8Array {
+export function overlayRgb(base: Uint8Array, map: Float32Array, scaleMin: number, scaleMax: number, strength = 0.75): Uint8Array {
   const weights = new Float32Array(map.length);
   for (let i = 0; i < map.length; i++) weights[i] = strength * Math.sqrt(scalePosition(map[i], scaleMin, scaleMax));
   return blendRgb(base, heatmapRgb(map, scaleMin, scaleMax), weights);

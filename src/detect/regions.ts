@@ -24,8 +24,10 @@ export function findRegions(map: Float32Array, width: number, height: number, pi
       if (l <= 0) continue;
       const r = regions[l - 1]!;
       r.area++;
-      r.x0 = Math.min(r.x0, x); r.y0 = Math.min(r.y0, y);
-      r.x1 = Math.max(r.x1, x); r.y1 = Math.max(r.y1, y);
+      r.x0 = Math.min(r.x0, x);
+      r.y0 = Math.min(r.y0, y);
+      r.x1 = Math.max(r.x1, x);
+      r.y1 = Math.max(r.y1, y);
       r.peak = Math.max(r.peak, map[y * width + x]!);
     }
   }

@@ -20,11 +20,7 @@ export function upperQuantile(values: Float32Array, rate: number): { threshold: 
   return { threshold: sorted[n - 1 - allowed]!, resolved: allowed >= 1 };
 }
 
-export function calibrateThresholds(
-  goodMaps: readonly Float32Array[],
-  fpr: { image?: number; pixel?: number },
-  source: Thresholds['source'],
-): Thresholds {
+export function calibrateThresholds(goodMaps: readonly Float32Array[], fpr: { image?: number; pixel?: number }, source: Thresholds['source']): Thresholds {
   if (goodMaps.length === 0) throw new Error('calibrateThresholds: no good images');
   const imageFpr = fpr.image ?? DEFAULT_FPR.image;
   const pixelFpr = fpr.pixel ?? DEFAULT_FPR.pixel;
@@ -32,7 +28,10 @@ export function calibrateThresholds(
   const total = goodMaps.reduce((s, m) => s + m.length, 0);
   const pixels = new Float32Array(total);
   let off = 0;
-  for (const m of goodMaps) { pixels.set(m, off); off += m.length; }
+  for (const m of goodMaps) {
+    pixels.set(m, off);
+    off += m.length;
+  }
   const img = upperQuantile(scores, imageFpr);
   const pix = upperQuantile(pixels, pixelFpr);
   const notes: string[] = [];

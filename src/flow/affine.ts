@@ -41,7 +41,10 @@ export class AffineParams {
    */
   coupleRaw(raw: Tensor, x: Tensor, mode: AffineMode): Tensor {
     const { y, batchMean } = fusedAffine(raw, x, {
-      clamp: CLAMP, volumeNorm: this.volumeNorm, training: mode.training, runningMean: this.runningMean,
+      clamp: CLAMP,
+      volumeNorm: this.volumeNorm,
+      training: mode.training,
+      runningMean: this.runningMean,
     });
     if (batchMean && mode.updateStats) this.updateRunningMean(batchMean);
     return y;

@@ -79,7 +79,8 @@ export function validateConfig(cfg: ModelConfig): void {
     );
   }
   if (cfg.volumeNorm !== 'cvn' && cfg.volumeNorm !== 'svn') throw new PyramidFlowError(`volume norm must be cvn or svn, got ${cfg.volumeNorm}`, 'E_CONFIG');
-  if (cfg.downsample !== 'maxpool' && cfg.downsample !== 'nearest') throw new PyramidFlowError(`downsample must be maxpool or nearest, got ${cfg.downsample}`, 'E_CONFIG');
+  if (cfg.downsample !== 'maxpool' && cfg.downsample !== 'nearest')
+    throw new PyramidFlowError(`downsample must be maxpool or nearest, got ${cfg.downsample}`, 'E_CONFIG');
 }
 
 export type BlockKind = 'up' | 'down' | 'middle';

@@ -9,7 +9,7 @@
  *   DownBlock(s):   target s+1, parameters from level s, computed at s and resized down
  *   MiddleBlock(s): target s+1, parameters from levels s and s+2 resized to s+1 and concatenated
  */
-import { Tensor, type Tape, add, mul, sub, div, nearest, concatChannels, isRecording, markLeaf, noGrad, withTape, keepingOnly } from '../tensor/index.js';
+import { type Tensor, type Tape, add, mul, sub, div, nearest, concatChannels, isRecording, markLeaf, noGrad, withTape, keepingOnly } from '../tensor/index.js';
 import type { BlockKind, BlockSpec } from './config.js';
 import type { AffineParams } from './affine.js';
 import type { InvConv1x1 } from './invconv.js';
@@ -130,10 +130,18 @@ export abstract class CouplingBlock implements Invertible {
 /** Target s, parameters from level s+1 resized up to level s. */
 export class UpBlock extends CouplingBlock {
   static readonly sourceCount = 1;
-  get kind(): BlockKind { return 'up'; }
-  get target(): number { return this.start; }
-  get sources(): number[] { return [this.start + 1]; }
-  get officialName(): string { return `FlowBlock(start=${this.start}, up)`; }
+  get kind(): BlockKind {
+    return 'up';
+  }
+  get target(): number {
+    return this.start;
+  }
+  get sources(): number[] {
+    return [this.start + 1];
+  }
+  get officialName(): string {
+    return `FlowBlock(start=${this.start}, up)`;
+  }
   protected condition(levels: Pyramid): Tensor {
     const tgt = levelOf(levels, this.target);
     return nearest(levelOf(levels, this.start + 1), tgt.dim(2), tgt.dim(3));
@@ -143,10 +151,18 @@ export class UpBlock extends CouplingBlock {
 /** Target s+1, parameters from level s at its own resolution (the fused tail resizes them down). */
 export class DownBlock extends CouplingBlock {
   static readonly sourceCount = 1;
-  get kind(): BlockKind { return 'down'; }
-  get target(): number { return this.start + 1; }
-  get sources(): number[] { return [this.start]; }
-  get officialName(): string { return `FlowBlock(start=${this.start}, down)`; }
+  get kind(): BlockKind {
+    return 'down';
+  }
+  get target(): number {
+    return this.start + 1;
+  }
+  get sources(): number[] {
+    return [this.start];
+  }
+  get officialName(): string {
+    return `FlowBlock(start=${this.start}, down)`;
+  }
   protected condition(levels: Pyramid): Tensor {
     return levelOf(levels, this.start);
   }
@@ -155,12 +171,22 @@ export class DownBlock extends CouplingBlock {
 /** Target s+1, parameters from levels s and s+2, resized to level s+1 and concatenated. */
 export class MiddleBlock extends CouplingBlock {
   static readonly sourceCount = 2;
-  get kind(): BlockKind { return 'middle'; }
-  get target(): number { return this.start + 1; }
-  get sources(): number[] { return [this.start, this.start + 2]; }
-  get officialName(): string { return `FlowBlock2(start=${this.start})`; }
+  get kind(): BlockKind {
+    return 'middle';
+  }
+  get target(): number {
+    return this.start + 1;
+  }
+  get sources(): number[] {
+    return [this.start, this.start + 2];
+  }
+  get officialName(): string {
+    return `FlowBlock2(start=${this.start})`;
+  }
   protected condition(levels: Pyramid): Tensor {
-    const tgt = levelOf(levels, this.target), h = tgt.dim(2), w = tgt.dim(3);
+    const tgt = levelOf(levels, this.target),
+      h = tgt.dim(2),
+      w = tgt.dim(3);
     return concatChannels([nearest(levelOf(levels, this.start), h, w), nearest(levelOf(levels, this.start + 2), h, w)]);
   }
 }

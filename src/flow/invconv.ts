@@ -25,7 +25,11 @@ export class InvConv1x1 implements LevelMap {
 
   /** The official names (conv1x1.w_l, ...), relative to the convolution. */
   namedParameters(): [string, Tensor][] {
-    return [['w_l', this.wL], ['w_s', this.wS], ['w_u', this.wU]];
+    return [
+      ['w_l', this.wL],
+      ['w_s', this.wS],
+      ['w_u', this.wU],
+    ];
   }
 
   /** The official initialisation: LU of a random orthogonal matrix. */
@@ -34,7 +38,10 @@ export class InvConv1x1 implements LevelMap {
     for (let i = 0; i < a.length; i++) a[i] = rng.normal();
     const { q } = qr(a, C, C);
     const { p, l, u } = lu(q, C);
-    const wS = new Float32Array(C), wU = new Float32Array(C * C), wL = new Float32Array(C * C), sign = new Float64Array(C);
+    const wS = new Float32Array(C),
+      wU = new Float32Array(C * C),
+      wL = new Float32Array(C * C),
+      sign = new Float64Array(C);
     for (let i = 0; i < C; i++) {
       const d = u[i * C + i]!;
       wS[i] = Math.log(Math.abs(d));
@@ -58,7 +65,9 @@ export class InvConv1x1 implements LevelMap {
       const PtdW = matmul(transpose(this.perm, C, C), dW, C, C, C);
       const dL = matmul(PtdW, transpose(U, C, C), C, C, C);
       const dU = matmul(transpose(L, C, C), PtdW, C, C, C);
-      const gl = new Float32Array(C * C), gu = new Float32Array(C * C), gs = new Float32Array(C);
+      const gl = new Float32Array(C * C),
+        gu = new Float32Array(C * C),
+        gs = new Float32Array(C);
       let meanTerm = 0;
       for (let i = 0; i < C; i++) meanTerm += dU[i * C + i]! * diagU[i]!;
       meanTerm /= C;
@@ -78,9 +87,13 @@ export class InvConv1x1 implements LevelMap {
 
   private factors(): { L: Float64Array; U: Float64Array; diagU: Float64Array } {
     const C = this.channels;
-    const L = new Float64Array(C * C), U = new Float64Array(C * C), diagU = new Float64Array(C);
+    const L = new Float64Array(C * C),
+      U = new Float64Array(C * C),
+      diagU = new Float64Array(C);
     // host reads of the C x C parameters (small model state)
-    const wS = this.wS.values(), wL = this.wL.values(), wU = this.wU.values();
+    const wS = this.wS.values(),
+      wL = this.wL.values(),
+      wU = this.wU.values();
     let mean = 0;
     for (let i = 0; i < C; i++) mean += wS[i]!;
     mean /= C;
@@ -119,7 +132,10 @@ export class InvConv1x1 implements LevelMap {
       // dL/dW = -W^-T G W^-T, with W^-1 in float64
       const invT = transpose(inv, C, C);
       const d = matmul(matmul(invT, Float64Array.from(g), C, C, C), invT, C, C, C);
-      accumulateGrad(W, Float32Array.from(d, (v) => -v));
+      accumulateGrad(
+        W,
+        Float32Array.from(d, (v) => -v),
+      );
     });
     return out;
   }

@@ -11,7 +11,7 @@
  * a tape (rerunByInverse). A piece that can share work between the two directions (the couplings
  * compute their affine convolutions once for both) implements `rerun` itself.
  */
-import { Tensor, type Tape, markLeaf, noGrad, withTape, keepingOnly } from '../tensor/index.js';
+import { type Tensor, type Tape, markLeaf, noGrad, withTape, keepingOnly } from '../tensor/index.js';
 
 /** Level tensors [N, C, h_k, w_k], finest first: what every piece maps. */
 export type Pyramid = readonly Tensor[];

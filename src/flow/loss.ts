@@ -3,7 +3,7 @@
  * each level are composed back to full resolution, averaged over channels, and the mean
  * modulus of their 2-D Fourier transform is taken (mean over pairs and pixels).
  */
-import { Tensor, pairSquaredDiff, meanOver, fftAbsMean } from '../tensor/index.js';
+import { type Tensor, pairSquaredDiff, meanOver, fftAbsMean } from '../tensor/index.js';
 import { composePyramid } from './pyramid.js';
 
 export function allPairs(batch: number): [number, number][] {

@@ -77,8 +77,10 @@ export function decodeModelFile<T>(bytes: Uint8Array, name: string): { version: 
     else if (v && typeof v === 'object') {
       const o = v as Record<string, unknown>;
       if ('$f32' in o) {
-        const index = o.$f32, n = o.n;
-        if (!Number.isInteger(index) || (index as number) < 0 || (index as number) >= maxBlobs || sizes[index as number] !== undefined) bad('an array reference in the header is invalid');
+        const index = o.$f32,
+          n = o.n;
+        if (!Number.isInteger(index) || (index as number) < 0 || (index as number) >= maxBlobs || sizes[index as number] !== undefined)
+          bad('an array reference in the header is invalid');
         if (!Number.isInteger(n) || (n as number) < 0 || (n as number) * 4 > body.length) bad('an array length in the header is invalid');
         sizes[index as number] = n as number;
       } else Object.values(o).forEach(visit);

@@ -39,7 +39,8 @@ export class PyramidFlow {
   static create(config: ModelConfig, seed = 0): PyramidFlow {
     validateConfig(config);
     const rng = new Random(seed);
-    const C = config.channels, k = config.kernel;
+    const C = config.channels,
+      k = config.kernel;
     const inConv = Tensor.fromHost([C, 3], orthogonalColumns(C, 3, rng));
     const blocks = blockOrder(config).map((spec) => {
       const inC = conditionChannels(spec, C);
@@ -104,7 +105,8 @@ export class PyramidFlow {
 /** A rows x cols matrix with orthonormal columns (rows >= cols) or rows (rows < cols), as torch's orthogonal_. */
 function orthogonalColumns(rows: number, cols: number, rng: Random): Float32Array {
   const tall = rows >= cols;
-  const n = tall ? rows : cols, m = tall ? cols : rows;
+  const n = tall ? rows : cols,
+    m = tall ? cols : rows;
   const a = new Float64Array(n * m);
   for (let i = 0; i < a.length; i++) a[i] = rng.normal();
   const { q } = qr(a, n, m);

@@ -2,7 +2,7 @@
  * The Laplacian pyramid: build splits a feature map into L band-pass levels (level 0 finest),
  * compose adds them back; compose(build(x)) = x exactly (up to float rounding).
  */
-import { Tensor, blur, maxPool2, nearest, sub, add } from '../tensor/index.js';
+import { type Tensor, blur, maxPool2, nearest, sub, add } from '../tensor/index.js';
 import type { Downsample } from './types.js';
 
 export function down(x: Tensor, mode: Downsample = 'maxpool'): Tensor {

@@ -30,7 +30,9 @@ export function checkSavedModel(content: unknown, name: string): void {
   checkStateDict(c.buffers, 'buffers', fail);
   let sizes: number[] = [];
   try {
-    sizes = modelFromState(config, c.params as StateDict, c.buffers as StateDict).parameters().map((p) => p.size);
+    sizes = modelFromState(config, c.params as StateDict, c.buffers as StateDict)
+      .parameters()
+      .map((p) => p.size);
   } catch (e) {
     fail((e as Error).message.replace(/^model state: /, ''));
   }
@@ -48,7 +50,8 @@ function checkStateDict(v: unknown, what: string, fail: Fail): void {
       fail(`${key} is not an array with a shape`);
     }
     const size = (t.shape as number[]).reduce((a, b) => a * b, 1);
-    if (size !== (t.data as Float32Array).length) fail(`${key} has ${(t.data as Float32Array).length} values for its shape [${(t.shape as number[]).join(', ')}]`);
+    if (size !== (t.data as Float32Array).length)
+      fail(`${key} has ${(t.data as Float32Array).length} values for its shape [${(t.shape as number[]).join(', ')}]`);
   }
 }
 
@@ -58,10 +61,12 @@ function checkRunningMeans(buffers: StateDict, config: ModelConfig, fail: Fail):
   for (const [key, t] of Object.entries(buffers)) {
     if (!key.endsWith('running_mean')) continue;
     const [n, ch, h, w] = t.shape;
-    const ok = t.shape.length === 4 && n === 1 && (
-      (ch === 1 && h === 1 && w === 1) ||
-      (config.volumeNorm === 'cvn' && ch === 1 && levels.some(([lh, lw]) => lh === h && lw === w)) ||
-      (config.volumeNorm === 'svn' && ch === config.channels && h === 1 && w === 1));
+    const ok =
+      t.shape.length === 4 &&
+      n === 1 &&
+      ((ch === 1 && h === 1 && w === 1) ||
+        (config.volumeNorm === 'cvn' && ch === 1 && levels.some(([lh, lw]) => lh === h && lw === w)) ||
+        (config.volumeNorm === 'svn' && ch === config.channels && h === 1 && w === 1));
     if (!ok) fail(`${key} has shape [${t.shape.join(', ')}], which does not fit the configuration`);
   }
 }
@@ -70,7 +75,13 @@ function checkTemplate(v: unknown, config: ModelConfig, fail: Fail): void {
   if (!Array.isArray(v) || v.length !== config.levels) fail(`the template must have ${config.levels} levels`);
   (v as unknown[]).forEach((t, k) => {
     const want = [1, config.channels, config.height >> k, config.width >> k];
-    if (!isObject(t) || !(t.data instanceof Float32Array) || !Array.isArray(t.shape) || t.shape.join(',') !== want.join(',') || t.data.length !== want.reduce((a, b) => a * b, 1)) {
+    if (
+      !isObject(t) ||
+      !(t.data instanceof Float32Array) ||
+      !Array.isArray(t.shape) ||
+      t.shape.join(',') !== want.join(',') ||
+      t.data.length !== want.reduce((a, b) => a * b, 1)
+    ) {
       fail(`the template's level ${k} is not an array of shape [${want.join(', ')}]`);
     }
   });
@@ -94,7 +105,8 @@ function checkTraining(v: unknown, fail: Fail): void {
   for (const key of ['trainFiles', 'holdoutFiles']) {
     if (!Array.isArray(t[key]) || !(t[key] as unknown[]).every((f) => typeof f === 'string')) fail(`training field ${key} is not a list of file names`);
   }
-  if (!Array.isArray(t.lossPerEpoch) || !(t.lossPerEpoch as unknown[]).every((x) => typeof x === 'number' || x === null)) fail('training field lossPerEpoch is not a list of numbers');
+  if (!Array.isArray(t.lossPerEpoch) || !(t.lossPerEpoch as unknown[]).every((x) => typeof x === 'number' || x === null))
+    fail('training field lossPerEpoch is not a list of numbers');
 }
 
 function checkResume(v: unknown, sizes: number[], fail: Fail): void {

@@ -100,8 +100,7 @@ export function snapshot(
   extra: { template?: Tensor[] | null; thresholds?: Thresholds | null; resume?: ResumeState | null } = {},
 ): SavedModel {
   // Copies, so that training can go on while the snapshot is written.
-  const copy = (d: StateDict): StateDict =>
-    Object.fromEntries(Object.entries(d).map(([k, v]) => [k, { shape: [...v.shape], data: v.data.slice() }]));
+  const copy = (d: StateDict): StateDict => Object.fromEntries(Object.entries(d).map(([k, v]) => [k, { shape: [...v.shape], data: v.data.slice() }]));
   return {
     formatVersion: FORMAT_VERSION,
     createdAt: new Date().toISOString(),

@@ -6,7 +6,17 @@
  * its inverse), so that only one piece's activations exist at a time.
  */
 import {
-  Tensor, Tape, markLeaf, isRecording, keepingOnly, keepTensors, releaseTensor, addGradInto, allocFloats, keep, release,
+  type Tensor,
+  Tape,
+  markLeaf,
+  isRecording,
+  keepingOnly,
+  keepTensors,
+  releaseTensor,
+  addGradInto,
+  allocFloats,
+  keep,
+  release,
   withResidentScope,
 } from '../tensor/index.js';
 import { type FlowMode, type Invertible, type Pyramid, rerunByInverse } from './invertible.js';
@@ -61,7 +71,11 @@ export class InvertibleSequence<T extends Invertible = Invertible> implements In
         const y = levels.map((z) => markLeaf(z.detach()));
         const { inputs, outputs: out } = step.rerun ? step.rerun(y, m, tape) : rerunByInverse(step, y, m, tape);
         const changed = out.map((_, k) => k).filter((k) => out[k] !== inputs[k]);
-        tape.backwardMany(changed.map((k) => out[k]!), changed.map((k) => gs[k]!), true);
+        tape.backwardMany(
+          changed.map((k) => out[k]!),
+          changed.map((k) => gs[k]!),
+          true,
+        );
         const nextGrads = gs.map((g, k) => {
           const x = inputs[k]!;
           if (out[k] !== x) return x.grad ?? allocFloats(g.length);
@@ -76,8 +90,12 @@ export class InvertibleSequence<T extends Invertible = Invertible> implements In
         return { levels: inputs.map((x) => x.detach()), grads: nextGrads, rebuilt: inputs.map((x, k) => x !== y[k]) };
       });
       // The piece's output levels it rebuilt, and the gradients replaced, are not needed any more.
-      done.rebuilt.forEach((r, k) => { if (r) releaseTensor(levels[k]!); });
-      gs.forEach((g, k) => { if (done.grads[k] !== g) release(g); });
+      done.rebuilt.forEach((r, k) => {
+        if (r) releaseTensor(levels[k]!);
+      });
+      gs.forEach((g, k) => {
+        if (done.grads[k] !== g) release(g);
+      });
       levels = done.levels;
       gs = done.grads;
     }

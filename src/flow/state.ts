@@ -27,7 +27,8 @@ function take(dict: StateDict, name: string, shape: number[]): Float32Array {
 
 /** Builds a model from parameters and buffers. */
 export function modelFromState(config: ModelConfig, params: StateDict, buffers: StateDict): PyramidFlow {
-  const C = config.channels, k = config.kernel;
+  const C = config.channels,
+    k = config.kernel;
   const inConv = Tensor.fromHost([C, 3], take(params, 'inconv.weight', [C, 3, 1, 1]));
   const blocks = blockOrder(config).map((spec, i) => {
     const p = `nf.moduleslst.${i}`;

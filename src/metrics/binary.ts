@@ -42,11 +42,7 @@ export function f1Max(scores: ArrayLike<number>, labels: ArrayLike<number>): F1M
 }
 
 /** Splits scores by label into sorted float64 arrays and runs the threshold sweep. */
-export function sweepScores(
-  scores: ArrayLike<number>,
-  labels: ArrayLike<number>,
-  curve: Pick<SweepOptions, 'rocPoints' | 'rocThresholds'>,
-): SweepResult {
+export function sweepScores(scores: ArrayLike<number>, labels: ArrayLike<number>, curve: Pick<SweepOptions, 'rocPoints' | 'rocThresholds'>): SweepResult {
   if (scores.length !== labels.length) {
     throw new RangeError(`metrics: ${scores.length} scores but ${labels.length} labels`);
   }

@@ -87,9 +87,7 @@ export function validateMapSet(set: MapSet): void {
   const { maps, masks, widths, heights } = set;
   const images = maps.length;
   if (masks.length !== images || widths.length !== images || heights.length !== images) {
-    throw new RangeError(
-      `metrics: ${images} maps but ${masks.length} masks, ${widths.length} widths, ${heights.length} heights`,
-    );
+    throw new RangeError(`metrics: ${images} maps but ${masks.length} masks, ${widths.length} widths, ${heights.length} heights`);
   }
   for (let i = 0; i < images; i++) {
     const pixels = widths[i]! * heights[i]!;

@@ -100,13 +100,7 @@ function insertionSort(keys: Uint32Array, payload: Uint32Array | null, begin: nu
 }
 
 /** LSD radix sort on bits 0-7 then 8-15, skipping a pass whose byte is the same everywhere. */
-function radixSortLow16(
-  keys: Uint32Array,
-  payload: Uint32Array | null,
-  begin: number,
-  end: number,
-  scratch: Scratch,
-): void {
+function radixSortLow16(keys: Uint32Array, payload: Uint32Array | null, begin: number, end: number, scratch: Scratch): void {
   const { lowCounts, highCounts } = scratch;
   lowCounts.fill(0);
   highCounts.fill(0);

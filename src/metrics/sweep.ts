@@ -25,7 +25,10 @@ export class CurveSampler {
   private pending = false;
 
   /** maxPoints = Infinity keeps every point. The start point (0, 0) is always there. */
-  constructor(maxPoints: number, private readonly decode: ((key: number) => number) | null) {
+  constructor(
+    maxPoints: number,
+    private readonly decode: ((key: number) => number) | null,
+  ) {
     if (!(maxPoints >= 3)) throw new RangeError(`curve needs at least 3 points, got ${maxPoints}`);
     // Marks spaced so that with start and end at most maxPoints points remain over a length of 2.
     this.step = Number.isFinite(maxPoints) ? 2 / (maxPoints - 2) : 0;

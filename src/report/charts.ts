@@ -253,10 +253,6 @@ export function histogramSvg(spec: HistogramSpec): string {
     )
     .join('');
   const empty = spec.series.every((s) => s.counts.every((c) => c === 0));
-  const body =
-    axes(f, spec.title, spec.xLabel, 'images') +
-    (empty ? noData() : bars) +
-    markerLines(f, spec.markers ?? []) +
-    legend(spec.series);
+  const body = axes(f, spec.title, spec.xLabel, 'images') + (empty ? noData() : bars) + markerLines(f, spec.markers ?? []) + legend(spec.series);
   return svg(spec.id, spec.title, body);
 }

@@ -5,17 +5,7 @@
 import type { Thresholds } from '../detect/types.js';
 import type { GalleryItem } from './types.js';
 import { escapeHtml } from './escape.js';
-import {
-  greyRgb,
-  heatmapRgb,
-  maskToRgb,
-  outlineOfMask,
-  paintMask,
-  shrink,
-  shrinkFactor,
-  shrunkSize,
-  OUTLINE_COLOUR,
-} from '../detect/pictures.js';
+import { greyRgb, heatmapRgb, maskToRgb, outlineOfMask, paintMask, shrink, shrinkFactor, shrunkSize, OUTLINE_COLOUR } from '../detect/pictures.js';
 import { pixelMask } from '../detect/regions.js';
 import { encodePng } from '../data/png.js';
 import { pngDataUrl } from './png.js';
@@ -56,7 +46,8 @@ export async function galleryPictures(item: GalleryItem, thresholds: Thresholds,
   const map = shrink(item.map, width, height, 1, factor, 'max');
   const truth = item.mask && item.mask.length === pixels ? shrink(item.mask, width, height, 1, factor, 'max') : new Uint8Array(size.width * size.height);
   const predicted = outlineOfMask(pixelMask(map, thresholds.pixel), size.width, size.height);
-  const encode = async (picture: Uint8Array): Promise<string> => pngDataUrl(await encodePng({ width: size.width, height: size.height, channels: 3, data: picture }));
+  const encode = async (picture: Uint8Array): Promise<string> =>
+    pngDataUrl(await encodePng({ width: size.width, height: size.height, channels: 3, data: picture }));
   const [input, groundTruth, heatmap, outline] = await Promise.all([
     encode(rgb),
     encode(maskToRgb(truth)),

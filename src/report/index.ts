@@ -42,7 +42,15 @@ function percent(value: number): string {
 }
 
 function metricsRow(name: string, m: MetricSet, overall: boolean): string {
-  const cells = [m.images, percent(m.image_auroc), percent(m.pixel_auroc), percent(m.aupro), percent(m.pro_full), percent(m.image_f1_max), percent(m.pixel_f1_max)];
+  const cells = [
+    m.images,
+    percent(m.image_auroc),
+    percent(m.pixel_auroc),
+    percent(m.aupro),
+    percent(m.pro_full),
+    percent(m.image_f1_max),
+    percent(m.pixel_f1_max),
+  ];
   return `<tr${overall ? ' class="overall"' : ''}><td>${escapeHtml(name)}</td>${cells.map((c) => `<td>${c}</td>`).join('')}</tr>`;
 }
 
@@ -96,25 +104,46 @@ function charts(result: TestResult): string {
   const epochs = result.lossPerEpoch.map((_, i) => i + 1);
   return [
     lineChartSvg({
-      id: 'chart-pixel-roc', title: 'Pixel ROC', xLabel: 'false-positive rate', yLabel: 'true-positive rate', xDomain: unit, yDomain: unit,
+      id: 'chart-pixel-roc',
+      title: 'Pixel ROC',
+      xLabel: 'false-positive rate',
+      yLabel: 'true-positive rate',
+      xDomain: unit,
+      yDomain: unit,
       series: [{ name: `AUROC ${percent(result.overall.pixel_auroc)}%`, ...pixelRoc, colour: COLOURS.pixel }, CHANCE],
     }),
     lineChartSvg({
-      id: 'chart-image-roc', title: 'Image ROC', xLabel: 'false-positive rate', yLabel: 'true-positive rate', xDomain: unit, yDomain: unit,
+      id: 'chart-image-roc',
+      title: 'Image ROC',
+      xLabel: 'false-positive rate',
+      yLabel: 'true-positive rate',
+      xDomain: unit,
+      yDomain: unit,
       series: [{ name: `AUROC ${percent(result.overall.image_auroc)}%`, ...imageRoc, colour: COLOURS.image }, CHANCE],
     }),
     lineChartSvg({
-      id: 'chart-pro', title: 'PRO curve', xLabel: 'false-positive rate', yLabel: 'per-region overlap', xDomain: [0, proMaxX], yDomain: unit,
+      id: 'chart-pro',
+      title: 'PRO curve',
+      xLabel: 'false-positive rate',
+      yLabel: 'per-region overlap',
+      xDomain: [0, proMaxX],
+      yDomain: unit,
       series: [{ name: `AUPRO@${limit} ${percent(result.overall.aupro)}%`, ...pro, colour: COLOURS.pro }],
       markers: [{ x: limit, label: `FPR limit ${limit}` }],
     }),
     lineChartSvg({
-      id: 'chart-loss', title: 'Training loss', xLabel: 'epoch', yLabel: 'mean loss',
+      id: 'chart-loss',
+      title: 'Training loss',
+      xLabel: 'epoch',
+      yLabel: 'mean loss',
       xDomain: epochs.length > 1 ? [1, epochs.length] : undefined,
       series: [{ name: '', x: epochs, y: result.lossPerEpoch, colour: COLOURS.loss }],
     }),
     histogramSvg({
-      id: 'chart-scores', title: 'Image scores', xLabel: 'image score (map maximum)', edges,
+      id: 'chart-scores',
+      title: 'Image scores',
+      xLabel: 'image score (map maximum)',
+      edges,
       series: [
         { name: `good (${good.length})`, counts: histogramCounts(good, bins, lo, hi), colour: COLOURS.good },
         { name: `defect (${defect.length})`, counts: histogramCounts(defect, bins, lo, hi), colour: COLOURS.defect },
@@ -126,9 +155,7 @@ function charts(result: TestResult): string {
 
 function colourScale(result: TestResult): string {
   const stops = colourMapStops();
-  const gradient = stops
-    .map((c, i) => `<stop offset="${((100 * i) / (stops.length - 1)).toFixed(1)}%" stop-color="rgb(${c.join(',')})"/>`)
-    .join('');
+  const gradient = stops.map((c, i) => `<stop offset="${((100 * i) / (stops.length - 1)).toFixed(1)}%" stop-color="rgb(${c.join(',')})"/>`).join('');
   const t = result.thresholds;
   const span = t.scaleMax - t.scaleMin;
   const at = span > 0 ? Math.min(1, Math.max(0, (t.pixel - t.scaleMin) / span)) * 240 : 0;

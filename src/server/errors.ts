@@ -50,7 +50,11 @@ const FRAMEWORK_ERRORS: Record<string, Known> = {
   FST_FILES_LIMIT: { code: 'E_TOO_MANY_FILES', status: 400, message: 'the form holds more than one file; send one image file per request' },
   FST_FIELDS_LIMIT: { code: 'E_TOO_MANY_FIELDS', message: 'the form holds too many text fields; send one image file (text fields are ignored)' },
   FST_PARTS_LIMIT: { code: 'E_TOO_MANY_PARTS', message: 'the form holds too many parts; send one image file' },
-  FST_PROTO_VIOLATION: { code: 'E_BAD_MULTIPART', status: 400, message: 'a form field is named like a JavaScript prototype property (such as __proto__); rename it' },
+  FST_PROTO_VIOLATION: {
+    code: 'E_BAD_MULTIPART',
+    status: 400,
+    message: 'a form field is named like a JavaScript prototype property (such as __proto__); rename it',
+  },
   FST_INVALID_JSON_FIELD_ERROR: { code: 'E_BAD_MULTIPART', status: 400, message: 'a form field declared as application/json does not hold valid JSON' },
   FST_MP_PREMATURE_CLOSE: { code: 'E_BAD_MULTIPART', status: 400, message: 'the request ended before the multipart form was complete' },
   // @fastify/bearer-auth (auth.ts).

@@ -82,14 +82,16 @@ export interface RunningServer {
   /** Where it listens, e.g. http://127.0.0.1:8080. */
   url: string;
   /** Reads every model file again (as SIGHUP does); a model that fails keeps its old version. */
-  reloadAll(): Promise<Array<{
-    /** The model's name. */
-    name: string;
-    /** Whether the new file was loaded. */
-    ok: boolean;
-    /** Why not. */
-    error?: string;
-  }>>;
+  reloadAll(): Promise<
+    Array<{
+      /** The model's name. */
+      name: string;
+      /** Whether the new file was loaded. */
+      ok: boolean;
+      /** Why not. */
+      error?: string;
+    }>
+  >;
   /** Stops listening, lets running predictions finish, frees the models. */
   close(): Promise<void>;
 }
@@ -136,7 +138,10 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     if (r.internal) request.log.error({ err }, 'internal error');
     noteError(request, r.code, r.message);
     metrics.countError(r.code);
-    return reply.code(r.status).headers(r.headers).send(errorBody(r.code, registry.redact(r.message)));
+    return reply
+      .code(r.status)
+      .headers(r.headers)
+      .send(errorBody(r.code, registry.redact(r.message)));
   };
   const app = Fastify({
     logger: { level: opts.logLevel ?? 'warn', ...(opts.logStream && { stream: opts.logStream }) },

@@ -118,62 +118,65 @@ const round1 = (ms: number): number => Math.round(ms * 10) / 10;
 export function registerPredictRoutes(app: FastifyInstance, deps: PredictDeps): void {
   const { registry, queue, store } = deps;
 
-  app.post<{ Params: { name: string }; Querystring: PredictQuery }>(
-    PREDICT_URL,
-    { schema: predictSchema },
-    async (request, reply) => {
-      const t0 = performance.now();
-      const { name } = request.params;
-      const q = request.query;
-      checkFinite(q);
-      if (!registry.get(name)) {
-        const known = registry.list().map((e) => e.name).join(', ');
-        throw new HttpError(404, 'E_UNKNOWN_MODEL', `unknown model "${name}"; this server has: ${known}`);
+  app.post<{ Params: { name: string }; Querystring: PredictQuery }>(PREDICT_URL, { schema: predictSchema }, async (request, reply) => {
+    const t0 = performance.now();
+    const { name } = request.params;
+    const q = request.query;
+    checkFinite(q);
+    if (!registry.get(name)) {
+      const known = registry
+        .list()
+        .map((e) => e.name)
+        .join(', ');
+      throw new HttpError(404, 'E_UNKNOWN_MODEL', `unknown model "${name}"; this server has: ${known}`);
+    }
+    const upload = await readUpload(request, deps.maxBytes);
+    const header = await readImageHeader(upload.bytes, upload.name);
+    const pixels = header.width * header.height;
+    if (pixels > deps.maxPixels) {
+      throw new HttpError(
+        413,
+        'E_TOO_MANY_PIXELS',
+        `${upload.name} has ${header.width}x${header.height} = ${pixels} pixels; the server accepts at most ${deps.maxPixels}`,
+      );
+    }
+    const detectOpts: DetectOptions = { fileName: upload.name, threshold: q.threshold, pixelThreshold: q.pixel_threshold, minArea: q.min_area };
+    const queuedAt = performance.now();
+    const done = await queue.run(async () => {
+      const startedAt = performance.now();
+      // The detector current when the work starts; a reload meanwhile does not affect this request.
+      const entry = registry.get(name)!;
+      const pred: ImagePrediction = await entry.detector.predictImage(upload.bytes, detectOpts);
+      const pictures: Record<string, Buffer> = {};
+      if (q.heatmap) pictures.heatmap = await entry.detector.heatmapPng(pred);
+      if (q.mask) pictures.mask = await entry.detector.maskPng(pred, q.pixel_threshold);
+      return { entry, pred, pictures, queuedMs: startedAt - queuedAt };
+    }, clientGone(reply));
+    const { entry, pred, pictures } = done;
+    const saved = entry.detector.info.thresholds;
+    const body: Record<string, unknown> = {
+      model: name,
+      score: pred.score,
+      normalized_score: pred.normalizedScore,
+      verdict: pred.verdict,
+      thresholds: { image: q.threshold ?? saved?.image ?? null, pixel: q.pixel_threshold ?? saved?.pixel ?? null },
+      regions: pred.regions,
+      width: pred.width,
+      height: pred.height,
+    };
+    if (Object.keys(pictures).length > 0) {
+      if (q.pictures === 'url') {
+        const id = store.put(pictures);
+        for (const key of Object.keys(pictures)) body[key] = `/v1/results/${id}/${key}.png`;
+      } else {
+        for (const [key, png] of Object.entries(pictures)) body[key] = dataUrl(png);
       }
-      const upload = await readUpload(request, deps.maxBytes);
-      const header = await readImageHeader(upload.bytes, upload.name);
-      const pixels = header.width * header.height;
-      if (pixels > deps.maxPixels) {
-        throw new HttpError(413, 'E_TOO_MANY_PIXELS', `${upload.name} has ${header.width}x${header.height} = ${pixels} pixels; the server accepts at most ${deps.maxPixels}`);
-      }
-      const detectOpts: DetectOptions = { fileName: upload.name, threshold: q.threshold, pixelThreshold: q.pixel_threshold, minArea: q.min_area };
-      const queuedAt = performance.now();
-      const done = await queue.run(async () => {
-        const startedAt = performance.now();
-        // The detector current when the work starts; a reload meanwhile does not affect this request.
-        const entry = registry.get(name)!;
-        const pred: ImagePrediction = await entry.detector.predictImage(upload.bytes, detectOpts);
-        const pictures: Record<string, Buffer> = {};
-        if (q.heatmap) pictures.heatmap = await entry.detector.heatmapPng(pred);
-        if (q.mask) pictures.mask = await entry.detector.maskPng(pred, q.pixel_threshold);
-        return { entry, pred, pictures, queuedMs: startedAt - queuedAt };
-      }, clientGone(reply));
-      const { entry, pred, pictures } = done;
-      const saved = entry.detector.info.thresholds;
-      const body: Record<string, unknown> = {
-        model: name,
-        score: pred.score,
-        normalized_score: pred.normalizedScore,
-        verdict: pred.verdict,
-        thresholds: { image: q.threshold ?? saved?.image ?? null, pixel: q.pixel_threshold ?? saved?.pixel ?? null },
-        regions: pred.regions,
-        width: pred.width,
-        height: pred.height,
-      };
-      if (Object.keys(pictures).length > 0) {
-        if (q.pictures === 'url') {
-          const id = store.put(pictures);
-          for (const key of Object.keys(pictures)) body[key] = `/v1/results/${id}/${key}.png`;
-        } else {
-          for (const [key, png] of Object.entries(pictures)) body[key] = dataUrl(png);
-        }
-      }
-      if (q.map) body.map = downsampleMax(pred.map, pred.width, pred.height, q.map_size ?? 128);
-      body.queued_ms = round1(done.queuedMs);
-      body.elapsed_ms = round1(performance.now() - t0);
-      return body;
-    },
-  );
+    }
+    if (q.map) body.map = downsampleMax(pred.map, pred.width, pred.height, q.map_size ?? 128);
+    body.queued_ms = round1(done.queuedMs);
+    body.elapsed_ms = round1(performance.now() - t0);
+    return body;
+  });
 
   app.get<{ Params: { id: string; picture: string } }>('/v1/results/:id/:picture', { schema: resultSchema }, async (request, reply) => {
     const m = /^(heatmap|mask)\.png$/.exec(request.params.picture);

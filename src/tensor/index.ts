@@ -1,4 +1,20 @@
-export { Tensor, Tape, withTape, noGrad, isRecording, keepingOnly, markLeaf, recordOp, accumulateGrad, addGradInto, keepTensors, releaseTensor, shapeSize, sameShape, assertShape } from './tensor.js';
+export {
+  Tensor,
+  Tape,
+  withTape,
+  noGrad,
+  isRecording,
+  keepingOnly,
+  markLeaf,
+  recordOp,
+  accumulateGrad,
+  addGradInto,
+  keepTensors,
+  releaseTensor,
+  shapeSize,
+  sameShape,
+  assertShape,
+} from './tensor.js';
 export type { HostValues } from './tensor.js';
 export { add, sub, mul, div, scale, exp, atan, square, abs, leakyRelu, softClamp, movingAverage } from './ops/elementwise.js';
 export { meanOver, meanAll, meanAbsDiffOverChannels } from './ops/reduce.js';
@@ -12,5 +28,16 @@ export { backend, setBackend, initBackend, cacheFilters } from './kernels/index.
 export type { BackendOptions } from './kernels/index.js';
 export type { ConvShape, KernelBackend } from './kernels/backend.js';
 export { setProfiling, timed, profileTotals } from './profile.js';
-export { allocFloats, copyFloats, release, keep, toHeap, isResident, inResidentScope, withResidentScope, setFloatAllocator, poisonFreedArrays } from './storage.js';
+export {
+  allocFloats,
+  copyFloats,
+  release,
+  keep,
+  toHeap,
+  isResident,
+  inResidentScope,
+  withResidentScope,
+  setFloatAllocator,
+  poisonFreedArrays,
+} from './storage.js';
 export type { FloatAllocator } from './storage.js';

@@ -40,16 +40,26 @@ export function inverse(a: Matrix, n: number): Matrix {
     if (pv === 0 || !Number.isFinite(pv)) throw new Error('inverse: matrix is singular');
     if (piv !== c) {
       for (let j = 0; j < n; j++) {
-        let t = m[c * n + j]!; m[c * n + j] = m[piv * n + j]!; m[piv * n + j] = t;
-        t = inv[c * n + j]!; inv[c * n + j] = inv[piv * n + j]!; inv[piv * n + j] = t;
+        let t = m[c * n + j]!;
+        m[c * n + j] = m[piv * n + j]!;
+        m[piv * n + j] = t;
+        t = inv[c * n + j]!;
+        inv[c * n + j] = inv[piv * n + j]!;
+        inv[piv * n + j] = t;
       }
     }
-    for (let j = 0; j < n; j++) { m[c * n + j] = m[c * n + j]! / pv; inv[c * n + j] = inv[c * n + j]! / pv; }
+    for (let j = 0; j < n; j++) {
+      m[c * n + j] = m[c * n + j]! / pv;
+      inv[c * n + j] = inv[c * n + j]! / pv;
+    }
     for (let r = 0; r < n; r++) {
       if (r === c) continue;
       const f = m[r * n + c]!;
       if (f === 0) continue;
-      for (let j = 0; j < n; j++) { m[r * n + j] = m[r * n + j]! - f * m[c * n + j]!; inv[r * n + j] = inv[r * n + j]! - f * inv[c * n + j]!; }
+      for (let j = 0; j < n; j++) {
+        m[r * n + j] = m[r * n + j]! - f * m[c * n + j]!;
+        inv[r * n + j] = inv[r * n + j]! - f * inv[c * n + j]!;
+      }
     }
   }
   return inv;
@@ -85,9 +95,19 @@ export function lu(a: Matrix, n: number): { p: Matrix; l: Matrix; u: Matrix } {
     let piv = c;
     for (let r = c + 1; r < n; r++) if (Math.abs(u[r * n + c]!) > Math.abs(u[piv * n + c]!)) piv = r;
     if (piv !== c) {
-      for (let j = 0; j < n; j++) { const t = u[c * n + j]!; u[c * n + j] = u[piv * n + j]!; u[piv * n + j] = t; }
-      for (let j = 0; j < c; j++) { const t = l[c * n + j]!; l[c * n + j] = l[piv * n + j]!; l[piv * n + j] = t; }
-      const t = perm[c]!; perm[c] = perm[piv]!; perm[piv] = t;
+      for (let j = 0; j < n; j++) {
+        const t = u[c * n + j]!;
+        u[c * n + j] = u[piv * n + j]!;
+        u[piv * n + j] = t;
+      }
+      for (let j = 0; j < c; j++) {
+        const t = l[c * n + j]!;
+        l[c * n + j] = l[piv * n + j]!;
+        l[piv * n + j] = t;
+      }
+      const t = perm[c]!;
+      perm[c] = perm[piv]!;
+      perm[piv] = t;
     }
     const pv = u[c * n + c]!;
     if (pv === 0) continue;

@@ -299,7 +299,8 @@ export function accumulateGrad(t: Tensor, src: Float32Array, fresh = true): void
     return;
   }
   const g = t.grad;
-  if (g.length >= 65536) backend().addInto(g, src, g.length); // the large maps: vector kernel on every thread
+  if (g.length >= 65536)
+    backend().addInto(g, src, g.length); // the large maps: vector kernel on every thread
   else for (let i = 0; i < g.length; i++) g[i] += src[i]!;
   if (fresh) release(src);
 }

@@ -27,13 +27,21 @@ function temporaryName(path: string): string {
 export function writeError(path: string, err: unknown): PyramidFlowError {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   const why =
-    code === 'ENOSPC' ? 'the disk is full'
-    : code === 'EDQUOT' ? 'the disk quota is exhausted'
-    : code === 'EACCES' || code === 'EPERM' ? 'permission denied'
-    : code === 'EISDIR' ? 'it is a folder'
-    : code === 'EROFS' ? 'the file system is read-only'
-    : code === 'ENOENT' ? 'its folder does not exist'
-    : err instanceof Error ? err.message.split('\n')[0]! : String(err);
+    code === 'ENOSPC'
+      ? 'the disk is full'
+      : code === 'EDQUOT'
+        ? 'the disk quota is exhausted'
+        : code === 'EACCES' || code === 'EPERM'
+          ? 'permission denied'
+          : code === 'EISDIR'
+            ? 'it is a folder'
+            : code === 'EROFS'
+              ? 'the file system is read-only'
+              : code === 'ENOENT'
+                ? 'its folder does not exist'
+                : err instanceof Error
+                  ? err.message.split('\n')[0]!
+                  : String(err);
   return new PyramidFlowError(`cannot write ${path}: ${why}`, 'E_WRITE');
 }
 

@@ -10,7 +10,10 @@ export class PyramidFlowError extends Error {
    *   or a more specific one such as 'E_OPTION' (a bad option), 'E_MODEL_FILE' (a model file
    *   that is not valid or not usable), 'E_DIVERGED' (training diverged), 'E_NOT_JUDGED'.
    */
-  constructor(message: string, readonly code: string = 'E_INPUT') {
+  constructor(
+    message: string,
+    readonly code: string = 'E_INPUT',
+  ) {
     super(message);
     this.name = 'PyramidFlowError';
   }

@@ -36,7 +36,10 @@ export function checkOutputFile(path: string, rule: OutputRule): boolean {
   if (stat) {
     if (!stat.isFile()) throw new PyramidFlowError(`${path} is not a regular file; refusing to write the ${rule.kind} there`, 'E_OUTPUT');
     if (!rule.recognise(readHead(path))) {
-      throw new PyramidFlowError(`${path} exists and is not a ${rule.kind}; refusing to overwrite it (even with ${rule.forceFlag ?? '--force'}): choose another name`, 'E_OUTPUT');
+      throw new PyramidFlowError(
+        `${path} exists and is not a ${rule.kind}; refusing to overwrite it (even with ${rule.forceFlag ?? '--force'}): choose another name`,
+        'E_OUTPUT',
+      );
     }
     if (!rule.force && !rule.resume) {
       throw new PyramidFlowError(`${path} exists; give ${rule.forceFlag ?? '--force'} to replace it, or choose another name`, 'E_OUTPUT');

@@ -79,7 +79,10 @@ test('training can start from a trained model: its weights and configuration, ne
   assert.equal(s1.epochs, 1);
   assert.equal(s1.trainImages + s1.holdoutImages, 8);
   const m = readModelFile(more);
-  assert.ok(Object.entries(source.params).some(([name, t]) => m.params[name]!.data.some((v, i) => v !== t.data[i])), 'the weights moved');
+  assert.ok(
+    Object.entries(source.params).some(([name, t]) => m.params[name]!.data.some((v, i) => v !== t.data[i])),
+    'the weights moved',
+  );
   await evaluateModel({ model: more, data, category: 'fabric' });
   assert.deepEqual((await info(more)).training.from, { file: model, epochs: 2 });
 
@@ -90,14 +93,26 @@ test('training can start from a trained model: its weights and configuration, ne
   await assert.rejects(train({ ...base, out: join(dir, 'x.pflow'), from: join(dir, 'missing.pflow') }), /missing\.pflow: model file not found/);
 });
 
-test('resume takes the checkpoint\'s configuration when no model options are given', async () => {
+test("resume takes the checkpoint's configuration when no model options are given", async () => {
   // a checkpoint at the end of epoch 1 of 2, made from the finished model of the first test
   const saved = readModelFile(model);
-  const sizes = restoreModel(saved).parameters().map((p) => p.size);
+  const sizes = restoreModel(saved)
+    .parameters()
+    .map((p) => p.size);
   const ckpt = join(dir, 'ckpt.pflow');
   saveModelFile(ckpt, {
-    ...saved, template: null, thresholds: null, training: { ...saved.training, epochsDone: 1, lossPerEpoch: saved.training.lossPerEpoch.slice(0, 1) },
-    resume: { epoch: 1, stepInEpoch: 0, adamStep: 0, adamM: sizes.map((n) => new Float32Array(n)), adamV: sizes.map((n) => new Float32Array(n)), epochLosses: [] },
+    ...saved,
+    template: null,
+    thresholds: null,
+    training: { ...saved.training, epochsDone: 1, lossPerEpoch: saved.training.lossPerEpoch.slice(0, 1) },
+    resume: {
+      epoch: 1,
+      stepInEpoch: 0,
+      adamStep: 0,
+      adamM: sizes.map((n) => new Float32Array(n)),
+      adamV: sizes.map((n) => new Float32Array(n)),
+      epochLosses: [],
+    },
   });
   await assert.rejects(train({ data, category: 'fabric', out: ckpt, resume: true, threads: 1, kernel: 5 }), /ckpt\.pflow: this model has kernel 3, not 5/);
   const s = await train({ data, category: 'fabric', out: ckpt, resume: true, threads: 1 });

@@ -52,18 +52,46 @@ test('the data layer keeps a fixed fifth of good/ out of training, for train and
   const b = await openDataset({ data: root, format: 'folder' });
   assert.deepEqual(b, a, 'the same split on every call');
   assert.equal(a.format, 'folder');
-  const good = readdirSync(join(root, 'good')).map((n) => join(root, 'good', n)).sort();
+  const good = readdirSync(join(root, 'good'))
+    .map((n) => join(root, 'good', n))
+    .sort();
   const goodTest = a.test.filter((s) => s.label === 0).map((s) => s.path);
   assert.equal(good.length, 15);
   assert.equal(goodTest.length, 3, '0.2 of 15');
   assert.equal(a.train.length, 12);
   assert.deepEqual([...a.train, ...goodTest].sort(), good, 'every good image on exactly one side');
-  assert.ok(a.test.filter((s) => s.label === 1).every((s) => s.maskPath !== null && existsSync(s.maskPath)), 'defects found with their masks');
+  assert.ok(
+    a.test.filter((s) => s.label === 1).every((s) => s.maskPath !== null && existsSync(s.maskPath)),
+    'defects found with their masks',
+  );
 });
 
 test('README layout: train, then test --report, gives a real image AUROC and counts good images; nothing trained on is tested', async () => {
   const trainCtx = realContext();
-  const trainArgs = ['--data', root, '--format', 'folder', '--out', model, '--size', '32', '--channels', '4', '--kernel', '3', '--levels', '3', '--stack', '1', '--epochs', '2', '--batch', '2', '--threads', '1'];
+  const trainArgs = [
+    '--data',
+    root,
+    '--format',
+    'folder',
+    '--out',
+    model,
+    '--size',
+    '32',
+    '--channels',
+    '4',
+    '--kernel',
+    '3',
+    '--levels',
+    '3',
+    '--stack',
+    '1',
+    '--epochs',
+    '2',
+    '--batch',
+    '2',
+    '--threads',
+    '1',
+  ];
   assert.equal(await runCli(argv('train', ...trainArgs, '--json'), trainCtx), 0, trainCtx.stderr.text);
 
   // What the model was trained and calibrated on: the training side of the split, and nothing else.
@@ -76,7 +104,13 @@ test('README layout: train, then test --report, gives a real image AUROC and cou
   const report = join(dir, 'report');
   const testCtx = realContext();
   assert.equal(await runCli(argv('test', '--model', model, '--data', root, '--report', report, '--json'), testCtx), 0, testCtx.stderr.text);
-  const json = JSON.parse(testCtx.stdout.text) as { image_auroc: number; pixel_auroc: number; images: number; confusion: { goodImages: number; defectImages: number }; report: string };
+  const json = JSON.parse(testCtx.stdout.text) as {
+    image_auroc: number;
+    pixel_auroc: number;
+    images: number;
+    confusion: { goodImages: number; defectImages: number };
+    report: string;
+  };
   assert.equal(typeof json.image_auroc, 'number');
   assert.ok(Number.isFinite(json.image_auroc) && json.image_auroc >= 0 && json.image_auroc <= 1, `image AUROC ${json.image_auroc}`);
   assert.ok(Number.isFinite(json.pixel_auroc));
@@ -96,7 +130,10 @@ test('README layout: train, then test --report, gives a real image AUROC and cou
   const result = await evaluateModel({ model, data: root });
   const tested = result.images.map((i) => resolve(dirname(root), i.file));
   assert.equal(tested.length, 9);
-  assert.deepEqual(tested.filter((f) => used.includes(f)), []);
+  assert.deepEqual(
+    tested.filter((f) => used.includes(f)),
+    [],
+  );
   assert.equal(result.notes, undefined);
   assert.equal(result.reportFile, undefined, 'no report unless asked for');
 });

@@ -68,7 +68,10 @@ test('train refuses an existing model file unless resumed or forced; with force 
   copyFileSync(model, copy);
   const before = readFileSync(copy);
   const r = await trainRecording({ ...opts, out: copy });
-  assert.match(r.error?.message ?? '', /copy\.pflow exists \(a pyramidflow model file\); give --resume to continue its training, --force to replace it with a new one, or choose another --out$/);
+  assert.match(
+    r.error?.message ?? '',
+    /copy\.pflow exists \(a pyramidflow model file\); give --resume to continue its training, --force to replace it with a new one, or choose another --out$/,
+  );
   assert.deepEqual(r.kinds, []);
   assert.deepEqual(readFileSync(copy), before);
   const forced = await train({ ...opts, out: copy, force: true });
@@ -121,9 +124,12 @@ test('a training removes the stale temporary files of its output and says how ma
   assert.deepEqual(readdirSync(join(dir, 'stale')).sort(), [names.aliveHere, 's.pflow'].sort());
 });
 
-test('--max-pixels: one default, the decoder\'s, for every command that reads images', () => {
+test("--max-pixels: one default, the decoder's, for every command that reads images", () => {
   for (const command of ['train', 'test', 'predict', 'calibrate'] as const) {
-    assert.ok(optionsOf(command).some((o) => o.name === 'maxPixels'), command);
+    assert.ok(
+      optionsOf(command).some((o) => o.name === 'maxPixels'),
+      command,
+    );
     assert.equal(defaultOf(command, 'maxPixels'), DEFAULT_MAX_PIXELS, command);
   }
 });
@@ -161,7 +167,10 @@ test('predict: one truncated image fails alone; each result is handed over as so
   });
   assert.equal(results.length, 4);
   assert.deepEqual(seen, results, 'every result, in input order');
-  assert.deepEqual(results.map((r) => r.file), ['000.png', '001.png', '001b.png', '002.png'].map((f) => join(imgs, f)));
+  assert.deepEqual(
+    results.map((r) => r.file),
+    ['000.png', '001.png', '001b.png', '002.png'].map((f) => join(imgs, f)),
+  );
   const failed = results[2]!;
   assert.equal(failed.error?.code, 'E_INPUT');
   assert.match(failed.error?.message ?? '', /001b\.png.*truncated or corrupt/);
@@ -180,11 +189,15 @@ test('predict: one truncated image fails alone; each result is handed over as so
 
 test('predict: an image whose score is not finite is a failure (E_NOT_JUDGED), never good', async () => {
   const odd = join(dir, 'odd.png');
-  await sharp({ create: { width: 40, height: 40, channels: 3, background: '#808080' } }).png().toFile(odd);
+  await sharp({ create: { width: 40, height: 40, channels: 3, background: '#808080' } })
+    .png()
+    .toFile(odd);
   const original = Detector.prototype.modelMaps;
   Detector.prototype.modelMaps = function (this: Detector, images, batch) {
     const maps = original.call(this, images, batch);
-    images.forEach((img, i) => { if (img.width === 40) maps[i]!.fill(NaN); });
+    images.forEach((img, i) => {
+      if (img.width === 40) maps[i]!.fill(NaN);
+    });
     return maps;
   };
   try {
@@ -239,7 +252,10 @@ test('predict --out: never overwrites a file that is not a PNG, nor an input ima
 test('a configuration that cannot fit in memory is refused before any image is read, naming what reduces it', async () => {
   const out = join(dir, 'huge.pflow');
   const t0 = Date.now();
-  await assert.rejects(train({ ...opts, out, size: 16384, epochs: 1 }), (e: Error & { code?: string }) => e.code === 'E_MEMORY' && /needs about .* GB/.test(e.message) && /--size/.test(e.message));
+  await assert.rejects(
+    train({ ...opts, out, size: 16384, epochs: 1 }),
+    (e: Error & { code?: string }) => e.code === 'E_MEMORY' && /needs about .* GB/.test(e.message) && /--size/.test(e.message),
+  );
   assert.ok(Date.now() - t0 < 10_000, 'refused at once');
   assert.equal(existsSync(out), false, 'nothing written');
 });

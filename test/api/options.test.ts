@@ -5,7 +5,16 @@ import { mkdtempSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  checkApiOptions, COMMANDS, CONFIG_COMMANDS, defaultOf, helpOf, OPTIONS, optionOf, optionsOf, parseOptionText, resolvedTrainOptions,
+  checkApiOptions,
+  COMMANDS,
+  CONFIG_COMMANDS,
+  defaultOf,
+  helpOf,
+  OPTIONS,
+  optionOf,
+  optionsOf,
+  parseOptionText,
+  resolvedTrainOptions,
   type CommandName,
 } from '../../src/api/options.js';
 import { train } from '../../src/api/index.js';
@@ -17,12 +26,14 @@ import { argv, fakeContext } from '../cli/fake-context.js';
 import { modelOptionsFrom, tableArgs, tableValues } from '../../bench/_model-args.js';
 import { usage as trainBenchUsage, help as trainBenchHelp } from '../../bench/train.js';
 
-const usageError = (message: RegExp) => (err: unknown): boolean => {
-  assert.ok(err instanceof PyramidFlowError, String(err));
-  assert.equal(err.code, 'E_USAGE');
-  assert.match(err.message, message);
-  return true;
-};
+const usageError =
+  (message: RegExp) =>
+  (err: unknown): boolean => {
+    assert.ok(err instanceof PyramidFlowError, String(err));
+    assert.equal(err.code, 'E_USAGE');
+    assert.match(err.message, message);
+    return true;
+  };
 
 test('the table: one row per flag and command, a type, help, and a resume rule for every option train records', () => {
   for (const command of COMMANDS) {
@@ -38,7 +49,11 @@ test('the table: one row per flag and command, a type, help, and a resume rule f
     if (o.commands.includes('train')) assert.ok(o.resume !== undefined, `--${o.flag}: what may --resume do with it?`);
     if (o.network) assert.equal(o.resume, 'refused', `--${o.flag} defines the network`);
   }
-  for (const command of CONFIG_COMMANDS) assert.ok(optionsOf(command).some((o) => o.flag === 'config'), command);
+  for (const command of CONFIG_COMMANDS)
+    assert.ok(
+      optionsOf(command).some((o) => o.flag === 'config'),
+      command,
+    );
 });
 
 test('the table refers to the facts of lower layers instead of restating them', () => {
@@ -53,7 +68,7 @@ test('the table refers to the facts of lower layers instead of restating them', 
   assert.match(helpOf(optionOf('train', 'fpr'), 'train'), /\(default 0\.01\)$/);
 });
 
-test('the serve defaults of the table are the server\'s', async () => {
+test("the serve defaults of the table are the server's", async () => {
   const server = (await import('../../src/server/index.js')) as { DEFAULTS?: { port?: number; host?: string; maxQueue?: number } };
   if (!server.DEFAULTS) return;
   assert.equal(defaultOf('serve', 'port'), server.DEFAULTS.port);
@@ -76,7 +91,7 @@ test('values: text of a flag, typed values of a config file or the library, one 
   assert.equal(parseOptionText(save, 'auto'), 'auto');
 });
 
-test('train({ batch: 1 }) from the library: the command line\'s message, before any work', async () => {
+test("train({ batch: 1 }) from the library: the command line's message, before any work", async () => {
   const dir = mkdtempSync(join(tmpdir(), 'pf-options-'));
   try {
     const out = join(dir, 'm.pflow');
@@ -96,7 +111,12 @@ test('the benchmarks parse the model and train options with the table: --stack 1
   assert.throws(() => modelOptionsFrom({ stack: '1.5' }), usageError(/^--stack must be a whole number \(got '1\.5'\)$/));
   assert.throws(() => modelOptionsFrom({ channels: '0' }), usageError(/^--channels must be >= 1 \(got 0\)$/));
   assert.throws(() => modelOptionsFrom({ 'volume-norm': 'bn' }), usageError(/--volume-norm must be one of cvn, svn, auto/));
-  assert.deepEqual(modelOptionsFrom({ size: '64', stack: '2', levels: 'auto', 'volume-norm': 'SVN' }), { size: 64, stacks: 2, levels: 'auto', volumeNorm: 'svn' });
+  assert.deepEqual(modelOptionsFrom({ size: '64', stack: '2', levels: 'auto', 'volume-norm': 'SVN' }), {
+    size: 64,
+    stacks: 2,
+    levels: 'auto',
+    volumeNorm: 'svn',
+  });
   const names = ['batch', 'saveMemory', 'threads'];
   assert.deepEqual(Object.keys(tableArgs('train', names)), ['batch', 'save-memory', 'no-save-memory', 'threads']);
   assert.deepEqual(tableValues('train', names, { batch: '4', 'no-save-memory': true }), { batch: 4, saveMemory: false });
@@ -107,14 +127,52 @@ test('the benchmarks parse the model and train options with the table: --stack 1
 
 test('resolved train options: from a training record, in table order, for every recorded option', () => {
   const record = {
-    data: 'd', category: 'c', format: 'mvtec', augment: 'none' as const, seed: 1, batch: 2, lr: 1e-3, epochs: 3, epochsDone: 3, steps: 9, threads: 0,
-    saveMemory: false, holdout: 0.1, fpr: { image: 0.02, pixel: 0.002 }, checkpointEvery: 0, trainFiles: [], holdoutFiles: [], lossPerEpoch: [], seconds: 1,
+    data: 'd',
+    category: 'c',
+    format: 'mvtec',
+    augment: 'none' as const,
+    seed: 1,
+    batch: 2,
+    lr: 1e-3,
+    epochs: 3,
+    epochsDone: 3,
+    steps: 9,
+    threads: 0,
+    saveMemory: false,
+    holdout: 0.1,
+    fpr: { image: 0.02, pixel: 0.002 },
+    checkpointEvery: 0,
+    trainFiles: [],
+    holdoutFiles: [],
+    lossPerEpoch: [],
+    seconds: 1,
   };
   const config = { ...DEFAULT_CONFIG, height: 64, width: 128 };
   const values = resolvedTrainOptions(record, config, { out: 'm.pflow', maxImages: 5 });
   assert.deepEqual(Object.keys(values), [
-    'data', 'category', 'format', 'out', 'height', 'width', 'channels', 'kernel', 'levels', 'stacks', 'volumeNorm', 'downsample', 'batch', 'epochs',
-    'lr', 'seed', 'saveMemory', 'augment', 'holdout', 'fpr', 'pixelFpr', 'checkpointEvery', 'maxImages',
+    'data',
+    'category',
+    'format',
+    'out',
+    'height',
+    'width',
+    'channels',
+    'kernel',
+    'levels',
+    'stacks',
+    'volumeNorm',
+    'downsample',
+    'batch',
+    'epochs',
+    'lr',
+    'seed',
+    'saveMemory',
+    'augment',
+    'holdout',
+    'fpr',
+    'pixelFpr',
+    'checkpointEvery',
+    'maxImages',
   ]);
   assert.equal(values.pixelFpr, 0.002);
   // every option train takes is recorded, or says why not

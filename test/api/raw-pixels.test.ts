@@ -77,8 +77,10 @@ test('bad raw buffers are refused in words: size mismatch, channels, sizes, data
       return true;
     });
   };
-  await refused({ width: 4, height: 3, channels: 3, data: new Uint8Array(35) },
-    /^raw image: 4 x 3 pixels of 3 channel\(s\) take 36 bytes, but data holds 35 \(interleaved 8-bit values, rows without padding\)$/);
+  await refused(
+    { width: 4, height: 3, channels: 3, data: new Uint8Array(35) },
+    /^raw image: 4 x 3 pixels of 3 channel\(s\) take 36 bytes, but data holds 35 \(interleaved 8-bit values, rows without padding\)$/,
+  );
   await refused({ width: 4, height: 3, channels: 3, data: new Uint8Array(48) }, /^cam0: .*take 36 bytes, but data holds 48/, 'cam0');
   await refused({ width: 4, height: 3, channels: 2, data: new Uint8Array(24) }, /channels must be 1 \(grey\), 3 \(RGB\) or 4 \(RGBA\) \(got 2\)/);
   await refused({ width: 0, height: 3, channels: 1, data: new Uint8Array(0) }, /width must be a whole number of pixels, at least 1 \(got 0\)/);
@@ -86,6 +88,9 @@ test('bad raw buffers are refused in words: size mismatch, channels, sizes, data
   await refused({ width: 4, height: 3, channels: 1, data: [1, 2, 3] }, /data must be a Uint8Array \(or Buffer\) of 8-bit values \(got an array\)/);
   await refused({ width: 4, height: 3, channels: 1, data: new Float32Array(12) }, /data must be a Uint8Array .*\(got a Float32Array\)/);
   await refused({ width: 100_000, height: 100_000, channels: 1, data: new Uint8Array(1) }, /100000 x 100000 = .* more than the limit/);
-  await refused(new ArrayBuffer(8), /expected an encoded image \(Uint8Array or Buffer\) or raw pixels .*\(got an ArrayBuffer \(wrap it: new Uint8Array\(buffer\)\)\)/);
+  await refused(
+    new ArrayBuffer(8),
+    /expected an encoded image \(Uint8Array or Buffer\) or raw pixels .*\(got an ArrayBuffer \(wrap it: new Uint8Array\(buffer\)\)\)/,
+  );
   await refused('frame.png', /expected an encoded image/);
 });

@@ -15,7 +15,10 @@ test('demo: synthesise, train on the written category, test with a report, say w
     let trained: TrainOptions | undefined;
     const ctx = fakeContext(
       {
-        train: async (opts) => { trained = opts; return {} as never; },
+        train: async (opts) => {
+          trained = opts;
+          return {} as never;
+        },
         test: async (opts) => ({ ...fakeTestResult(), reportFile: `${opts.report}/index.html` }),
       },
       {
@@ -27,7 +30,11 @@ test('demo: synthesise, train on the written category, test with a report, say w
     );
     const code = await runCli(argv('demo', '--out', out, '--minutes', '0.5'), ctx);
     assert.equal(code, 0, ctx.stderr.text);
-    assert.deepEqual(ctx.calls.map((c) => c.fn), ['synthesize', 'train', 'test'], 'test() writes the report');
+    assert.deepEqual(
+      ctx.calls.map((c) => c.fn),
+      ['synthesize', 'train', 'test'],
+      'test() writes the report',
+    );
     assert.equal((ctx.calls[2]!.args[0] as { report?: string }).report, join(out, 'report'));
     assert.equal(trained?.category, 'stripes');
     assert.equal(trained?.data, join(out, 'data'));

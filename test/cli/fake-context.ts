@@ -9,7 +9,13 @@ export interface Buffer {
 }
 
 export function textBuffer(): Buffer {
-  return { text: '', write(chunk: string) { this.text += chunk; return true; } };
+  return {
+    text: '',
+    write(chunk: string) {
+      this.text += chunk;
+      return true;
+    },
+  };
 }
 
 export interface FakeContext extends CliContext {
@@ -18,14 +24,19 @@ export interface FakeContext extends CliContext {
   calls: Array<{ fn: string; args: unknown[] }>;
 }
 
-const notStubbed = (fn: string) => async (): Promise<never> => { throw new Error(`fake api: ${fn} not stubbed`); };
+const notStubbed = (fn: string) => async (): Promise<never> => {
+  throw new Error(`fake api: ${fn} not stubbed`);
+};
 
 type Services = Pick<CliContext, 'writeReport' | 'synthesize' | 'loadServer'>;
 
 export function fakeContext(api: Partial<CliApi> = {}, services: Partial<Services> = {}): FakeContext {
   const calls: FakeContext['calls'] = [];
   const record = <F extends (...args: never[]) => unknown>(fn: string, impl: F | undefined): F =>
-    ((...args: never[]) => { calls.push({ fn, args }); return (impl ?? notStubbed(fn))(...args); }) as F;
+    ((...args: never[]) => {
+      calls.push({ fn, args });
+      return (impl ?? notStubbed(fn))(...args);
+    }) as F;
   return {
     stdout: textBuffer(),
     stderr: textBuffer(),
@@ -41,7 +52,13 @@ export function fakeContext(api: Partial<CliApi> = {}, services: Partial<Service
     },
     writeReport: record('writeReport', services.writeReport ?? (async (dir: string, _result: TestResult) => `${dir}/index.html`)),
     synthesize: record('synthesize', services.synthesize ?? (async (opts: SynthOptions) => ({ out: opts.out, categories: [] }))),
-    loadServer: record('loadServer', services.loadServer ?? (async (): Promise<ServerModule> => { throw new Error('no server in this test'); })),
+    loadServer: record(
+      'loadServer',
+      services.loadServer ??
+        (async (): Promise<ServerModule> => {
+          throw new Error('no server in this test');
+        }),
+    ),
     env: {}, // no PYRAMIDFLOW_TOKEN of the shell running the tests
     keepAlive: false,
     exitCode: 0,

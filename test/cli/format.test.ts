@@ -5,12 +5,16 @@ import { formatModelInfo } from '../../src/cli/model.js';
 import type { ModelInfo } from '../../src/api/types.js';
 
 test('tables pad columns: text left, numbers right', () => {
-  assert.equal(formatTable(['file', 'score'], [['a.png', '1.5'], ['long-name.png', '10.25']]), [
-    'file           score',
-    '-------------  -----',
-    'a.png            1.5',
-    'long-name.png  10.25',
-  ].join('\n'));
+  assert.equal(
+    formatTable(
+      ['file', 'score'],
+      [
+        ['a.png', '1.5'],
+        ['long-name.png', '10.25'],
+      ],
+    ),
+    ['file           score', '-------------  -----', 'a.png            1.5', 'long-name.png  10.25'].join('\n'),
+  );
 });
 
 test('durations, numbers, rates and counts read well', () => {
@@ -31,7 +35,10 @@ test('JSON lines leave typed arrays out', () => {
 
 test('model info names the model a training started from, and only then', () => {
   const m: ModelInfo = {
-    file: 'b.pflow', formatVersion: 1, createdAt: 'now', parameters: 1234,
+    file: 'b.pflow',
+    formatVersion: 1,
+    createdAt: 'now',
+    parameters: 1234,
     config: { channels: 4, kernel: 3, levels: 3, stacks: 1, volumeNorm: 'cvn', height: 32, width: 32, downsample: 'maxpool' },
     training: { data: 'd', category: 'c', trainImages: 8, holdoutImages: 1, epochs: 1, epochsDone: 1, steps: 4, seed: 0, augment: 'none', lossPerEpoch: [0.5] },
     thresholds: null,

@@ -21,7 +21,26 @@ const dir = mkdtempSync(join(tmpdir(), 'pf-cli-hardening-'));
 const data = join(dir, 'data');
 const good = join(data, 'fabric', 'test', 'good');
 const model = join(dir, 'm.pflow');
-const TINY = ['--data', data, '--category', 'fabric', '--size', '32', '--channels', '4', '--kernel', '3', '--levels', '3', '--stack', '1', '--epochs', '1', '--threads', '1'];
+const TINY = [
+  '--data',
+  data,
+  '--category',
+  'fabric',
+  '--size',
+  '32',
+  '--channels',
+  '4',
+  '--kernel',
+  '3',
+  '--levels',
+  '3',
+  '--stack',
+  '1',
+  '--epochs',
+  '1',
+  '--threads',
+  '1',
+];
 const HOST = hostname().replace(/[^A-Za-z0-9-]/g, '-') || 'host';
 
 type RealContext = CliContext & { stdout: Buffer; stderr: Buffer };
@@ -52,7 +71,10 @@ test('train --out: a picture or a text file is never overwritten, even with --fo
   for (const extra of [[], ['--force']]) {
     const r = await cli('train', ...TINY, '--out', photo, ...extra);
     assert.equal(r.code, 1, r.stderr);
-    assert.equal(r.stderr, `pyramidflow: ${photo} exists and is not a pyramidflow model file; refusing to overwrite it (even with --force): choose another name\n`);
+    assert.equal(
+      r.stderr,
+      `pyramidflow: ${photo} exists and is not a pyramidflow model file; refusing to overwrite it (even with --force): choose another name\n`,
+    );
     assert.equal(r.stdout, '', 'no work was done');
     assert.deepEqual(readFileSync(photo), before);
   }
@@ -64,7 +86,10 @@ test('train --out an existing model: refused without --resume or --force; --forc
   const before = readFileSync(copy);
   const refused = await cli('train', ...TINY, '--out', copy);
   assert.equal(refused.code, 1);
-  assert.equal(refused.stderr, `pyramidflow: ${copy} exists (a pyramidflow model file); give --resume to continue its training, --force to replace it with a new one, or choose another --out\n`);
+  assert.equal(
+    refused.stderr,
+    `pyramidflow: ${copy} exists (a pyramidflow model file); give --resume to continue its training, --force to replace it with a new one, or choose another --out\n`,
+  );
   assert.deepEqual(readFileSync(copy), before);
   const forced = await cli('train', ...TINY, '--out', copy, '--force');
   assert.equal(forced.code, 0, forced.stderr);
@@ -91,7 +116,10 @@ test('train removes stale temporary files of its output and notes how many', asy
   const r = await cli('train', ...TINY, '--out', out);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /^removed 1 stale temporary file of .*stale\.pflow left by an interrupted write$/m);
-  assert.deepEqual(readdirSync(dir).filter((n) => n.startsWith('.stale.pflow.')), [alive]);
+  assert.deepEqual(
+    readdirSync(dir).filter((n) => n.startsWith('.stale.pflow.')),
+    [alive],
+  );
 });
 
 test('--max-pixels is an option of train, test, predict and calibrate, and reaches the library', async () => {
@@ -102,7 +130,11 @@ test('--max-pixels is an option of train, test, predict and calibrate, and reach
     ['calibrate', ['calibrate', '--model', 'm', '--good', 'g']],
   ];
   for (const [fn, args] of runs) {
-    const ctx = fakeContext({ [fn]: async () => { throw new Error('stop'); } });
+    const ctx = fakeContext({
+      [fn]: async () => {
+        throw new Error('stop');
+      },
+    });
     await runCli(argv(...args, '--max-pixels', '1000'), ctx);
     assert.equal((ctx.calls[0]?.args[0] as { maxPixels?: number }).maxPixels, 1000, fn);
     const help = fakeContext();
@@ -118,7 +150,9 @@ test('a 16000 x 16000 PNG (a small file) is refused fast with its size by predic
   const hugeDir = join(dir, 'huge');
   mkdirSync(hugeDir);
   const huge = join(hugeDir, 'huge.png');
-  await sharp({ create: { width: 16000, height: 16000, channels: 3, background: '#808080' } }).png().toFile(huge); // ~800 KB; making it is the slow part (seconds), refusing it takes milliseconds
+  await sharp({ create: { width: 16000, height: 16000, channels: 3, background: '#808080' } })
+    .png()
+    .toFile(huge); // ~800 KB; making it is the slow part (seconds), refusing it takes milliseconds
   assert.ok(readFileSync(huge).length < 1_000_000, 'a small file');
   const message = /huge\.png is 16000 x 16000 = 256 MP, more than the limit of 40 MP \(--max-pixels\)/;
 
@@ -155,7 +189,10 @@ function fakeServer(received: unknown[]): () => Promise<ServerModule> {
   return async () => ({
     parseModelSpec: (spec: string) => ({ name: 'm', file: spec }),
     resolveToken,
-    startServer: async (opts) => { received.push(opts); return { url: 'http://127.0.0.1:1' }; },
+    startServer: async (opts) => {
+      received.push(opts);
+      return { url: 'http://127.0.0.1:1' };
+    },
   });
 }
 
@@ -211,7 +248,8 @@ test('predict on a folder with a truncated image: every other image is printed, 
   assert.equal(text.code, 1, text.stderr);
   const out = lines(text.stdout);
   assert.match(out[0]!, /^verdict\s+score\s+normalised\s+regions\s+file$/);
-  for (const name of ['000.png', '001.png', '002.png']) assert.match(text.stdout, new RegExp(`^(good|defect)\\s+\\S+\\s+\\d\\.\\d{3}\\s+\\d+\\s+.*${name}$`, 'm'));
+  for (const name of ['000.png', '001.png', '002.png'])
+    assert.match(text.stdout, new RegExp(`^(good|defect)\\s+\\S+\\s+\\d\\.\\d{3}\\s+\\d+\\s+.*${name}$`, 'm'));
   assert.match(text.stdout, /^error\s+-\s+-\s+-\s+.*001b\.png$/m);
   assert.match(text.stdout, /^\d of 3 judged images look defective$/m);
   const errors = lines(text.stderr);
@@ -240,10 +278,18 @@ test('predict: an image that could not be judged (E_NOT_JUDGED) is an error row,
     { file: 'a.png', width: 4, height: 4, score: 0.1, normalizedScore: 0.1, verdict: 'good', regions: [] },
     { file: 'b.png', error: { code: 'E_NOT_JUDGED', message: 'b.png: the anomaly score is NaN; the image could not be judged' } },
   ];
-  const ctx = fakeContext({ predict: async (_opts, onResult) => { results.forEach((r) => onResult?.(r)); return results; } });
+  const ctx = fakeContext({
+    predict: async (_opts, onResult) => {
+      results.forEach((r) => onResult?.(r));
+      return results;
+    },
+  });
   assert.equal(await runCli(argv('predict', '--model', 'm', 'a.png', 'b.png'), ctx), 1);
   assert.match(ctx.stdout.text, /^error\s+-\s+-\s+-\s+b\.png$/m);
   assert.doesNotMatch(ctx.stdout.text, /^good.*b\.png$/m);
   assert.match(ctx.stdout.text, /^0 of 1 judged images look defective$/m);
-  assert.deepEqual(lines(ctx.stderr.text), ['pyramidflow: b.png: the anomaly score is NaN; the image could not be judged', 'pyramidflow: 1 of 2 images failed']);
+  assert.deepEqual(lines(ctx.stderr.text), [
+    'pyramidflow: b.png: the anomaly score is NaN; the image could not be judged',
+    'pyramidflow: 1 of 2 images failed',
+  ]);
 });

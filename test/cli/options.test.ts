@@ -46,16 +46,58 @@ test('choices, auto and lists', () => {
 
 test('toTrainOptions maps every option to TrainOptions', () => {
   const opts = toTrainOptions({
-    data: 'mvtec', category: 'carpet', format: 'mvtec', out: 'carpet.pflow', size: '250', channels: '8', kernel: '5',
-    levels: 'auto', stack: '2', volumeNorm: 'svn', downsample: 'nearest', batch: '4', epochs: '3', lr: '1e-3', seed: '7',
-    threads: '2', saveMemory: false, augment: 'none', holdout: '0.2', fpr: '0.05', pixelFpr: '0.002', checkpointEvery: '100',
-    resume: true, from: 'old.pflow', maxImages: '10', json: true,
+    data: 'mvtec',
+    category: 'carpet',
+    format: 'mvtec',
+    out: 'carpet.pflow',
+    size: '250',
+    channels: '8',
+    kernel: '5',
+    levels: 'auto',
+    stack: '2',
+    volumeNorm: 'svn',
+    downsample: 'nearest',
+    batch: '4',
+    epochs: '3',
+    lr: '1e-3',
+    seed: '7',
+    threads: '2',
+    saveMemory: false,
+    augment: 'none',
+    holdout: '0.2',
+    fpr: '0.05',
+    pixelFpr: '0.002',
+    checkpointEvery: '100',
+    resume: true,
+    from: 'old.pflow',
+    maxImages: '10',
+    json: true,
   });
   assert.deepEqual(opts, {
-    data: 'mvtec', category: 'carpet', format: 'mvtec', out: 'carpet.pflow', size: 250, channels: 8, kernel: 5,
-    levels: 'auto', stacks: 2, volumeNorm: 'svn', downsample: 'nearest', batch: 4, epochs: 3, lr: 1e-3, seed: 7,
-    threads: 2, saveMemory: false, augment: 'none', holdout: 0.2, fpr: { image: 0.05, pixel: 0.002 }, checkpointEvery: 100,
-    resume: true, from: 'old.pflow', maxImages: 10,
+    data: 'mvtec',
+    category: 'carpet',
+    format: 'mvtec',
+    out: 'carpet.pflow',
+    size: 250,
+    channels: 8,
+    kernel: 5,
+    levels: 'auto',
+    stacks: 2,
+    volumeNorm: 'svn',
+    downsample: 'nearest',
+    batch: 4,
+    epochs: 3,
+    lr: 1e-3,
+    seed: 7,
+    threads: 2,
+    saveMemory: false,
+    augment: 'none',
+    holdout: 0.2,
+    fpr: { image: 0.05, pixel: 0.002 },
+    checkpointEvery: 100,
+    resume: true,
+    from: 'old.pflow',
+    maxImages: 10,
   });
   // Only what was given: the API's defaults apply to the rest.
   assert.deepEqual(toTrainOptions({ data: 'd', out: 'm' }), { data: 'd', out: 'm' });
@@ -73,7 +115,12 @@ test('toTrainOptions rejects bad values with the option named', () => {
 
 test('toTestOptions: report keeps the gallery, no report keeps none', () => {
   assert.deepEqual(toTestOptions({ model: 'm', data: 'd', report: 'r', evalSize: 'original', fprLimit: '0.3', threads: '2' }), {
-    model: 'm', data: 'd', report: 'r', evalSize: 'original', fprLimit: 0.3, threads: 2,
+    model: 'm',
+    data: 'd',
+    report: 'r',
+    evalSize: 'original',
+    fprLimit: 0.3,
+    threads: 2,
   });
   assert.equal(toTestOptions({ model: 'm', data: 'd' }).galleryCount, 0);
   assert.equal(toTestOptions({ model: 'm', data: 'd', report: 'r', galleryCount: '5' }).galleryCount, 5);
@@ -83,15 +130,29 @@ test('toTestOptions: report keeps the gallery, no report keeps none', () => {
 
 test('predict, calibrate, synth, serve and demo options', () => {
   assert.deepEqual(toPredictOptions(['a.png', 'dir'], { model: 'm', out: 'o', threshold: '0.5', pixelThreshold: '-1.5', minArea: '0' }), {
-    model: 'm', inputs: ['a.png', 'dir'], out: 'o', threshold: 0.5, pixelThreshold: -1.5, minArea: 0,
+    model: 'm',
+    inputs: ['a.png', 'dir'],
+    out: 'o',
+    threshold: 0.5,
+    pixelThreshold: -1.5,
+    minArea: 0,
   });
   assertUsageError(() => toPredictOptions([], { model: 'm' }), /at least one image/);
   assert.deepEqual(toCalibrateOptions({ model: 'm', good: 'g', fpr: '0.02' }), { model: 'm', good: 'g', fpr: { image: 0.02 } });
   assert.deepEqual(toSynthOptions({ out: 'o', categories: 'a,b', size: '64', train: '5', testGood: '0', testDefect: '2', seed: '1' }), {
-    out: 'o', categories: ['a', 'b'], size: 64, train: 5, testGood: 0, testDefect: 2, seed: 1,
+    out: 'o',
+    categories: ['a', 'b'],
+    size: 64,
+    train: 5,
+    testGood: 0,
+    testDefect: 2,
+    seed: 1,
   });
   assert.deepEqual(toServeSettings({ model: ['a=x.pflow', 'y.pflow'], port: '0', host: '0.0.0.0', maxQueue: '4' }), {
-    modelSpecs: ['a=x.pflow', 'y.pflow'], port: 0, host: '0.0.0.0', maxQueue: 4,
+    modelSpecs: ['a=x.pflow', 'y.pflow'],
+    port: 0,
+    host: '0.0.0.0',
+    maxQueue: 4,
   });
   assertUsageError(() => toServeSettings({}), /at least one --model/);
   const plan = toDemoPlan({ out: '/tmp/demo', minutes: '100' });

@@ -12,8 +12,16 @@ import { fakeTestResult } from '../report/fixture.js';
 import { argv, fakeContext, textBuffer } from './fake-context.js';
 
 const summary: TrainSummary = {
-  modelFile: 'm.pflow', config: fakeTestResult().config, epochs: 2, steps: 20, seconds: 12, trainImages: 18, holdoutImages: 2,
-  lossPerEpoch: [1.5, 1.2], thresholds: fakeTestResult().thresholds, notes: ['save-memory is off'],
+  modelFile: 'm.pflow',
+  config: fakeTestResult().config,
+  epochs: 2,
+  steps: 20,
+  seconds: 12,
+  trainImages: 18,
+  holdoutImages: 2,
+  lossPerEpoch: [1.5, 1.2],
+  thresholds: fakeTestResult().thresholds,
+  notes: ['save-memory is off'],
 };
 
 test('train passes parsed options, prints one line per epoch and the summary', async () => {
@@ -25,13 +33,19 @@ test('train passes parsed options, prints one line per epoch and the summary', a
     { kind: 'done', epoch: 2, epochs: 2, step: 10, stepsPerEpoch: 10 },
   ];
   const ctx = fakeContext({
-    train: async (_opts, onProgress) => { for (const e of events) onProgress?.(e); return summary; },
+    train: async (_opts, onProgress) => {
+      for (const e of events) onProgress?.(e);
+      return summary;
+    },
   });
-  const code = await runCli(argv('train', '--data', 'root', '--category', 'carpet', '--out', 'm.pflow', '--batch', '4', '--levels', 'auto', '--no-save-memory'), ctx);
+  const code = await runCli(
+    argv('train', '--data', 'root', '--category', 'carpet', '--out', 'm.pflow', '--batch', '4', '--levels', 'auto', '--no-save-memory'),
+    ctx,
+  );
   assert.equal(code, 0, ctx.stderr.text);
   assert.deepEqual(ctx.calls[0].args[0], { data: 'root', category: 'carpet', out: 'm.pflow', batch: 4, levels: 'auto', saveMemory: false });
-  assert.match(ctx.stdout.text, /^epoch 1\/2  loss 1\.5  3\.5 img\/s  6\.0s left$/m);
-  assert.match(ctx.stdout.text, /^epoch 2\/2  loss 1\.2/m);
+  assert.match(ctx.stdout.text, /^epoch 1\/2 {2}loss 1\.5 {2}3\.5 img\/s {2}6\.0s left$/m);
+  assert.match(ctx.stdout.text, /^epoch 2\/2 {2}loss 1\.2/m);
   assert.match(ctx.stdout.text, /model written to m\.pflow/);
   assert.match(ctx.stdout.text, /note\s+save-memory is off/);
   assert.doesNotMatch(ctx.stdout.text + ctx.stderr.text, /\[|█|░/, 'no bar when neither stream is a terminal');
@@ -46,7 +60,10 @@ test('train --json prints one JSON object per event, then the summary', async ()
   });
   assert.equal(await runCli(argv('train', '--data', 'd', '--out', 'm.pflow', '--json'), ctx), 0);
   assert.deepEqual(ctx.calls[0].args[0], { data: 'd', out: 'm.pflow' }, 'flags left out stay undefined (the API decides)');
-  const lines = ctx.stdout.text.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const lines = ctx.stdout.text
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   assert.equal(lines.length, 2);
   assert.equal(lines[0].kind, 'step');
   assert.equal(lines[1].kind, 'summary');
@@ -64,7 +81,11 @@ test('test --json has the overall metrics on top and per type; --report: the lib
   assert.deepEqual(Object.keys(json.per_type as object).sort(), ['crack', 'good']);
   assert.equal(json.report, 'out/index.html');
   assert.equal((ctx.calls[0]!.args[0] as { report?: string }).report, 'out');
-  assert.deepEqual(ctx.calls.map((c) => c.fn), ['test'], 'test() writes the report: the CLI does not write it again');
+  assert.deepEqual(
+    ctx.calls.map((c) => c.fn),
+    ['test'],
+    'test() writes the report: the CLI does not write it again',
+  );
 });
 
 test('test prints the metrics table, confusion counts and the gap to F1-max', async () => {
@@ -76,21 +97,36 @@ test('test prints the metrics table, confusion counts and the gap to F1-max', as
   assert.match(out, /good images rejected\s+2 of 20 \(10\.0%\)/);
   assert.match(out, /defect images missed\s+3 of 20 \(15\.0%\)/);
   assert.match(out, /gap to F1-max\s+image \+0\.04/);
-  assert.deepEqual(ctx.calls.map((c) => c.fn), ['test'], 'no report without --report');
+  assert.deepEqual(
+    ctx.calls.map((c) => c.fn),
+    ['test'],
+    'no report without --report',
+  );
 });
 
 test('predict --json prints one object per image without the map', async () => {
   const prediction: PredictedImage = {
-    file: 'a.png', width: 4, height: 4, score: 1.25, normalizedScore: 0.7, verdict: 'defect',
-    regions: [{ area: 3, x: 1, y: 1, width: 2, height: 2, peak: 1.25 }], map: new Float32Array(16),
+    file: 'a.png',
+    width: 4,
+    height: 4,
+    score: 1.25,
+    normalizedScore: 0.7,
+    verdict: 'defect',
+    regions: [{ area: 3, x: 1, y: 1, width: 2, height: 2, peak: 1.25 }],
+    map: new Float32Array(16),
   };
-  const streaming = (results: PredictResult[]): CliApi['predict'] => async (_opts, onResult) => {
-    for (const r of results) onResult?.(r);
-    return results;
-  };
+  const streaming =
+    (results: PredictResult[]): CliApi['predict'] =>
+    async (_opts, onResult) => {
+      for (const r of results) onResult?.(r);
+      return results;
+    };
   const ctx = fakeContext({ predict: streaming([prediction, { ...prediction, file: 'b.png', verdict: 'good', regions: [] }]) });
   assert.equal(await runCli(argv('predict', '--model', 'm', 'a.png', 'b.png', '--out', 'o', '--json'), ctx), 0);
-  const lines = ctx.stdout.text.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const lines = ctx.stdout.text
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   assert.equal(lines.length, 2);
   assert.equal(lines[0].file, 'a.png');
   assert.equal('map' in lines[0], false);
@@ -104,7 +140,8 @@ test('predict --json prints one object per image without the map', async () => {
 
 test('conformance exits 1 when a check fails and prints errors against tolerances', async () => {
   const report = (ok: boolean): ConformanceReport => ({
-    file: ok ? 'good.json' : 'bad.json', ok,
+    file: ok ? 'good.json' : 'bad.json',
+    ok,
     checks: [{ name: 'forward', maxError: ok ? 1e-7 : 3e-3, tolerance: 1e-5, ok }],
   });
   const ctx = fakeContext({ conformance: async (file) => report(file === 'good.json') });
@@ -127,20 +164,37 @@ test('conformance exits 1 when a check fails and prints errors against tolerance
 
 test('serve hands the parsed model specs to the server and stays alive', async () => {
   let received: unknown;
-  const ctx = fakeContext({}, {
-    loadServer: async () => ({
-      parseModelSpec: (spec: string) => (spec.includes('=') ? { name: spec.split('=')[0], file: spec.split('=')[1] } : { name: 'x', file: spec }),
-      resolveToken: async () => undefined,
-      startServer: async (opts) => { received = opts; return { url: 'http://127.0.0.1:1' }; },
-    }),
-  });
+  const ctx = fakeContext(
+    {},
+    {
+      loadServer: async () => ({
+        parseModelSpec: (spec: string) => (spec.includes('=') ? { name: spec.split('=')[0], file: spec.split('=')[1] } : { name: 'x', file: spec }),
+        resolveToken: async () => undefined,
+        startServer: async (opts) => {
+          received = opts;
+          return { url: 'http://127.0.0.1:1' };
+        },
+      }),
+    },
+  );
   assert.equal(await runCli(argv('serve', '--model', 'a=a.pflow', '--model', 'b.pflow', '--port', '0', '--max-queue', '3'), ctx), 0);
-  assert.deepEqual(received, { port: 0, maxQueue: 3, models: [{ name: 'a', file: 'a.pflow' }, { name: 'x', file: 'b.pflow' }] });
+  assert.deepEqual(received, {
+    port: 0,
+    maxQueue: 3,
+    models: [
+      { name: 'a', file: 'a.pflow' },
+      { name: 'x', file: 'b.pflow' },
+    ],
+  });
   assert.equal(ctx.keepAlive, true);
 });
 
 test('errors: a user error is one line with exit code 1, a usage error exit code 2', async () => {
-  const ctx = fakeContext({ info: async (file) => { throw new PyramidFlowError(`Model file "${file}" does not exist.`); } });
+  const ctx = fakeContext({
+    info: async (file) => {
+      throw new PyramidFlowError(`Model file "${file}" does not exist.`);
+    },
+  });
   assert.equal(await runCli(argv('info', 'missing.pflow'), ctx), 1);
   assert.equal(ctx.stderr.text, 'pyramidflow: Model file "missing.pflow" does not exist.\n');
 
@@ -177,7 +231,10 @@ test('synth runs the real synthesiser and prints what it wrote', async () => {
   const out = mkdtempSync(join(tmpdir(), 'pyramidflow-synth-'));
   try {
     const ctx = { ...defaultContext(), stdout: textBuffer(), stderr: textBuffer() };
-    const code = await runCli(argv('synth', '--out', out, '--categories', 'fabric', '--size', '32', '--train', '2', '--test-good', '1', '--test-defect', '1'), ctx);
+    const code = await runCli(
+      argv('synth', '--out', out, '--categories', 'fabric', '--size', '32', '--train', '2', '--test-good', '1', '--test-defect', '1'),
+      ctx,
+    );
     assert.equal(code, 0, ctx.stderr.text);
     assert.match(ctx.stdout.text, /^synthetic data set written to .+\n {2}fabric \(texture\): 2 training, 1 good \+ 1 defect test images/);
     assert.ok(existsSync(join(out, 'fabric', 'train', 'good')));

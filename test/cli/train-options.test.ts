@@ -31,10 +31,14 @@ async function cli(...args: string[]): Promise<{ code: number; stdout: string; s
 
 /** A copy of a finished model as a checkpoint at the end of its epochs, as a killed run leaves one. */
 function checkpointOf(saved: SavedModel, file: string): void {
-  const sizes = restoreModel(saved).parameters().map((p) => p.size);
+  const sizes = restoreModel(saved)
+    .parameters()
+    .map((p) => p.size);
   const zeros = (): Float32Array[] => sizes.map((n) => new Float32Array(n));
   saveModelFile(file, {
-    ...saved, template: null, thresholds: null,
+    ...saved,
+    template: null,
+    thresholds: null,
     resume: { epoch: saved.training.epochsDone, stepInEpoch: 0, adamStep: 0, adamM: zeros(), adamV: zeros(), epochLosses: [] },
   });
 }
@@ -49,7 +53,12 @@ test('setup: a tiny synthetic data set', async () => {
 test('train --config YAML, info --config, train --config again: the same options, the same training', async () => {
   const first = join(dir, 'first.yaml');
   // camelCase and kebab-case keys both work; a flag on the command line wins over the file
-  writeFileSync(first, `# a tiny model\n${Object.entries({ ...TINY, epochs: 5 }).map(([k, v]) => `${k === 'stack' ? 'stacks' : k}: ${v}`).join('\n')}\nvolume-norm: cvn\n`);
+  writeFileSync(
+    first,
+    `# a tiny model\n${Object.entries({ ...TINY, epochs: 5 })
+      .map(([k, v]) => `${k === 'stack' ? 'stacks' : k}: ${v}`)
+      .join('\n')}\nvolume-norm: cvn\n`,
+  );
   const trained = await cli('train', '--config', first, '--epochs', '1');
   assert.equal(trained.code, 0, trained.stderr);
 
@@ -124,7 +133,10 @@ test('train --resume refuses a changed --batch, --seed or network option by name
 
   const batch = await cli('train', '--data', data, '--out', ckpt, '--resume', '--batch', '4');
   assert.equal(batch.code, 2, batch.stderr);
-  assert.equal(batch.stderr, `pyramidflow: ${ckpt}: --batch 4 differs from the checkpoint's 2; a resumed run cannot change it (start a new run or use --from)\n`);
+  assert.equal(
+    batch.stderr,
+    `pyramidflow: ${ckpt}: --batch 4 differs from the checkpoint's 2; a resumed run cannot change it (start a new run or use --from)\n`,
+  );
 
   const seed = await cli('train', '--data', data, '--out', ckpt, '--resume', '--seed', '3', '--holdout', '0.2');
   assert.equal(seed.code, 2);
@@ -199,7 +211,11 @@ test('--config errors are one line naming the file and the key, exit code 2, bef
 test('every command with options reads --config; flags win; required options may come from the file', async () => {
   const file = join(dir, 'test.json');
   writeFileSync(file, JSON.stringify({ model: 'm.pflow', data: 'd', 'fpr-limit': 0.2, json: true }));
-  const ctx = fakeContext({ test: async () => { throw new Error('stop'); } });
+  const ctx = fakeContext({
+    test: async () => {
+      throw new Error('stop');
+    },
+  });
   await runCli(argv('test', '--config', file, '--fpr-limit', '0.1'), ctx);
   assert.deepEqual(ctx.calls[0], { fn: 'test', args: [{ model: 'm.pflow', data: 'd', fprLimit: 0.1, galleryCount: 0 }] });
 
@@ -212,15 +228,27 @@ test('every command with options reads --config; flags win; required options may
   const serve = join(dir, 'serve.yaml');
   writeFileSync(serve, 'model: [a=a.pflow, b.pflow]\nport: 0\n');
   let received: unknown;
-  const sv = fakeContext({}, {
-    loadServer: async () => ({
-      parseModelSpec: (spec: string) => ({ name: spec, file: spec }),
-      resolveToken: async () => undefined,
-      startServer: async (opts) => { received = opts; return { url: 'http://127.0.0.1:1' }; },
-    }),
-  });
+  const sv = fakeContext(
+    {},
+    {
+      loadServer: async () => ({
+        parseModelSpec: (spec: string) => ({ name: spec, file: spec }),
+        resolveToken: async () => undefined,
+        startServer: async (opts) => {
+          received = opts;
+          return { url: 'http://127.0.0.1:1' };
+        },
+      }),
+    },
+  );
   assert.equal(await runCli(argv('serve', '--config', serve), sv), 0, sv.stderr.text);
-  assert.deepEqual(received, { port: 0, models: [{ name: 'a=a.pflow', file: 'a=a.pflow' }, { name: 'b.pflow', file: 'b.pflow' }] });
+  assert.deepEqual(received, {
+    port: 0,
+    models: [
+      { name: 'a=a.pflow', file: 'a=a.pflow' },
+      { name: 'b.pflow', file: 'b.pflow' },
+    ],
+  });
 
   const conformance = join(dir, 'conformance.yaml');
   writeFileSync(conformance, 'backend: js\n');
@@ -235,15 +263,22 @@ test('every command with options reads --config; flags win; required options may
   }
 });
 
-test('calibrate --help states what calibrate does without --fpr: the model\'s own rate, not a restated default', async () => {
+test("calibrate --help states what calibrate does without --fpr: the model's own rate, not a restated default", async () => {
   const ctx = fakeContext();
   assert.equal(await runCli(argv('calibrate', '--help'), ctx), 0);
   const fpr = ctx.stdout.text.split('\n').findIndex((l) => l.trimStart().startsWith('--fpr '));
-  const lines = ctx.stdout.text.split('\n').slice(fpr, fpr + 3).join(' ');
+  const lines = ctx.stdout.text
+    .split('\n')
+    .slice(fpr, fpr + 3)
+    .join(' ');
   assert.match(lines, /kept from the model/);
   assert.doesNotMatch(lines, /default 0\.01/);
   // and calibrate passes nothing when --fpr is left out, so the API keeps the model's
-  const call = fakeContext({ calibrate: async () => { throw new Error('stop'); } });
+  const call = fakeContext({
+    calibrate: async () => {
+      throw new Error('stop');
+    },
+  });
   await runCli(argv('calibrate', '--model', 'm', '--good', 'g'), call);
   assert.deepEqual(call.calls[0]!.args[0], { model: 'm', good: 'g' });
 });

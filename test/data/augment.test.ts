@@ -31,8 +31,14 @@ function same(a: DecodedImage, b: DecodedImage): boolean {
 
 describe('flips and quarter turns (hand-computed)', () => {
   it('flips left-right and top-bottom in every plane', () => {
-    assert.deepEqual(redRows(flipHorizontal(IMG)), [[3, 2, 1], [6, 5, 4]]);
-    assert.deepEqual(redRows(flipVertical(IMG)), [[4, 5, 6], [1, 2, 3]]);
+    assert.deepEqual(redRows(flipHorizontal(IMG)), [
+      [3, 2, 1],
+      [6, 5, 4],
+    ]);
+    assert.deepEqual(redRows(flipVertical(IMG)), [
+      [4, 5, 6],
+      [1, 2, 3],
+    ]);
     assert.deepEqual([...flipHorizontal(IMG).rgb.subarray(12)], [23, 22, 21, 26, 25, 24]);
   });
 
@@ -40,9 +46,20 @@ describe('flips and quarter turns (hand-computed)', () => {
     const one = rotate90(IMG, 1);
     assert.equal(one.width, 2);
     assert.equal(one.height, 3);
-    assert.deepEqual(redRows(one), [[3, 6], [2, 5], [1, 4]]);
-    assert.deepEqual(redRows(rotate90(IMG, 2)), [[6, 5, 4], [3, 2, 1]]);
-    assert.deepEqual(redRows(rotate90(IMG, 3)), [[4, 1], [5, 2], [6, 3]]);
+    assert.deepEqual(redRows(one), [
+      [3, 6],
+      [2, 5],
+      [1, 4],
+    ]);
+    assert.deepEqual(redRows(rotate90(IMG, 2)), [
+      [6, 5, 4],
+      [3, 2, 1],
+    ]);
+    assert.deepEqual(redRows(rotate90(IMG, 3)), [
+      [4, 1],
+      [5, 2],
+      [6, 3],
+    ]);
     assert.deepEqual([...rotate90(IMG, 1).rgb.subarray(6, 12)], [13, 16, 12, 15, 11, 14]);
   });
 

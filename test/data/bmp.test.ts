@@ -77,12 +77,30 @@ describe('decodeBmp', () => {
   });
 
   it('reads top-down files (negative height)', () => {
-    const bmp = buildBmp({ width: 1, height: 2, bpp: 24, topDown: true, rows: [[3, 2, 1], [6, 5, 4]] });
+    const bmp = buildBmp({
+      width: 1,
+      height: 2,
+      bpp: 24,
+      topDown: true,
+      rows: [
+        [3, 2, 1],
+        [6, 5, 4],
+      ],
+    });
     assert.deepEqual([...decodeBmp(bmp, 'x.bmp').data], [1, 2, 3, 4, 5, 6]);
   });
 
   it('reads 8-bit palette images as RGB', () => {
-    const bmp = buildBmp({ width: 2, height: 2, bpp: 8, palette: PALETTE, rows: [[0, 1], [2, 3]] });
+    const bmp = buildBmp({
+      width: 2,
+      height: 2,
+      bpp: 8,
+      palette: PALETTE,
+      rows: [
+        [0, 1],
+        [2, 3],
+      ],
+    });
     assert.deepEqual([...decodeBmp(bmp, 'x.bmp').data], [10, 20, 30, 200, 100, 50, 0, 255, 0, 1, 2, 3]);
   });
 
@@ -119,9 +137,28 @@ describe('decodeBmp', () => {
   });
 
   it('honours the pixel-data offset (bytes between the palette and the pixels)', () => {
-    const pal = buildBmp({ width: 2, height: 2, bpp: 8, palette: PALETTE, gap: 6, rows: [[0, 1], [2, 3]] });
+    const pal = buildBmp({
+      width: 2,
+      height: 2,
+      bpp: 8,
+      palette: PALETTE,
+      gap: 6,
+      rows: [
+        [0, 1],
+        [2, 3],
+      ],
+    });
     assert.deepEqual([...decodeBmp(pal, 'x.bmp').data], [10, 20, 30, 200, 100, 50, 0, 255, 0, 1, 2, 3]);
-    const rgb = buildBmp({ width: 1, height: 2, bpp: 24, gap: 2, rows: [[3, 2, 1], [6, 5, 4]] });
+    const rgb = buildBmp({
+      width: 1,
+      height: 2,
+      bpp: 24,
+      gap: 2,
+      rows: [
+        [3, 2, 1],
+        [6, 5, 4],
+      ],
+    });
     assert.deepEqual([...decodeBmp(rgb, 'x.bmp').data], [1, 2, 3, 4, 5, 6]);
   });
 

@@ -2,7 +2,15 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { checkMaskSizes, DEFAULT_NORMAL_SPLIT_RATIO, detectFormat, listCategories, openDataset, splitNormalImages, type Dataset } from '../../src/data/datasets.js';
+import {
+  checkMaskSizes,
+  DEFAULT_NORMAL_SPLIT_RATIO,
+  detectFormat,
+  listCategories,
+  openDataset,
+  splitNormalImages,
+  type Dataset,
+} from '../../src/data/datasets.js';
 import { readImage, readMask } from '../../src/data/image.js';
 import { PyramidFlowError } from '../../src/util/errors.js';
 import { makeTempDir, touch, writeGreyPng } from './helpers.js';
@@ -56,7 +64,10 @@ describe('MVTec layout', () => {
     assert.equal(ds.format, 'mvtec');
     assert.equal(ds.root, root);
     assert.equal(ds.category, 'tile');
-    assert.deepEqual(ds.train.map((p) => basename(p)), ['a.PNG', 'b.png', 'c.JPG']);
+    assert.deepEqual(
+      ds.train.map((p) => basename(p)),
+      ['a.PNG', 'b.png', 'c.JPG'],
+    );
   });
 
   it('finds masks by path structure, even when folder names contain "test"', async () => {
@@ -170,9 +181,16 @@ describe('folder layout', () => {
     touch(join(root, 'ok_imgs', 'n.png'));
     touch(join(root, 'bad_imgs', 'd.png'));
     const ds = await openDataset({ data: root, format: 'folder', normalDir: 'ok_imgs', abnormalDir: 'bad_imgs' });
-    assert.deepEqual(ds.test.map((s) => s.maskPath), [null]);
+    assert.deepEqual(
+      ds.test.map((s) => s.maskPath),
+      [null],
+    );
     touch(join(root, 'masks', 'other.png'));
-    await rejectsWith(openDataset({ data: root, format: 'folder', normalDir: 'ok_imgs', abnormalDir: 'bad_imgs', maskDir: 'masks' }), join(root, 'bad_imgs', 'd.png'), 'no mask');
+    await rejectsWith(
+      openDataset({ data: root, format: 'folder', normalDir: 'ok_imgs', abnormalDir: 'bad_imgs', maskDir: 'masks' }),
+      join(root, 'bad_imgs', 'd.png'),
+      'no mask',
+    );
     await rejectsWith(openDataset({ data: root, format: 'folder', normalDir: 'missing' }), join(root, 'missing'), 'does not exist');
   });
 
@@ -185,9 +203,15 @@ describe('folder layout', () => {
     assert.equal(DEFAULT_NORMAL_SPLIT_RATIO, 0.2);
     assert.equal(good.length, 2);
     assert.equal(ds.train.length, 8);
-    assert.deepEqual([...ds.train, ...good.map((s) => s.path)].sort(), Array.from({ length: 10 }, (_, i) => join(root, 'good', `n${i}.png`)));
+    assert.deepEqual(
+      [...ds.train, ...good.map((s) => s.path)].sort(),
+      Array.from({ length: 10 }, (_, i) => join(root, 'good', `n${i}.png`)),
+    );
     assert.deepEqual(ds.train, [...ds.train].sort(), 'training images stay sorted by name');
-    assert.deepEqual(ds.test.map((s) => s.type), ['good', 'good', 'defect']);
+    assert.deepEqual(
+      ds.test.map((s) => s.type),
+      ['good', 'good', 'defect'],
+    );
     assert.deepEqual(await openDataset({ data: root, format: 'folder' }), ds, 'the same split on every call');
     assert.equal((await openDataset({ data: root, normalSplitRatio: 0 })).train.length, 10, '0 keeps none');
     assert.equal((await openDataset({ data: root, normalSplitRatio: 0.5 })).train.length, 5);
@@ -195,7 +219,10 @@ describe('folder layout', () => {
     touch(join(root, 'good-test', 'x.png'));
     const withTest = await openDataset({ data: root, normalTestDir: 'good-test' });
     assert.equal(withTest.train.length, 10);
-    assert.deepEqual(withTest.test.filter((s) => s.label === 0).map((s) => basename(s.path)), ['x.png']);
+    assert.deepEqual(
+      withTest.test.filter((s) => s.label === 0).map((s) => basename(s.path)),
+      ['x.png'],
+    );
     // a flat folder of good images is for training only: no split
     assert.equal((await openDataset({ data: join(root, 'good') })).train.length, 10);
   });
@@ -206,11 +233,17 @@ describe('folder layout', () => {
     const split = splitNormalImages(inA, 0.2);
     assert.equal(split.test.length, 8);
     assert.deepEqual([...split.train, ...split.test].sort(), inA);
-    assert.deepEqual(split.train.filter((f) => split.test.includes(f)), []);
+    assert.deepEqual(
+      split.train.filter((f) => split.test.includes(f)),
+      [],
+    );
     const inB = splitNormalImages(names.map((n) => join('/b/c', n)).reverse(), 0.2);
     assert.deepEqual(inB.test.map((f) => basename(f)).sort(), split.test.map((f) => basename(f)).sort(), 'the same names wherever they are');
     const larger = splitNormalImages(inA, 0.5);
-    assert.ok(split.test.every((f) => larger.test.includes(f)), 'a larger share holds the smaller one');
+    assert.ok(
+      split.test.every((f) => larger.test.includes(f)),
+      'a larger share holds the smaller one',
+    );
     // not simply the first or every k-th name
     assert.notDeepEqual(split.test, inA.slice(0, 8));
     assert.equal(splitNormalImages(inA.slice(0, 2), 0.1).test.length, 1, 'at least one');
@@ -223,7 +256,11 @@ describe('folder layout', () => {
   it('refuses the folder options for the MVTec and BTAD layouts', async () => {
     const root = join(tmp.dir, 'mvtec-with-folder-options');
     makeMvtec(root);
-    await rejectsWith(openDataset({ data: root, category: 'tile', normalDir: 'good', normalSplitRatio: 0.1 }), '--normal-dir, --normal-split-ratio apply to the folder layout only', 'mvtec layout');
+    await rejectsWith(
+      openDataset({ data: root, category: 'tile', normalDir: 'good', normalSplitRatio: 0.1 }),
+      '--normal-dir, --normal-split-ratio apply to the folder layout only',
+      'mvtec layout',
+    );
   });
 });
 
@@ -253,10 +290,7 @@ describe('real data: magnetic tiles (MVTec layout, grey PNGs of varying sizes)',
     assert.equal(a.category, 'magnetic_tile');
     assert.equal(a.train.length, 761);
     const count = (type: string): number => a.test.filter((s) => s.type === type).length;
-    assert.deepEqual(
-      ['good', 'blowhole', 'break', 'crack', 'fray', 'uneven'].map(count),
-      [191, 115, 85, 57, 32, 99],
-    );
+    assert.deepEqual(['good', 'blowhole', 'break', 'crack', 'fray', 'uneven'].map(count), [191, 115, 85, 57, 32, 99]);
     assert.ok(a.test.every((s) => (s.label === 0) === (s.maskPath === null)));
   });
 

@@ -34,7 +34,13 @@ describe('readImage / decodeImage', () => {
     const img = await readImage(path);
     assert.equal(img.width, 2);
     assert.equal(img.height, 1);
-    assert.deepEqual([...img.rgb], planar([[1, 2, 3], [4, 5, 6]]));
+    assert.deepEqual(
+      [...img.rgb],
+      planar([
+        [1, 2, 3],
+        [4, 5, 6],
+      ]),
+    );
   });
 
   it('replicates grey into R, G and B (1-channel PNG)', async () => {
@@ -54,41 +60,103 @@ describe('readImage / decodeImage', () => {
   });
 
   it('expands palette PNGs', async () => {
-    const bytes = await sharp(Uint8Array.from([255, 0, 0, 0, 0, 255]), { raw: { width: 2, height: 1, channels: 3 } }).png({ palette: true }).toBuffer();
+    const bytes = await sharp(Uint8Array.from([255, 0, 0, 0, 0, 255]), { raw: { width: 2, height: 1, channels: 3 } })
+      .png({ palette: true })
+      .toBuffer();
     assert.equal((await sharp(bytes).metadata()).isPalette, true);
-    assert.deepEqual([...(await decodeImage(bytes, 'pal.png')).rgb], planar([[255, 0, 0], [0, 0, 255]]));
+    assert.deepEqual(
+      [...(await decodeImage(bytes, 'pal.png')).rgb],
+      planar([
+        [255, 0, 0],
+        [0, 0, 255],
+      ]),
+    );
   });
 
   it('scales 16-bit grey and RGB to 8 bits (not clipped)', async () => {
     const values = [0, 25700, 65535, 32896, 1000];
-    const grey16 = await sharp(Uint16Array.from(values), { raw: { width: 5, height: 1, channels: 1 } }).toColourspace('grey16').png().toBuffer();
+    const grey16 = await sharp(Uint16Array.from(values), { raw: { width: 5, height: 1, channels: 1 } })
+      .toColourspace('grey16')
+      .png()
+      .toBuffer();
     assert.equal((await sharp(grey16).metadata()).depth, 'ushort');
     const img = await decodeImage(grey16, 'g16.png');
     values.forEach((v, i) => assert.ok(Math.abs(img.rgb[i]! - v / 257) < 1, `${v} -> ${img.rgb[i]}`));
-    const rgb16 = await sharp(Uint16Array.from([65535, 0, 32896]), { raw: { width: 1, height: 1, channels: 3 } }).toColourspace('rgb16').png().toBuffer();
+    const rgb16 = await sharp(Uint16Array.from([65535, 0, 32896]), { raw: { width: 1, height: 1, channels: 3 } })
+      .toColourspace('rgb16')
+      .png()
+      .toBuffer();
     assert.deepEqual([...(await decodeImage(rgb16, 'c16.png')).rgb], [255, 0, 128]);
   });
 
   it('reads JPEG (lossy: close) and TIFF (lossless: exact)', async () => {
     const flat = new Uint8Array(8 * 8 * 3).fill(100);
-    const jpeg = await sharp(flat, { raw: { width: 8, height: 8, channels: 3 } }).jpeg({ quality: 95 }).toBuffer();
+    const jpeg = await sharp(flat, { raw: { width: 8, height: 8, channels: 3 } })
+      .jpeg({ quality: 95 })
+      .toBuffer();
     const fromJpeg = await decodeImage(jpeg, 'a.jpg');
     assert.equal(fromJpeg.width, 8);
     for (const v of fromJpeg.rgb) assert.ok(Math.abs(v - 100) <= 2);
-    const tiff = await sharp(Uint8Array.from([1, 2, 3, 4, 5, 6]), { raw: { width: 2, height: 1, channels: 3 } }).tiff({ compression: 'lzw' }).toBuffer();
-    assert.deepEqual([...(await decodeImage(tiff, 'a.tif')).rgb], planar([[1, 2, 3], [4, 5, 6]]));
+    const tiff = await sharp(Uint8Array.from([1, 2, 3, 4, 5, 6]), { raw: { width: 2, height: 1, channels: 3 } })
+      .tiff({ compression: 'lzw' })
+      .toBuffer();
+    assert.deepEqual(
+      [...(await decodeImage(tiff, 'a.tif')).rgb],
+      planar([
+        [1, 2, 3],
+        [4, 5, 6],
+      ]),
+    );
   });
 
   it('reads BMP files through its own decoder, by content not by extension', async () => {
     // 1 x 1 24-bit BMP holding (r, g, b) = (11, 22, 33), saved under a .png name.
-    const bmp = Uint8Array.from([0x42, 0x4d, 58, 0, 0, 0, 0, 0, 0, 0, 54, 0, 0, 0, 40, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 24, 0, ...new Array(24).fill(0), 33, 22, 11, 0]);
+    const bmp = Uint8Array.from([
+      0x42,
+      0x4d,
+      58,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      54,
+      0,
+      0,
+      0,
+      40,
+      0,
+      0,
+      0,
+      1,
+      0,
+      0,
+      0,
+      1,
+      0,
+      0,
+      0,
+      1,
+      0,
+      24,
+      0,
+      ...new Array(24).fill(0),
+      33,
+      22,
+      11,
+      0,
+    ]);
     const path = join(tmp.dir, 'really-a-bmp.png');
     writeFileSync(path, bmp);
     assert.deepEqual([...(await readImage(path)).rgb], [11, 22, 33]);
   });
 
   it('names the file and the problem for bad input', async () => {
-    const png = await sharp(new Uint8Array(16 * 16 * 3).fill(7), { raw: { width: 16, height: 16, channels: 3 } }).png().toBuffer();
+    const png = await sharp(new Uint8Array(16 * 16 * 3).fill(7), { raw: { width: 16, height: 16, channels: 3 } })
+      .png()
+      .toBuffer();
     const truncated = join(tmp.dir, 'truncated.png');
     writeFileSync(truncated, png.subarray(0, png.length - 30));
     await rejectsNaming(readImage(truncated), truncated, /truncated|corrupt/);
@@ -101,7 +169,9 @@ describe('readImage / decodeImage', () => {
     writeFileSync(text, 'not an image at all');
     await rejectsNaming(readImage(text), text, /not a supported image format/);
 
-    const gif = await sharp(new Uint8Array(4 * 4 * 3), { raw: { width: 4, height: 4, channels: 3 } }).gif().toBuffer();
+    const gif = await sharp(new Uint8Array(4 * 4 * 3), { raw: { width: 4, height: 4, channels: 3 } })
+      .gif()
+      .toBuffer();
     await rejectsNaming(decodeImage(gif, 'upload.gif'), 'upload.gif', /"gif" is not supported/);
 
     const missing = join(tmp.dir, 'nope.png');
@@ -117,11 +187,7 @@ describe('normalizeImage', () => {
   it('divides by 255 then applies ImageNet mean and std per channel (hand-computed)', () => {
     const img = { width: 2, height: 1, rgb: Uint8Array.from([0, 255, 0, 255, 0, 255]) };
     const out = normalizeImage(img);
-    const expected = [
-      -0.485 / 0.229, (1 - 0.485) / 0.229,
-      -0.456 / 0.224, (1 - 0.456) / 0.224,
-      -0.406 / 0.225, (1 - 0.406) / 0.225,
-    ];
+    const expected = [-0.485 / 0.229, (1 - 0.485) / 0.229, -0.456 / 0.224, (1 - 0.456) / 0.224, -0.406 / 0.225, (1 - 0.406) / 0.225];
     assert.equal(out.length, 6);
     out.forEach((v, i) => assert.ok(Math.abs(v - expected[i]!) < 1e-6, `${i}: ${v} vs ${expected[i]}`));
   });

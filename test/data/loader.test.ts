@@ -12,7 +12,13 @@ let paths: string[];
 before(async () => {
   tmp = makeTempDir();
   paths = [];
-  for (const [i, [w, h]] of [[20, 10], [7, 13], [16, 16], [5, 5], [30, 9]].entries()) {
+  for (const [i, [w, h]] of [
+    [20, 10],
+    [7, 13],
+    [16, 16],
+    [5, 5],
+    [30, 9],
+  ].entries()) {
     const path = join(tmp.dir, `img${i}.png`);
     await writeTestPng(path, w!, h!, 3, lcgBytes(w! * h! * 3, i + 1));
     paths.push(path);

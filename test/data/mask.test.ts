@@ -29,16 +29,28 @@ describe('readMask', () => {
   it('matches the official pipeline (Pillow float resize, then round) on a reference mask', async () => {
     const m = PIL_FLOAT_MASK;
     const path = join(tmp.dir, 'ref.png');
-    await writeTestPng(path, m.w, m.h, 1, Uint8Array.from(m.input, (v) => v * 255));
+    await writeTestPng(
+      path,
+      m.w,
+      m.h,
+      1,
+      Uint8Array.from(m.input, (v) => v * 255),
+    );
     const mask = await readMask(path, m.outH, m.outW);
     // Reference values are never exactly .5 here, so plain rounding gives the truth.
-    assert.deepEqual([...mask], m.out.map((v) => Math.round(v)));
+    assert.deepEqual(
+      [...mask],
+      m.out.map((v) => Math.round(v)),
+    );
     assert.ok(mask.some((v) => v === 1) && mask.some((v) => v === 0));
   });
 
   it('rounds an exact half down to 0, like torch.round (half to even)', () => {
     // 2 x 1 -> 1 x 1: Pillow weights .5 / .5, so the value is exactly 0.5.
-    for (const pair of [[0, 255], [255, 0]]) {
+    for (const pair of [
+      [0, 255],
+      [255, 0],
+    ]) {
       const img = { width: 2, height: 1, rgb: Uint8Array.from([...pair, ...pair, ...pair]) };
       assert.deepEqual([...maskFromImage(img, 1, 1)], [0]);
     }

@@ -37,7 +37,12 @@ describe('resizePlane (half-pixel bilinear, no antialiasing)', () => {
 
   it('agrees with a brute-force tent-filter reference on odd sizes, both ways', () => {
     const src = Float32Array.from(lcgBytes(7 * 5, 9), (v) => v / 7);
-    for (const [outH, outW] of [[11, 3], [2, 13], [7, 5], [1, 1]] as const) {
+    for (const [outH, outW] of [
+      [11, 3],
+      [2, 13],
+      [7, 5],
+      [1, 1],
+    ] as const) {
       const fast = resizePlane(src, 7, 5, outH, outW);
       const slow = bruteForceBilinear(src, 7, 5, outH, outW);
       fast.forEach((v, i) => assert.ok(Math.abs(v - slow[i]!) < 1e-4, `${outH}x${outW} at ${i}: ${v} vs ${slow[i]}`));
@@ -49,7 +54,7 @@ describe('resizePlane (half-pixel bilinear, no antialiasing)', () => {
   });
 });
 
-describe('Pillow-exact bilinear (the official code\'s resize)', () => {
+describe("Pillow-exact bilinear (the official code's resize)", () => {
   for (const [name, c] of Object.entries(PIL_UINT8_CASES)) {
     it(`matches Pillow 9.4 bit for bit: ${name} ${c.w}x${c.h} -> ${c.outW}x${c.outH}`, () => {
       const out = pilResampleUint8(lcgBytes(c.w * c.h * 3, c.seed), 3, c.h, c.w, c.outH, c.outW);

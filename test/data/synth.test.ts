@@ -41,7 +41,9 @@ describe('synthesize', () => {
     const summary = await synthesize({ out, categories: ['fabric'], ...SMALL, seed: 3 });
     const elapsed = performance.now() - started;
     assert.ok(elapsed < 1500, `took ${elapsed.toFixed(0)} ms`); // well under a second unloaded
-    assert.deepEqual(summary.categories, [{ name: 'fabric', kind: 'texture', train: 3, testGood: 2, testDefect: 4, defectTypes: ['hole', 'stain', 'thread', 'patch'] }]);
+    assert.deepEqual(summary.categories, [
+      { name: 'fabric', kind: 'texture', train: 3, testGood: 2, testDefect: 4, defectTypes: ['hole', 'stain', 'thread', 'patch'] },
+    ]);
     const ds = await openDataset({ data: out, category: 'fabric' });
     assert.equal(ds.train.length, 3);
     assert.deepEqual(ds.test.map((s) => s.type).sort(), ['good', 'good', 'hole', 'patch', 'stain', 'thread']);
@@ -81,7 +83,10 @@ describe('synthesize', () => {
     for (const type of readdirSync(gt)) {
       for (const file of readdirSync(join(gt, type))) {
         const raw = await readImage(join(gt, type, file));
-        assert.ok(raw.rgb.every((v) => v === 0 || v === 255), `${type}/${file} is binary`);
+        assert.ok(
+          raw.rgb.every((v) => v === 0 || v === 255),
+          `${type}/${file} is binary`,
+        );
         const { mask } = await readMaskOriginal(join(gt, type, file));
         assert.ok(mask.includes(1), `${type}/${file} is not empty`);
       }
@@ -99,12 +104,18 @@ describe('synthesize', () => {
   });
 
   it('rejects unknown categories (listing the available ones) and bad numbers', async () => {
-    await assert.rejects(synthesize({ out: join(tmp.dir, 'x'), categories: ['lava'] }), (err: unknown) => err instanceof PyramidFlowError && err.message.includes(SYNTH_CATEGORIES.join(', ')));
+    await assert.rejects(
+      synthesize({ out: join(tmp.dir, 'x'), categories: ['lava'] }),
+      (err: unknown) => err instanceof PyramidFlowError && err.message.includes(SYNTH_CATEGORIES.join(', ')),
+    );
     await assert.rejects(synthesize({ out: join(tmp.dir, 'x'), size: 10 }), PyramidFlowError);
     await assert.rejects(synthesize({ out: join(tmp.dir, 'x'), train: 1.5 }), PyramidFlowError);
     const file = join(tmp.dir, 'a-file');
     touch(file, 'x');
-    await assert.rejects(synthesize({ out: file, categories: ['grid'], ...SMALL }), (err: unknown) => err instanceof PyramidFlowError && err.message.includes(file));
+    await assert.rejects(
+      synthesize({ out: file, categories: ['grid'], ...SMALL }),
+      (err: unknown) => err instanceof PyramidFlowError && err.message.includes(file),
+    );
   });
 });
 

@@ -88,7 +88,12 @@ describe('float32 TIFF', () => {
 
   it('refuses what it cannot read, naming the file', async () => {
     const path = join(tmp.dir, 'rgb.tiff');
-    writeFileSync(path, await sharp(new Uint8Array(12), { raw: { width: 2, height: 2, channels: 3 } }).tiff().toBuffer());
+    writeFileSync(
+      path,
+      await sharp(new Uint8Array(12), { raw: { width: 2, height: 2, channels: 3 } })
+        .tiff()
+        .toBuffer(),
+    );
     await assert.rejects(readFloatTiff(path), (err: unknown) => err instanceof PyramidFlowError && err.message.includes(path));
     assert.throws(() => decodeFloatTiff(Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8]), 'x.tif'), /not a TIFF/);
     const ok = readFileSync(join(tmp.dir, 'map.tiff'));

@@ -11,14 +11,19 @@ import { rng, randomArray, relErr } from '../tensor/kernels/helpers.js';
 
 function pyramid(N: number, C: number, H: number, W: number, levels: number, next: () => number): Tensor[] {
   return Array.from({ length: levels }, (_, k) => {
-    const h = H >> k, w = W >> k;
+    const h = H >> k,
+      w = W >> k;
     return new Tensor([N, C, h, w], randomArray(N * C * h * w, next));
   });
 }
 
 test('anomaly map: channel mean first equals compose first (SPEC order), batch and odd sizes', () => {
   const next = rng(5);
-  for (const [N, C, H, W, L] of [[2, 3, 16, 12, 3], [1, 16, 40, 24, 4], [3, 1, 8, 8, 2]] as const) {
+  for (const [N, C, H, W, L] of [
+    [2, 3, 16, 12, 3],
+    [1, 16, 40, 24, 4],
+    [3, 1, 8, 8, 2],
+  ] as const) {
     const z = pyramid(N, C, H, W, L, next);
     const t = pyramid(1, C, H, W, L, next);
     const spec = meanOver(composePyramid(z.map((zk, k) => abs(sub(zk, t[k]!)))), [1]);
@@ -37,7 +42,8 @@ test('anomaly map: zero where the latents are the template, per-level mean by ha
   // one level by hand: |z - t| averaged over the 4 channels at one pixel
   const z = pyramid(2, 4, 8, 8, 1, next)[0]!;
   const m = meanAbsDiff(z, t[0]!);
-  const n = 1, i = 19;
+  const n = 1,
+    i = 19;
   let want = 0;
   for (let c = 0; c < 4; c++) want += Math.abs(z.data[(n * 4 + c) * 64 + i]! - t[0]!.data[c * 64 + i]!) / 4;
   assert.ok(Math.abs(m.data[n * 64 + i]! - want) < 1e-6);

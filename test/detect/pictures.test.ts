@@ -1,12 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  COLOUR_MAP_LUT, blendRgb, heatmapRgb, maskToRgb, outlineOfMask, paintMask, scalePosition, shrink,
-} from '../../src/detect/pictures.js';
+import { COLOUR_MAP_LUT, blendRgb, heatmapRgb, maskToRgb, outlineOfMask, paintMask, scalePosition, shrink } from '../../src/detect/pictures.js';
 
 /** CIE L* of an sRGB colour (0..100). */
 function lightness(r: number, g: number, b: number): number {
-  const linear = (c: number): number => { const v = c / 255; return v <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+  const linear = (c: number): number => {
+    const v = c / 255;
+    return v <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+  };
   const y = 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b);
   return y > 216 / 24389 ? 116 * Math.cbrt(y) - 16 : (24389 / 27) * y;
 }
@@ -46,7 +47,10 @@ test('outline of a square mask is its border ring', () => {
   const expected = new Uint8Array(width * height);
   for (let y = 2; y < 6; y++) for (let x = 3; x < 7; x++) if (y === 2 || y === 5 || x === 3 || x === 6) expected[y * width + x] = 1;
   assert.deepEqual(outline, expected);
-  assert.equal(outline.reduce((a, b) => a + b, 0), 12);
+  assert.equal(
+    outline.reduce((a, b) => a + b, 0),
+    12,
+  );
 });
 
 test('a mask touching the image edge is closed by its outline; a full mask outlines the frame', () => {

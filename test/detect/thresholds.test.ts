@@ -33,11 +33,19 @@ test('calibration from good maps: thresholds, a note when too few images, scale 
 });
 
 test('regions: 8-connected components above the threshold with area, box and peak; small ones dropped', () => {
-  const W = 6, H = 5;
+  const W = 6,
+    H = 5;
   const map = new Float32Array(W * H);
   // A diagonal pair (one region under 8-connectivity) and a separate 2x2 block.
-  map[0] = 5; map[W + 1] = 6;
-  for (const [x, y] of [[4, 3], [5, 3], [4, 4], [5, 4]] as const) map[y * W + x] = 2;
+  map[0] = 5;
+  map[W + 1] = 6;
+  for (const [x, y] of [
+    [4, 3],
+    [5, 3],
+    [4, 4],
+    [5, 4],
+  ] as const)
+    map[y * W + x] = 2;
   const regions = findRegions(map, W, H, 1);
   assert.deepEqual(regions, [
     { area: 2, x: 0, y: 0, width: 2, height: 2, peak: 6 },

@@ -12,7 +12,11 @@ test('the reference vectors are present', () => {
   assert.ok(existsSync(dir), `expected the reference vectors at ${dir}`);
 });
 
-for (const name of existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json')).sort() : []) {
+for (const name of existsSync(dir)
+  ? readdirSync(dir)
+      .filter((f) => f.endsWith('.json'))
+      .sort()
+  : []) {
   test(`matches the official implementation on ${name}`, () => {
     const report = runConformance(join(dir, name));
     const failed = report.checks.filter((c) => !c.ok);

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Tape, Tensor, markLeaf, noGrad, withTape } from '../../src/tensor/index.js';
+import { Tape, type Tensor, markLeaf, noGrad, withTape } from '../../src/tensor/index.js';
 import { CouplingBlock, UpBlock, DownBlock, MiddleBlock, couplingBlock, conditionChannels } from '../../src/flow/coupling.js';
 import { blockOrder, type BlockKind } from '../../src/flow/config.js';
 import type { FlowMode } from '../../src/flow/invertible.js';
@@ -36,10 +36,14 @@ test('each kind is its own class: target, sources, official name, affine input c
 
 test('a block names its parameters as the official FlowBlock does', () => {
   const b = smoothModel({ channels: 3, kernel: 3, levels: 3, stacks: 1, size: 8 }).blocks[0]!;
-  assert.deepEqual(b.namedParameters().map(([n]) => n), [
-    'affineParams.conv.0.weight', 'affineParams.conv.2.weight', 'conv1x1.w_l', 'conv1x1.w_s', 'conv1x1.w_u',
-  ]);
-  assert.deepEqual(b.namedParameters().map(([, t]) => t), [b.affine.conv0, b.affine.conv2, b.conv.wL, b.conv.wS, b.conv.wU]);
+  assert.deepEqual(
+    b.namedParameters().map(([n]) => n),
+    ['affineParams.conv.0.weight', 'affineParams.conv.2.weight', 'conv1x1.w_l', 'conv1x1.w_s', 'conv1x1.w_u'],
+  );
+  assert.deepEqual(
+    b.namedParameters().map(([, t]) => t),
+    [b.affine.conv0, b.affine.conv2, b.conv.wL, b.conv.wS, b.conv.wU],
+  );
 });
 
 /** One block of each kind (levels 3: middle0, up0, down1), running means set by a training forward. */
@@ -66,12 +70,19 @@ for (const kind of ['up', 'down', 'middle'] as const) {
         });
         assert.ok(maxDiff(y[block.target]!.values(), levels[block.target]!.values()) > 1e-3, 'the block changes its target');
         const back = noGrad(() => block.inverse(y, mode));
-        back.forEach((t, k) => { if (k !== block.target) assert.equal(t, y[k]); });
+        back.forEach((t, k) => {
+          if (k !== block.target) assert.equal(t, y[k]);
+        });
         assert.ok(maxDiff(back[block.target]!.values(), levels[block.target]!.values()) < 1e-5);
         const again = noGrad(() => block.forward(block.inverse(levels, mode), mode));
         assert.ok(maxDiff(again[block.target]!.values(), levels[block.target]!.values()) < 1e-5);
         // Under a tape the inverse takes the unfused, differentiable ops: the same values.
-        const taped = withTape(new Tape(), () => block.inverse(y.map((t) => markLeaf(t.detach())), mode));
+        const taped = withTape(new Tape(), () =>
+          block.inverse(
+            y.map((t) => markLeaf(t.detach())),
+            mode,
+          ),
+        );
         assert.ok(maxDiff(taped[block.target]!.values(), back[block.target]!.values()) < 1e-5);
       });
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Tape, withTape, markLeaf, noGrad, Tensor } from '../../src/tensor/index.js';
+import { Tape, withTape, markLeaf, noGrad, type Tensor } from '../../src/tensor/index.js';
 import { initBackend, setBackend } from '../../src/tensor/kernels/index.js';
 import { JsBackend } from '../../src/tensor/kernels/js/conv.js';
 import { PyramidFlow } from '../../src/flow/model.js';
@@ -17,13 +17,17 @@ for (const vn of ['cvn', 'svn'] as const) {
       const rng = new Random(9);
       for (const b of m.blocks) {
         for (let i = 0; i < b.affine.conv2.size; i++) b.affine.conv2.data[i] = rng.normal() * 0.3;
-        b.affine.runningMean = vn === 'cvn' ? randomTensor([1, 1, b.target === 0 ? 8 : 4, b.target === 0 ? 8 : 4], rng, 0.1) : randomTensor([1, 3, 1, 1], rng, 0.1);
+        b.affine.runningMean =
+          vn === 'cvn' ? randomTensor([1, 1, b.target === 0 ? 8 : 4, b.target === 0 ? 8 : 4], rng, 0.1) : randomTensor([1, 3, 1, 1], rng, 0.1);
       }
       for (const block of m.blocks) {
-        if (!training && block.spec.kind === 'down') block.affine.runningMean = vn === 'cvn' ? randomTensor([1, 1, 4, 4], rng, 0.1) : randomTensor([1, 3, 1, 1], rng, 0.1);
+        if (!training && block.spec.kind === 'down')
+          block.affine.runningMean = vn === 'cvn' ? randomTensor([1, 1, 4, 4], rng, 0.1) : randomTensor([1, 3, 1, 1], rng, 0.1);
         const mode = { training, updateStats: false };
         const run = (fused: boolean): { y: Float32Array; grads: Float32Array[] } => {
-          const levels = [randomTensor([2, 3, 8, 8], new Random(1)), randomTensor([2, 3, 4, 4], new Random(2)), randomTensor([2, 3, 2, 2], new Random(3))].map(markLeaf);
+          const levels = [randomTensor([2, 3, 8, 8], new Random(1)), randomTensor([2, 3, 4, 4], new Random(2)), randomTensor([2, 3, 2, 2], new Random(3))].map(
+            markLeaf,
+          );
           const params = [block.affine.conv0, block.affine.conv2, block.conv.wL, block.conv.wS, block.conv.wU];
           params.forEach((p) => (p.grad = null));
           const tape = new Tape();
@@ -32,10 +36,15 @@ for (const vn of ['cvn', 'svn'] as const) {
           tape.backward(y, seed);
           return { y: y.data.slice(), grads: [...levels, ...params].map((t: Tensor) => (t.grad ?? new Float32Array(t.size)).slice()) };
         };
-        const a = run(true), b = run(false);
+        const a = run(true),
+          b = run(false);
         const close = (u: Float32Array, v: Float32Array, what: string): void => {
-          let err = 0, mag = 1e-12;
-          for (let i = 0; i < u.length; i++) { err = Math.max(err, Math.abs(u[i]! - v[i]!)); mag = Math.max(mag, Math.abs(v[i]!)); }
+          let err = 0,
+            mag = 1e-12;
+          for (let i = 0; i < u.length; i++) {
+            err = Math.max(err, Math.abs(u[i]! - v[i]!));
+            mag = Math.max(mag, Math.abs(v[i]!));
+          }
           assert.ok(err <= 1e-5 * mag, `${block.spec.kind}${block.spec.start} ${what}: ${err} vs ${mag}`);
         };
         close(a.y, b.y, 'output');
@@ -73,8 +82,12 @@ for (const kind of ['js', 'wasm-simd', 'wasm-relaxed'] as const) {
             const what = `${block.spec.kind}${block.spec.start} ${vn} ${training ? 'training' : 'evaluation'}`;
             if (kind === 'js') {
               // The reference's fused tail keeps s - mean in float64 before exp (the unfused ops round it): an ulp apart.
-              let d = 0, mag = 1e-12;
-              for (let i = 0; i < fused.length; i++) { d = Math.max(d, Math.abs(fused[i]! - unfused[i]!)); mag = Math.max(mag, Math.abs(unfused[i]!)); }
+              let d = 0,
+                mag = 1e-12;
+              for (let i = 0; i < fused.length; i++) {
+                d = Math.max(d, Math.abs(fused[i]! - unfused[i]!));
+                mag = Math.max(mag, Math.abs(unfused[i]!));
+              }
               assert.ok(d <= 1e-6 * mag, `${what}: fused and unfused inverse differ by ${d}`);
             } else assert.deepEqual(fused, unfused, `${what}: fused and unfused inverse differ`);
             const x = levels[block.target]!.data;

@@ -1,5 +1,5 @@
 /** Small models, pyramids and comparisons shared by the flow tests. */
-import { Tensor, reshape, concatChannels } from '../../src/tensor/index.js';
+import { type Tensor, reshape, concatChannels } from '../../src/tensor/index.js';
 import { PyramidFlow } from '../../src/flow/model.js';
 import { resolveConfig } from '../../src/flow/config.js';
 import { AffineParams } from '../../src/flow/affine.js';
@@ -25,7 +25,9 @@ export function smoothModel(opts: ModelOptions, seed = 1, slope = 0.8, conv2Scal
   const base = PyramidFlow.create(config, seed);
   const rng = new Random(seed + 100);
   const blocks = base.blocks.map((b) => {
-    b.affine.conv2.updateHost((w) => { for (let i = 0; i < w.length; i++) w[i] = rng.normal() * conv2Scale; });
+    b.affine.conv2.updateHost((w) => {
+      for (let i = 0; i < w.length; i++) w[i] = rng.normal() * conv2Scale;
+    });
     return couplingBlock(b.spec, new AffineParams(b.affine.conv0, b.affine.conv2, config.volumeNorm, slope), b.conv);
   });
   return new PyramidFlow(config, base.inConv, blocks);

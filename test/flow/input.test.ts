@@ -13,7 +13,14 @@ test('the input stage: [image] -> pyramid -> [image], a left inverse (C > 3 chan
   const input: InputPyramid = m.input;
   const x = randomTensor([2, 3, 8, 16], new Random(16));
   const pyr = input.forward([x]);
-  assert.deepEqual(pyr.map((t) => t.shape), [[2, 5, 8, 16], [2, 5, 4, 8], [2, 5, 2, 4]]);
+  assert.deepEqual(
+    pyr.map((t) => t.shape),
+    [
+      [2, 5, 8, 16],
+      [2, 5, 4, 8],
+      [2, 5, 2, 4],
+    ],
+  );
   const back = input.inverse(pyr);
   assert.equal(back.length, 1);
   assert.ok(maxDiff(back[0]!.values(), x.values()) < 1e-5);

@@ -19,26 +19,34 @@ const mode = { training: true, updateStats: false };
 function conv(C: number, seed: number): InvConv1x1 {
   const rng = new Random(seed);
   const c = InvConv1x1.init(C, rng);
-  for (const p of [c.wL, c.wS, c.wU]) p.updateHost((w) => { for (let i = 0; i < w.length; i++) w[i] += rng.normal() * 0.1; });
+  for (const p of [c.wL, c.wS, c.wU])
+    p.updateHost((w) => {
+      for (let i = 0; i < w.length; i++) w[i] += rng.normal() * 0.1;
+    });
   return c;
 }
 
 test('1x1 convolution: |det W| = 1, W^-1 W = I, inverse(forward(x)) = x and back', () => {
   const c = conv(5, 1);
-  const W = Float64Array.from(c.weight().values()), Wi = Float64Array.from(c.inverseWeight().values());
+  const W = Float64Array.from(c.weight().values()),
+    Wi = Float64Array.from(c.inverseWeight().values());
   const { u } = lu(W, 5);
   let absDet = 1;
   for (let i = 0; i < 5; i++) absDet *= Math.abs(u[i * 5 + i]!);
   assert.ok(Math.abs(absDet - 1) < 1e-5, `|det W| = ${absDet}`);
-  for (let i = 0; i < 5; i++) for (let j = 0; j < 5; j++) {
-    let s = 0;
-    for (let k = 0; k < 5; k++) s += Wi[i * 5 + k]! * W[k * 5 + j]!;
-    assert.ok(Math.abs(s - (i === j ? 1 : 0)) < 1e-5);
-  }
+  for (let i = 0; i < 5; i++)
+    for (let j = 0; j < 5; j++) {
+      let s = 0;
+      for (let k = 0; k < 5; k++) s += Wi[i * 5 + k]! * W[k * 5 + j]!;
+      assert.ok(Math.abs(s - (i === j ? 1 : 0)) < 1e-5);
+    }
   const x = randomTensor([2, 5, 4, 6], new Random(2));
   assert.ok(maxDiff(c.inverse(c.forward(x)).values(), x.values()) < 1e-5);
   assert.ok(maxDiff(c.forward(c.inverse(x)).values(), x.values()) < 1e-5);
-  assert.deepEqual(c.namedParameters().map(([n]) => n), ['w_l', 'w_s', 'w_u']);
+  assert.deepEqual(
+    c.namedParameters().map(([n]) => n),
+    ['w_l', 'w_s', 'w_u'],
+  );
 });
 
 test('1x1 convolution: gradients of forward and inverse (input, w_l, w_s, w_u) match finite differences', () => {
@@ -70,7 +78,10 @@ test('OnLevel pieces in a sequence: memory saving through the default rerun (by 
   const z = randomPyramid(2, 3, 8, 8, 3, 10);
   const seeds = z.map((t, k) => Float32Array.from({ length: t.size }, (_, i) => Math.sin(i + k)));
   const params = seq.namedParameters().map(([, t]) => t);
-  assert.deepEqual(seq.namedParameters().map(([n]) => n), ['0.w_l', '0.w_s', '0.w_u', '1.w_l', '1.w_s', '1.w_u', '2.w_l', '2.w_s', '2.w_u']);
+  assert.deepEqual(
+    seq.namedParameters().map(([n]) => n),
+    ['0.w_l', '0.w_s', '0.w_u', '1.w_l', '1.w_s', '1.w_u', '2.w_l', '2.w_s', '2.w_u'],
+  );
 
   // plain: one tape over the whole sequence, seeded at every output level
   params.forEach((p) => (p.grad = null));
@@ -82,7 +93,11 @@ test('OnLevel pieces in a sequence: memory saving through the default rerun (by 
 
   params.forEach((p) => (p.grad = null));
   const y = noGrad(() => seq.forward(z, mode));
-  const inputGrads = seq.backwardSavingMemory(y, seeds.map((s) => s.slice()), mode);
+  const inputGrads = seq.backwardSavingMemory(
+    y,
+    seeds.map((s) => s.slice()),
+    mode,
+  );
   params.forEach((p, i) => assert.ok(maxDiff(p.grad!, plain.params[i]!) < 1e-5, `parameter ${i}`));
   inputGrads.forEach((g, k) => assert.ok(maxDiff(g, plain.inputs[k]!) < 1e-5, `input level ${k}`));
 });

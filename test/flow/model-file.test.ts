@@ -13,9 +13,25 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { readModelFile, saveModelFile } from '../../src/api/model-files.js';
 
 const record: TrainingRecord = {
-  data: 'd', category: 'c', format: 'mvtec', augment: 'none', seed: 1, batch: 2, lr: 2e-4, epochs: 1, epochsDone: 0, steps: 0,
-  threads: 1, saveMemory: false, holdout: 0, fpr: { image: 0.01, pixel: 0.001 }, checkpointEvery: 0, trainFiles: [], holdoutFiles: [],
-  lossPerEpoch: [], seconds: 0,
+  data: 'd',
+  category: 'c',
+  format: 'mvtec',
+  augment: 'none',
+  seed: 1,
+  batch: 2,
+  lr: 2e-4,
+  epochs: 1,
+  epochsDone: 0,
+  steps: 0,
+  threads: 1,
+  saveMemory: false,
+  holdout: 0,
+  fpr: { image: 0.01, pixel: 0.001 },
+  checkpointEvery: 0,
+  trainFiles: [],
+  holdoutFiles: [],
+  lossPerEpoch: [],
+  seconds: 0,
 };
 
 test('encode/decode round trip keeps nested float arrays exactly', () => {
@@ -82,18 +98,86 @@ test('crafted model files with a valid checksum are refused in words naming the 
   const good = encodeSavedModel(snapshot(m, record));
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const cases: Array<[string, (h: any) => unknown, RegExp]> = [
-    ['a parameter of the wrong size', (h) => { h.params['inconv.weight'].shape = [4, 3, 2, 1]; return h; }, /inconv\.weight has 12 values for its shape \[4, 3, 2, 1\]/],
-    ['a negative array length', (h) => { h.params['inconv.weight'].data.n = -4; return h; }, /an array length in the header is invalid/],
-    ['a huge array index', (h) => { h.params['inconv.weight'].data.$f32 = 1e9; return h; }, /an array reference in the header is invalid/],
-    ['a missing parameter', (h) => { h.params.renamed = h.params['nf.moduleslst.0.conv1x1.w_s']; delete h.params['nf.moduleslst.0.conv1x1.w_s']; return h; }, /missing nf\.moduleslst\.0\.conv1x1\.w_s/],
-    ['a configuration out of range', (h) => { h.config.levels = 40; return h; }, /invalid configuration: levels must be/],
-    ['a threshold that was NaN', (h) => { h.thresholds = { image: null, pixel: 1, imageFpr: 0.01, pixelFpr: 0.001, images: 3, scaleMin: 0, scaleMax: 1, source: 'holdout' }; return h; }, /threshold field image is not a finite number/],
-    ['a template of the wrong depth', (h) => { h.template = []; return h; }, /the template must have 3 levels/],
-    ['no training record', (h) => { delete h.training; return h; }, /training record is missing/],
-    ['a configuration that is not an object', (h) => { h.config = 5; return h; }, /it has no configuration/],
+    [
+      'a parameter of the wrong size',
+      (h) => {
+        h.params['inconv.weight'].shape = [4, 3, 2, 1];
+        return h;
+      },
+      /inconv\.weight has 12 values for its shape \[4, 3, 2, 1\]/,
+    ],
+    [
+      'a negative array length',
+      (h) => {
+        h.params['inconv.weight'].data.n = -4;
+        return h;
+      },
+      /an array length in the header is invalid/,
+    ],
+    [
+      'a huge array index',
+      (h) => {
+        h.params['inconv.weight'].data.$f32 = 1e9;
+        return h;
+      },
+      /an array reference in the header is invalid/,
+    ],
+    [
+      'a missing parameter',
+      (h) => {
+        h.params.renamed = h.params['nf.moduleslst.0.conv1x1.w_s'];
+        delete h.params['nf.moduleslst.0.conv1x1.w_s'];
+        return h;
+      },
+      /missing nf\.moduleslst\.0\.conv1x1\.w_s/,
+    ],
+    [
+      'a configuration out of range',
+      (h) => {
+        h.config.levels = 40;
+        return h;
+      },
+      /invalid configuration: levels must be/,
+    ],
+    [
+      'a threshold that was NaN',
+      (h) => {
+        h.thresholds = { image: null, pixel: 1, imageFpr: 0.01, pixelFpr: 0.001, images: 3, scaleMin: 0, scaleMax: 1, source: 'holdout' };
+        return h;
+      },
+      /threshold field image is not a finite number/,
+    ],
+    [
+      'a template of the wrong depth',
+      (h) => {
+        h.template = [];
+        return h;
+      },
+      /the template must have 3 levels/,
+    ],
+    [
+      'no training record',
+      (h) => {
+        delete h.training;
+        return h;
+      },
+      /training record is missing/,
+    ],
+    [
+      'a configuration that is not an object',
+      (h) => {
+        h.config = 5;
+        return h;
+      },
+      /it has no configuration/,
+    ],
   ];
   for (const [what, edit, message] of cases) {
-    assert.throws(() => decodeSavedModel(withHeader(good, edit), 'crafted.pflow'), (e: Error) => e instanceof PyramidFlowError && /^crafted\.pflow: /.test(e.message) && message.test(e.message), what);
+    assert.throws(
+      () => decodeSavedModel(withHeader(good, edit), 'crafted.pflow'),
+      (e: Error) => e instanceof PyramidFlowError && /^crafted\.pflow: /.test(e.message) && message.test(e.message),
+      what,
+    );
   }
 });
 

@@ -10,7 +10,10 @@ import { randomTensor } from '../tensor/gradcheck.js';
 const maxDiff = (a: Float32Array, b: Float32Array): number => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
 
 test('block order matches the official code for L = 2, 3, 4, 8', () => {
-  const fmt = (L: number): string => stackOrder(L).map((b) => `${b.kind}${b.start}`).join(',');
+  const fmt = (L: number): string =>
+    stackOrder(L)
+      .map((b) => `${b.kind}${b.start}`)
+      .join(',');
   assert.equal(fmt(2), 'down0,up0');
   assert.equal(fmt(3), 'middle0,up0,down1');
   assert.equal(fmt(4), 'middle0,down2,up0,middle1');
@@ -46,7 +49,10 @@ test('pyramid compose inverts build (max pooling and nearest downsampling, non-s
 function perturbedModel(opts: Parameters<typeof resolveConfig>[0], seed = 1): PyramidFlow {
   const m = PyramidFlow.create(resolveConfig(opts), seed);
   const rng = new Random(seed + 100);
-  for (const b of m.blocks) b.affine.conv2.updateHost((w) => { for (let i = 0; i < w.length; i++) w[i] = rng.normal() * 0.05; });
+  for (const b of m.blocks)
+    b.affine.conv2.updateHost((w) => {
+      for (let i = 0; i < w.length; i++) w[i] = rng.normal() * 0.05;
+    });
   return m;
 }
 

@@ -29,11 +29,17 @@ for (const levels of [2, 3, 4, 5]) {
         const y = noGrad(() => m.flow.forward(z, mode));
         // float32 rounding grows with the magnitudes the scales reach (up to about 70 here)
         const tol = 1e-5 * Math.max(1, ...y.map((t) => Math.max(...Array.from(t.values(), Math.abs))));
-        const e1 = maxLevelDiff(noGrad(() => m.flow.inverse(y, mode)), z);
+        const e1 = maxLevelDiff(
+          noGrad(() => m.flow.inverse(y, mode)),
+          z,
+        );
         assert.ok(e1 < tol, `training=${training}: inverse(forward): ${e1} (tolerance ${tol})`);
         const w = noGrad(() => m.flow.inverse(z, mode));
         const tol2 = 1e-5 * Math.max(1, ...w.map((t) => Math.max(...Array.from(t.values(), Math.abs))));
-        const e2 = maxLevelDiff(noGrad(() => m.flow.forward(w, mode)), z);
+        const e2 = maxLevelDiff(
+          noGrad(() => m.flow.forward(w, mode)),
+          z,
+        );
         assert.ok(e2 < tol2, `training=${training}: forward(inverse): ${e2} (tolerance ${tol2})`);
       }
     });
@@ -106,8 +112,14 @@ test('memory saving through nested sequences and pieces of other kinds (the defa
 test('the model: official parameter names in the official order, through the chain', () => {
   const m = PyramidFlow.create(resolveConfig({ channels: 2, kernel: 3, levels: 3, stacks: 2, size: 8 }));
   const per = ['affineParams.conv.0.weight', 'affineParams.conv.2.weight', 'conv1x1.w_l', 'conv1x1.w_s', 'conv1x1.w_u'];
-  assert.deepEqual(m.namedParameters().map(([n]) => n), Array.from({ length: 6 }, (_, i) => per.map((p) => `nf.moduleslst.${i}.${p}`)).flat());
-  assert.deepEqual(m.parameters(), m.blocks.flatMap((b) => [b.affine.conv0, b.affine.conv2, b.conv.wL, b.conv.wS, b.conv.wU]));
+  assert.deepEqual(
+    m.namedParameters().map(([n]) => n),
+    Array.from({ length: 6 }, (_, i) => per.map((p) => `nf.moduleslst.${i}.${p}`)).flat(),
+  );
+  assert.deepEqual(
+    m.parameters(),
+    m.blocks.flatMap((b) => [b.affine.conv0, b.affine.conv2, b.conv.wL, b.conv.wS, b.conv.wU]),
+  );
   assert.equal(m.blocks.length, m.flow.length);
 });
 
@@ -117,7 +129,12 @@ test('the model runs the chain: forward = input stage then blocks, runBlocks = a
   m.training = false;
   const pyr = m.inputPyramid(x);
   const z = noGrad(() => m.forward(x));
-  assert.ok(maxLevelDiff(z, noGrad(() => m.flow.forward(pyr, m.mode()))) === 0);
+  assert.ok(
+    maxLevelDiff(
+      z,
+      noGrad(() => m.flow.forward(pyr, m.mode())),
+    ) === 0,
+  );
   let step = pyr;
   for (let i = 0; i < m.blocks.length; i++) step = noGrad(() => m.runBlocks(step, i, i + 1));
   assert.ok(maxLevelDiff(step, z) === 0);

@@ -3,7 +3,7 @@
  * independently of src/metrics: pairwise counting, full threshold sweeps with a scan per
  * threshold, flood fill.
  */
-import { Random } from '../../src/util/random.js';
+import type { Random } from '../../src/util/random.js';
 
 /** Mann-Whitney: P(positive outscores negative) + P(tie) / 2, over all pairs. */
 export function bruteRocAuc(scores: number[], labels: number[]): number {
@@ -67,8 +67,22 @@ export function bruteLabel(mask: ArrayLike<number>, width: number, height: numbe
   const labels = new Int32Array(width * height);
   const steps =
     connectivity === 8
-      ? [[-1, -1], [0, -1], [1, -1], [-1, 0], [1, 0], [-1, 1], [0, 1], [1, 1]]
-      : [[0, -1], [-1, 0], [1, 0], [0, 1]];
+      ? [
+          [-1, -1],
+          [0, -1],
+          [1, -1],
+          [-1, 0],
+          [1, 0],
+          [-1, 1],
+          [0, 1],
+          [1, 1],
+        ]
+      : [
+          [0, -1],
+          [-1, 0],
+          [1, 0],
+          [0, 1],
+        ];
   let count = 0;
   for (let start = 0; start < width * height; start++) {
     if (mask[start] === 0 || labels[start] !== 0) continue;

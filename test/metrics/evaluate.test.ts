@@ -5,15 +5,7 @@ import { evaluate } from '../../src/metrics/evaluate.js';
 import { aupro } from '../../src/metrics/pixel.js';
 import type { Metrics } from '../../src/metrics/types.js';
 import { Random } from '../../src/util/random.js';
-import {
-  assertClose,
-  bruteF1Max,
-  bruteOfficialPro,
-  bruteProCurve,
-  bruteRocAuc,
-  mvtecTrapezoid,
-  randomTestSet,
-} from './brute.js';
+import { assertClose, bruteF1Max, bruteOfficialPro, bruteProCurve, bruteRocAuc, mvtecTrapezoid, randomTestSet } from './brute.js';
 
 test('every field agrees with brute force on random sets of mixed image sizes', () => {
   const random = new Random(30);
@@ -54,7 +46,10 @@ test('plot curves hold at most ~500 points, all on the exact curves', () => {
   const set = randomTestSet(random, 8, () => [60, 40], 3000);
   const { curves } = evaluate(set);
   const labels = set.maps.flatMap((map, i) => Array.from(map, (_, p) => (set.masks[i]?.[p] ? 1 : 0)));
-  const roc = rocCurve(set.maps.flatMap((map) => Array.from(map)), labels);
+  const roc = rocCurve(
+    set.maps.flatMap((map) => Array.from(map)),
+    labels,
+  );
   const pro = aupro(set.maps, set.masks, set.widths, set.heights, 0.3, Infinity).curve;
   for (const [thin, exactX, exactY] of [
     [curves.pixelRoc, roc.fpr, roc.tpr],
@@ -79,7 +74,12 @@ test('pixel F1 by hand: best after a run of anomalous pixels with several scores
 });
 
 test('has exactly the fields of the API MetricSet plus curves', () => {
-  const result = evaluate({ maps: [Float32Array.from([1, 2]), Float32Array.from([3, 0])], masks: [null, Uint8Array.from([1, 0])], widths: [2, 1], heights: [1, 2] });
+  const result = evaluate({
+    maps: [Float32Array.from([1, 2]), Float32Array.from([3, 0])],
+    masks: [null, Uint8Array.from([1, 0])],
+    widths: [2, 1],
+    heights: [1, 2],
+  });
   const { curves, ...metrics } = result;
   assert.deepEqual(Object.keys(curves).sort(), ['imageRoc', 'pixelRoc', 'pro']);
   const expected: Metrics = {
@@ -98,7 +98,12 @@ test('has exactly the fields of the API MetricSet plus curves', () => {
 });
 
 test('only good images: pixel and image metrics are NaN, curves empty', () => {
-  const result = evaluate({ maps: [Float32Array.from([1, 2]), Float32Array.from([0.5, 0])], masks: [null, new Uint8Array(2)], widths: [2, 2], heights: [1, 1] });
+  const result = evaluate({
+    maps: [Float32Array.from([1, 2]), Float32Array.from([0.5, 0])],
+    masks: [null, new Uint8Array(2)],
+    widths: [2, 2],
+    heights: [1, 1],
+  });
   for (const key of ['pixel_auroc', 'image_auroc', 'aupro', 'pro_full', 'pixel_f1_max', 'pixel_f1_threshold', 'image_f1_max'] as const) {
     assert.ok(Number.isNaN(result[key]), key);
   }

@@ -20,7 +20,11 @@ test('NaN bit patterns of either sign, and only they, have NaN keys', () => {
 
 test('bucket sort sorts keys and carries the payload with each key', () => {
   const random = new Random(5);
-  for (const [n, spread] of [[5000, 1], [20000, 0.001], [3000, 0]] as const) {
+  for (const [n, spread] of [
+    [5000, 1],
+    [20000, 0.001],
+    [3000, 0],
+  ] as const) {
     // spread 0 gives one bucket of equal keys; small spreads give large buckets with ties.
     const values = Float32Array.from({ length: n }, () => (spread === 0 ? 0.25 : Math.round(random.normal() * 4000 * spread) / 4000 + 0.3));
     const keys = Uint32Array.from(values, float32ToKey);

@@ -101,27 +101,42 @@ describe('the package as users get it', () => {
   let consumer = '';
   let installed = false;
 
-  before(async () => {
-    work = mkdtempSync(join(tmpdir(), 'pyramidflow-pack-'));
-    // prepack builds (wasm and TypeScript) before packing; its output shares stdout with the JSON.
-    const r = await run('npm', ['pack', '--json', '--pack-destination', work], root, 240_000);
-    assert.equal(r.code, 0, `npm pack failed\n${show(r)}`);
-    const start = [...r.stdout.matchAll(/^\[\s*$/gm)].pop();
-    assert.ok(start?.index !== undefined, `no JSON in npm pack's output\n${show(r)}`);
-    const result = (JSON.parse(r.stdout.slice(start.index)) as Array<{ filename: string; files: Array<{ path: string }> }>)[0]!;
-    files = result.files.map((f) => f.path).sort();
-    tarball = join(work, result.filename);
-    assert.ok(existsSync(tarball), `${tarball} was not written`);
-  }, { timeout: 300_000 });
+  before(
+    async () => {
+      work = mkdtempSync(join(tmpdir(), 'pyramidflow-pack-'));
+      // prepack builds (wasm and TypeScript) before packing; its output shares stdout with the JSON.
+      const r = await run('npm', ['pack', '--json', '--pack-destination', work], root, 240_000);
+      assert.equal(r.code, 0, `npm pack failed\n${show(r)}`);
+      const start = [...r.stdout.matchAll(/^\[\s*$/gm)].pop();
+      assert.ok(start?.index !== undefined, `no JSON in npm pack's output\n${show(r)}`);
+      const result = (JSON.parse(r.stdout.slice(start.index)) as Array<{ filename: string; files: Array<{ path: string }> }>)[0]!;
+      files = result.files.map((f) => f.path).sort();
+      tarball = join(work, result.filename);
+      assert.ok(existsSync(tarball), `${tarball} was not written`);
+    },
+    { timeout: 300_000 },
+  );
 
   after(() => {
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
   it('ships the build of src/, the kernels, the licence and the readme, and no tests, benches or source maps', () => {
-    assert.deepEqual(files.filter((f) => f.startsWith('dist/test/')), [], 'dist/test is shipped');
-    assert.deepEqual(files.filter((f) => f.startsWith('dist/bench/')), [], 'dist/bench is shipped');
-    assert.deepEqual(files.filter((f) => f.endsWith('.map')), [], 'source maps are shipped');
+    assert.deepEqual(
+      files.filter((f) => f.startsWith('dist/test/')),
+      [],
+      'dist/test is shipped',
+    );
+    assert.deepEqual(
+      files.filter((f) => f.startsWith('dist/bench/')),
+      [],
+      'dist/bench is shipped',
+    );
+    assert.deepEqual(
+      files.filter((f) => f.endsWith('.map')),
+      [],
+      'source maps are shipped',
+    );
     const top = new Set(['LICENSE', 'README.md', 'package.json']);
     const stray = files.filter((f) => !top.has(f) && !/^(bin\/|dist\/src\/|build\/[^/]+\.wasm$)/.test(f));
     assert.deepEqual(stray, [], 'files outside bin/, dist/src/ and build/*.wasm');
@@ -137,7 +152,9 @@ describe('the package as users get it', () => {
       strip(pkg.main),
       strip(pkg.types),
       ...Object.values(pkg.bin).map(strip),
-      ...Object.values(pkg.exports).flatMap((e) => Object.values(e)).map(strip),
+      ...Object.values(pkg.exports)
+        .flatMap((e) => Object.values(e))
+        .map(strip),
     ];
     for (const f of needed) assert.ok(files.includes(f), `${f} is not in the package`);
     // Every compiled module comes from a source that exists now (no leftovers of a stale dist/).
@@ -149,14 +166,21 @@ describe('the package as users get it', () => {
     consumer = join(work, 'consumer');
     mkdirSync(consumer);
     // The README's advice for Node 20: the same override the package uses for its own install.
-    writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true, type: 'module', overrides: pkg.overrides }, null, 2));
+    writeFileSync(
+      join(consumer, 'package.json'),
+      JSON.stringify({ name: 'consumer', version: '1.0.0', private: true, type: 'module', overrides: pkg.overrides }, null, 2),
+    );
     const r = await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball], consumer, 240_000);
     assert.equal(r.code, 0, `npm install failed\n${show(r)}`);
-    assert.doesNotMatch(r.stdout + r.stderr, /EBADENGINE/, 'an engine warning with the README\'s override in place');
+    assert.doesNotMatch(r.stdout + r.stderr, /EBADENGINE/, "an engine warning with the README's override in place");
     const dir = join(consumer, 'node_modules', 'pyramidflow');
     assert.ok(existsSync(join(dir, 'build', 'kernels-simd.wasm')));
     const withMaps = walk(join(dir, 'dist')).filter((f) => f.endsWith('.js') && readFileSync(f, 'utf8').includes('//# sourceMappingURL='));
-    assert.deepEqual(withMaps.map((f) => relative(dir, f)), [], 'compiled files point at source maps');
+    assert.deepEqual(
+      withMaps.map((f) => relative(dir, f)),
+      [],
+      'compiled files point at source maps',
+    );
     installed = true;
   });
 
@@ -173,7 +197,9 @@ describe('the package as users get it', () => {
 
   it('type-checks a TypeScript consumer against the shipped declarations, and rejects a wrong one', { timeout: 300_000 }, async () => {
     assert.ok(installed, 'not installed');
-    writeFileSync(join(consumer, 'good.ts'), `
+    writeFileSync(
+      join(consumer, 'good.ts'),
+      `
 import { train, predict, loadDetector, info, synth, type TrainOptions, type TrainSummary, type ImageDetector, type ImagePrediction, type PredictResult, type ModelInfo, type SynthOptions } from 'pyramidflow';
 import { readFileSync } from 'node:fs';
 
@@ -192,16 +218,32 @@ export async function main(): Promise<number> {
   const png: Uint8Array = await detector.heatmapPng(judged);
   return predictions.length + first.score + about.parameters + detector.info.config.channels + png.length;
 }
-`);
-    writeFileSync(join(consumer, 'bad.ts'), `
+`,
+    );
+    writeFileSync(
+      join(consumer, 'bad.ts'),
+      `
 import { train, type TrainOptions } from 'pyramidflow';
 const options: TrainOptions = { data: 'data', out: 'model.pfm', epochs: 'many' };
 await train(options);
-`);
+`,
+    );
     const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-    const flags = ['--module', 'NodeNext', '--moduleResolution', 'NodeNext', '--target', 'ES2022', '--strict', '--noEmit',
+    const flags = [
+      '--module',
+      'NodeNext',
+      '--moduleResolution',
+      'NodeNext',
+      '--target',
+      'ES2022',
+      '--strict',
+      '--noEmit',
       // A TypeScript consumer on Node has @types/node; the repo's stands in for it.
-      '--types', 'node', '--typeRoots', join(root, 'node_modules', '@types')];
+      '--types',
+      'node',
+      '--typeRoots',
+      join(root, 'node_modules', '@types'),
+    ];
     const good = await run(process.execPath, [tsc, ...flags, 'good.ts'], consumer, 120_000);
     assert.equal(good.code, 0, `the consumer does not type-check\n${show(good)}`);
     const bad = await run(process.execPath, [tsc, ...flags, 'bad.ts'], consumer, 120_000);
@@ -211,7 +253,9 @@ await train(options);
 
   it('imports the package from JavaScript and trains, predicts and loads a detector on the shipped kernels', { timeout: 120_000 }, async () => {
     assert.ok(installed, 'not installed');
-    writeFileSync(join(consumer, 'run.mjs'), `
+    writeFileSync(
+      join(consumer, 'run.mjs'),
+      `
 import { synth, train, predict, info, loadDetector } from 'pyramidflow';
 import { readFileSync } from 'node:fs';
 const out = {};
@@ -232,7 +276,8 @@ const detector = await loadDetector('model.pfm', { threads: 2 });
 const png = await detector.heatmapPng(await detector.predictImage(readFileSync('data/grid/test/patch/000.png')));
 out.png = [...png.subarray(1, 4)].map((b) => String.fromCharCode(b)).join('');
 console.log(JSON.stringify(out));
-`);
+`,
+    );
     const r = await run(process.execPath, ['run.mjs'], consumer, 120_000);
     assert.equal(r.code, 0, show(r));
     const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as {

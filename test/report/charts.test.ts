@@ -7,7 +7,10 @@ test('histogram bins sum to the number of (non-NaN) values, outliers clamped int
   const values = [0, 0.1, 0.5, 0.99, 1, -3, 7, NaN];
   const counts = histogramCounts(values, 4, 0, 1);
   assert.equal(counts.length, 4);
-  assert.equal(counts.reduce((a, b) => a + b, 0), 7);
+  assert.equal(
+    counts.reduce((a, b) => a + b, 0),
+    7,
+  );
   assert.deepEqual(counts, [3, 0, 1, 3]);
   assert.deepEqual(binEdges(0, 1, 4), [0, 0.25, 0.5, 0.75, 1]);
 });
@@ -30,7 +33,11 @@ test('thinning keeps the first and last points and at most the limit', () => {
 
 test('charts are svg elements with their id, escaped titles and a marker', () => {
   const line = lineChartSvg({
-    id: 'chart-x', title: 'A <b> & c', xLabel: 'x', yLabel: 'y', series: [{ name: 's', x: [0, 1], y: [0, 1], colour: '#000' }],
+    id: 'chart-x',
+    title: 'A <b> & c',
+    xLabel: 'x',
+    yLabel: 'y',
+    series: [{ name: 's', x: [0, 1], y: [0, 1], colour: '#000' }],
     markers: [{ x: 0.3, label: 'limit' }],
   });
   assert.match(line, /^<svg id="chart-x"/);
@@ -49,7 +56,10 @@ test('gallery order: misclassified first (missed defects and false alarms), then
     { label: 1 as const, score: 0.2, name: 'missed defect' },
     { label: 0 as const, score: 0.7, name: 'false alarm' },
   ];
-  assert.deepEqual(orderGallery(items, 0.5).map((i) => i.name), ['missed defect', 'false alarm', 'clean good', 'caught defect']);
+  assert.deepEqual(
+    orderGallery(items, 0.5).map((i) => i.name),
+    ['missed defect', 'false alarm', 'clean good', 'caught defect'],
+  );
   assert.ok(badness({ label: 1, score: 0.2 }, 0.5) > 0);
   assert.ok(badness({ label: 0, score: 0.2 }, 0.5) < 0);
 });

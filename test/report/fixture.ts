@@ -16,8 +16,16 @@ export function seededRandom(seed: number): () => number {
 
 export function metricSet(images: number, base = 0.9): MetricSet {
   return {
-    pixel_auroc: base + 0.05, image_auroc: base, aupro: base - 0.1, aupro_fpr_limit: 0.3, pro_full: base - 0.05,
-    pixel_f1_max: base - 0.4, pixel_f1_threshold: 0.6, image_f1_max: base - 0.02, image_f1_threshold: 0.7, images,
+    pixel_auroc: base + 0.05,
+    image_auroc: base,
+    aupro: base - 0.1,
+    aupro_fpr_limit: 0.3,
+    pro_full: base - 0.05,
+    pixel_f1_max: base - 0.4,
+    pixel_f1_threshold: 0.6,
+    image_f1_max: base - 0.02,
+    image_f1_threshold: 0.7,
+    images,
   };
 }
 
@@ -30,12 +38,23 @@ function galleryItem(index: number, label: 0 | 1, score: number, size: number, r
   const mask = label === 1 ? new Uint8Array(pixels) : null;
   if (mask) {
     // A square defect with high anomaly scores inside.
-    for (let y = 10; y < 20; y++) for (let x = 12; x < 22; x++) { mask[y * size + x] = 1; map[y * size + x] = score; }
+    for (let y = 10; y < 20; y++)
+      for (let x = 12; x < 22; x++) {
+        mask[y * size + x] = 1;
+        map[y * size + x] = score;
+      }
   }
   return {
     file: `/data/widget/test/${label ? 'crack' : 'good'}/${String(index).padStart(3, '0')}.png`,
-    type: label ? 'crack' : 'good', label, score, verdict: score > 0.5 ? 'defect' : 'good',
-    width: size, height: size, rgb, mask, map,
+    type: label ? 'crack' : 'good',
+    label,
+    score,
+    verdict: score > 0.5 ? 'defect' : 'good',
+    width: size,
+    height: size,
+    rgb,
+    mask,
+    map,
   };
 }
 
@@ -49,14 +68,18 @@ export function fakeTestResult(galleryCount = 6, size = 32): TestResult {
   const gallery = Array.from({ length: galleryCount }, (_, i) => galleryItem(i, (i % 2) as 0 | 1, 0.3 + 0.1 * i, size, random));
   const roc = { x: [0, 0.05, 0.1, 0.3, 0.6, 1], y: [0, 0.6, 0.8, 0.92, 0.98, 1] };
   return {
-    category: 'widget', model: '/models/widget.pflow',
+    category: 'widget',
+    model: '/models/widget.pflow',
     config: { channels: 16, kernel: 7, levels: 4, stacks: 4, volumeNorm: 'cvn', height: size, width: size, downsample: 'maxpool' },
-    seconds: 3.2, overall: metricSet(40), perType: { crack: metricSet(20, 0.85), good: metricSet(20, 0.95) },
+    seconds: 3.2,
+    overall: metricSet(40),
+    perType: { crack: metricSet(20, 0.85), good: metricSet(20, 0.95) },
     thresholds: { image: 0.5, pixel: 0.45, imageFpr: 0.01, pixelFpr: 0.001, source: 'holdout', images: 12, scaleMin: 0, scaleMax: 1 },
     confusion: { goodImages: 20, goodRejected: 2, defectImages: 20, defectsMissed: 3 },
     thresholdGap: { image: 0.04, pixel: -0.02 },
     curves: { pixelRoc: roc, imageRoc: { x: [0, 0.1, 0.5, 1], y: [0, 0.7, 0.9, 1] }, pro: { x: [0, 0.1, 0.2, 0.3], y: [0, 0.5, 0.7, 0.8] } },
     lossPerEpoch: [2.1, 1.4, 0.9, 0.7, 0.65],
-    images, gallery,
+    images,
+    gallery,
   };
 }

@@ -30,7 +30,10 @@ test('writeReport writes one self-contained index.html', async () => {
   }
 });
 
-test('report renders in Chromium without errors or requests', { skip: browserMissing && `${CHROMIUM} not found (install Debian's chromium; this test is required in CI)`, timeout: 60_000 }, async () => {
+test('report renders in Chromium without errors or requests', {
+  skip: browserMissing && `${CHROMIUM} not found (install Debian's chromium; this test is required in CI)`,
+  timeout: 60_000,
+}, async () => {
   const { chromium } = await import('playwright-core');
   const dir = mkdtempSync(join(tmpdir(), 'pyramidflow-report-'));
   const galleryCount = 6;
@@ -44,10 +47,14 @@ test('report renders in Chromium without errors or requests', { skip: browserMis
     const consoleErrors: string[] = [];
     const failedRequests: string[] = [];
     const requests: string[] = [];
-    page.on('console', (message) => { if (message.type() === 'error') consoleErrors.push(message.text()); });
+    page.on('console', (message) => {
+      if (message.type() === 'error') consoleErrors.push(message.text());
+    });
     page.on('pageerror', (error) => consoleErrors.push(error.message));
     page.on('requestfailed', (request) => failedRequests.push(request.url()));
-    page.on('request', (request) => { if (!request.url().startsWith('data:')) requests.push(request.url()); });
+    page.on('request', (request) => {
+      if (!request.url().startsWith('data:')) requests.push(request.url());
+    });
     await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
 
     for (const id of REPORT_CHART_IDS) {
@@ -56,7 +63,9 @@ test('report renders in Chromium without errors or requests', { skip: browserMis
     }
     assert.equal(await page.locator('#gallery .gallery-item').count(), galleryCount);
     assert.equal(await page.locator('#gallery img').count(), galleryCount * 4);
-    const imagesDecoded = await page.$$eval('#gallery img', (imgs) => imgs.every((img) => (img as HTMLImageElement).complete && (img as HTMLImageElement).naturalWidth === 48));
+    const imagesDecoded = await page.$$eval('#gallery img', (imgs) =>
+      imgs.every((img) => (img as HTMLImageElement).complete && (img as HTMLImageElement).naturalWidth === 48),
+    );
     assert.ok(imagesDecoded, 'every gallery picture decodes at the item size');
     assert.equal(await page.locator('table#metrics tbody tr').count(), 3);
 

@@ -81,7 +81,10 @@ test('?heatmap=png&mask=png add the pictures inline as PNG data URLs at the imag
   // The mask is white exactly where the map is above the pixel threshold.
   const mask = await sharp(pngFromDataUrl(r.body.mask)).greyscale().raw().toBuffer();
   const whites = mask.reduce((n, v) => n + (v > 127 ? 1 : 0), 0);
-  assert.equal(whites, r.body.regions.reduce((n: number, reg: { area: number }) => n + reg.area, 0));
+  assert.equal(
+    whites,
+    r.body.regions.reduce((n: number, reg: { area: number }) => n + reg.area, 0),
+  );
 });
 
 test('?pictures=url gives one-time URLs: served once as PNG, then 404', async () => {

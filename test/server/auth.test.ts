@@ -33,7 +33,12 @@ function assertUnauthorized(r: JsonReply, label: string): void {
 
 test('with a token, the API, the metrics and unknown routes need it', async () => {
   const u = server.url;
-  for (const [label, headers] of [['no header', {}], ['wrong token', { authorization: 'Bearer nope' }], ['basic', { authorization: `Basic ${TOKEN}` }], ['bare token', { authorization: TOKEN }]] as const) {
+  for (const [label, headers] of [
+    ['no header', {}],
+    ['wrong token', { authorization: 'Bearer nope' }],
+    ['basic', { authorization: `Basic ${TOKEN}` }],
+    ['bare token', { authorization: TOKEN }],
+  ] as const) {
     assertUnauthorized(await getJson(`${u}/v1/models`, headers), `GET /v1/models, ${label}`);
   }
   assertUnauthorized(await getJson(`${u}/v1/models/fake`), 'GET /v1/models/fake');
@@ -70,7 +75,8 @@ test('an empty token, or one holding whitespace, is refused before the server st
 });
 
 test('isLoopbackHost knows 127.0.0.0/8, ::1 and localhost, and nothing else', () => {
-  for (const host of ['127.0.0.1', '127.1.2.3', 'localhost', 'LOCALHOST', '::1', '[::1]', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1']) assert.ok(isLoopbackHost(host), host);
+  for (const host of ['127.0.0.1', '127.1.2.3', 'localhost', 'LOCALHOST', '::1', '[::1]', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1'])
+    assert.ok(isLoopbackHost(host), host);
   for (const host of ['0.0.0.0', '::', '10.0.0.1', '192.168.1.2', '128.0.0.1', 'example.com', 'localhost.example.com', '::ffff:10.0.0.1', '']) {
     assert.ok(!isLoopbackHost(host), host);
   }
@@ -79,7 +85,16 @@ test('isLoopbackHost knows 127.0.0.0/8, ::1 and localhost, and nothing else', ()
 test('startServer refuses a non-loopback host without a token unless insecure, in one line', async () => {
   for (const host of ['0.0.0.0', '::', 'example.com']) {
     const loader = new FakeLoader();
-    const attempt = startServer({ models: [{ name: 'a', file: '/m/a.pfm' }], loadDetector: loader.load, host, port: 0, handleSignals: false, logLevel: 'silent', print: () => {}, log: () => {} });
+    const attempt = startServer({
+      models: [{ name: 'a', file: '/m/a.pfm' }],
+      loadDetector: loader.load,
+      host,
+      port: 0,
+      handleSignals: false,
+      logLevel: 'silent',
+      print: () => {},
+      log: () => {},
+    });
     await assert.rejects(attempt, (err: Error) => {
       assert.match(err.message, new RegExp(`${host.replace(/\./g, '\\.')}.*token.*insecure`), err.message);
       assert.doesNotMatch(err.message, /\n/);
@@ -91,7 +106,10 @@ test('startServer refuses a non-loopback host without a token unless insecure, i
   const notes: string[] = [];
   const insecure = await startServer({ ...common, loadDetector: new FakeLoader().load, insecure: true, log: (l) => notes.push(l) });
   try {
-    assert.ok(notes.some((l) => /without a token/.test(l)), notes.join('\n'));
+    assert.ok(
+      notes.some((l) => /without a token/.test(l)),
+      notes.join('\n'),
+    );
     assert.equal((await fetch(`${insecure.url.replace('0.0.0.0', '127.0.0.1')}/v1/models`)).status, 200);
   } finally {
     await insecure.close();

@@ -57,7 +57,15 @@ test('a body over maxBytes is refused with 413, raw or multipart', async () => {
 });
 
 test('non-finite thresholds are refused with 400 naming the parameter', async () => {
-  const cases = ['threshold=Infinity', 'threshold=1e999', 'threshold=-Infinity', 'pixel_threshold=-Infinity', 'pixel_threshold=NaN', 'pixel_threshold=1e999', 'min_area=1e999'];
+  const cases = [
+    'threshold=Infinity',
+    'threshold=1e999',
+    'threshold=-Infinity',
+    'pixel_threshold=-Infinity',
+    'pixel_threshold=NaN',
+    'pixel_threshold=1e999',
+    'min_area=1e999',
+  ];
   for (const query of cases) {
     const name = query.split('=')[0]!;
     const r = await postBytes(`${predictUrl()}?${query}`, png);

@@ -15,7 +15,18 @@ export function fakeInfo(file: string): ModelInfo {
     formatVersion: 1,
     config: { channels: 4, kernel: 3, levels: 2, stacks: 1, volumeNorm: 'cvn', height: 64, width: 64, downsample: 'maxpool' },
     parameters: 123,
-    training: { data: '/data', category: 'fake', trainImages: 10, holdoutImages: 2, epochs: 1, epochsDone: 1, steps: 5, seed: 0, augment: 'none', lossPerEpoch: [1] },
+    training: {
+      data: '/data',
+      category: 'fake',
+      trainImages: 10,
+      holdoutImages: 2,
+      epochs: 1,
+      epochsDone: 1,
+      steps: 5,
+      seed: 0,
+      augment: 'none',
+      lossPerEpoch: [1],
+    },
     thresholds: { ...FAKE_THRESHOLDS },
     createdAt: '2024-01-01T00:00:00.000Z',
   };
@@ -29,14 +40,28 @@ function regionsAbove(map: Float32Array, w: number, h: number, t: number, minAre
     if (seen[start] || !(map[start]! > t)) continue;
     const stack = [start];
     seen[start] = 1;
-    let area = 0, x0 = w, y0 = h, x1 = -1, y1 = -1, peak = -Infinity;
+    let area = 0,
+      x0 = w,
+      y0 = h,
+      x1 = -1,
+      y1 = -1,
+      peak = -Infinity;
     while (stack.length) {
       const i = stack.pop()!;
-      const x = i % w, y = (i / w) | 0;
+      const x = i % w,
+        y = (i / w) | 0;
       area++;
-      x0 = Math.min(x0, x); y0 = Math.min(y0, y); x1 = Math.max(x1, x); y1 = Math.max(y1, y);
+      x0 = Math.min(x0, x);
+      y0 = Math.min(y0, y);
+      x1 = Math.max(x1, x);
+      y1 = Math.max(y1, y);
       peak = Math.max(peak, map[i]!);
-      for (const [nx, ny] of [[x - 1, y], [x + 1, y], [x, y - 1], [x, y + 1]] as const) {
+      for (const [nx, ny] of [
+        [x - 1, y],
+        [x + 1, y],
+        [x, y - 1],
+        [x, y + 1],
+      ] as const) {
         const j = ny * w + nx;
         if (nx >= 0 && ny >= 0 && nx < w && ny < h && !seen[j] && map[j]! > t) {
           seen[j] = 1;
@@ -108,13 +133,17 @@ export class FakeDetector implements ImageDetector {
       rgb[i * 3] = v;
       rgb[i * 3 + 2] = 255 - v;
     }
-    return sharp(rgb, { raw: { width: pred.width, height: pred.height, channels: 3 } }).png().toBuffer();
+    return sharp(rgb, { raw: { width: pred.width, height: pred.height, channels: 3 } })
+      .png()
+      .toBuffer();
   }
 
   async maskPng(pred: ImagePrediction, pixelThreshold = FAKE_THRESHOLDS.pixel): Promise<Buffer> {
     const grey = Buffer.alloc(pred.width * pred.height);
     for (let i = 0; i < pred.map.length; i++) grey[i] = pred.map[i]! > pixelThreshold ? 255 : 0;
-    return sharp(grey, { raw: { width: pred.width, height: pred.height, channels: 1 } }).png().toBuffer();
+    return sharp(grey, { raw: { width: pred.width, height: pred.height, channels: 1 } })
+      .png()
+      .toBuffer();
   }
 }
 

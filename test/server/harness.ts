@@ -60,7 +60,12 @@ export async function readReply(res: Response): Promise<JsonReply> {
 }
 
 /** POSTs bytes with a content type (none when null) and reads the JSON reply. */
-export async function postBytes(url: string, bytes: Uint8Array, contentType: string | null = 'image/png', headers: Record<string, string> = {}): Promise<JsonReply> {
+export async function postBytes(
+  url: string,
+  bytes: Uint8Array,
+  contentType: string | null = 'image/png',
+  headers: Record<string, string> = {},
+): Promise<JsonReply> {
   const all: Record<string, string> = { ...headers };
   if (contentType) all['content-type'] = contentType;
   return readReply(await fetch(url, { method: 'POST', headers: all, body: new Uint8Array(bytes) })); // a copy typed as fetch wants it

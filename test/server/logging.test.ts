@@ -19,11 +19,14 @@ test('each request gets one JSON access line with request id, method, url, statu
     await postBytes(`${server.url}/v1/models/fake/predict?map=json`, png);
     await getJson(`${server.url}/v1/models/ghost`);
     const lines = accessLines(logEntries(server.logs));
-    assert.deepEqual(lines.map((e) => [e.method, e.url, e.status]), [
-      ['GET', '/healthz', 200],
-      ['POST', '/v1/models/fake/predict?map=json', 200],
-      ['GET', '/v1/models/ghost', 404],
-    ]);
+    assert.deepEqual(
+      lines.map((e) => [e.method, e.url, e.status]),
+      [
+        ['GET', '/healthz', 200],
+        ['POST', '/v1/models/fake/predict?map=json', 200],
+        ['GET', '/v1/models/ghost', 404],
+      ],
+    );
     assert.equal(new Set(lines.map((e) => e.reqId)).size, 3, 'a request id each');
     for (const e of lines) {
       assert.equal(typeof e.reqId, 'string');

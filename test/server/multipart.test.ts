@@ -75,7 +75,10 @@ test('malformed multipart is refused with 400 E_BAD_MULTIPART and logged without
 test('two files in one request are refused with 400, and neither is predicted', async () => {
   const from = server.logs.length;
   const started = server.loader.latest('/models/fake.pfm').started;
-  const two = form([{ name: 'image', filename: 'a.png', body: png }, { name: 'other', filename: 'b.png', body: png }]);
+  const two = form([
+    { name: 'image', filename: 'a.png', body: png },
+    { name: 'other', filename: 'b.png', body: png },
+  ]);
   assertClientError(await postBytes(predictUrl(), two, FORM), 400, 'E_TOO_MANY_FILES', 'two files');
   const fetched = new FormData();
   fetched.append('image', new Blob([new Uint8Array(png)], { type: 'image/png' }), 'a.png');
@@ -96,7 +99,11 @@ test('the framework limits on fields and parts become our own 413 errors', async
 });
 
 test('a form with one file and a few text fields still predicts (the fields are ignored)', async () => {
-  const body = form([{ name: 'note', body: 'first' }, { name: 'image', filename: 'a.png', body: png }, { name: 'after', body: 'x' }]);
+  const body = form([
+    { name: 'note', body: 'first' },
+    { name: 'image', filename: 'a.png', body: png },
+    { name: 'after', body: 'x' },
+  ]);
   const r = await postBytes(predictUrl(), body, FORM);
   assert.equal(r.status, 200, r.text);
   assert.equal(r.body.width, 32);

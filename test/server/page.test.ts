@@ -145,7 +145,10 @@ test('with a token, the page asks for it, keeps it for the session and sends it 
     await page.locator('.result .score[data-value]').waitFor({ timeout: 20_000 });
     assert.equal(apiCalls[0], undefined, 'the first call, before the token was given');
     assert.ok(apiCalls.length >= 3);
-    assert.deepEqual(apiCalls.slice(1), apiCalls.slice(1).map(() => `Bearer ${token}`));
+    assert.deepEqual(
+      apiCalls.slice(1),
+      apiCalls.slice(1).map(() => `Bearer ${token}`),
+    );
 
     // The token lasts the session: a reload lists the models without asking again.
     await page.reload();

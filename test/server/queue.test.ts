@@ -29,7 +29,10 @@ test('past maxQueue waiting requests the server answers 503 with Retry-After, th
     assert.match(metrics, /^pyramidflow_predictions_in_flight 1$/m);
     gate.resolve();
     const replies = await Promise.all(accepted);
-    assert.deepEqual(replies.map((r) => r.status), [200, 200, 200]);
+    assert.deepEqual(
+      replies.map((r) => r.status),
+      [200, 200, 200],
+    );
     assert.equal(detector.maxActive, 1); // concurrency 1 by default
     assert.deepEqual(await queueState(server.url), { active: 0, waiting: 0, concurrency: 1, max_waiting: 2 });
     assert.match(await (await fetch(`${server.url}/metrics`)).text(), /^pyramidflow_requests_total\{model="fake",status="503"\} 1$/m);
@@ -68,7 +71,9 @@ test('a waiting request whose client disconnects leaves the queue without runnin
     const first = postBytes(url, png);
     await waitUntil(() => detector.started === 1, 3000, 'the first prediction to start');
     const abort = new AbortController();
-    const gone = fetch(url, { method: 'POST', headers: { 'content-type': 'image/png' }, body: new Uint8Array(png), signal: abort.signal }).catch(() => 'aborted');
+    const gone = fetch(url, { method: 'POST', headers: { 'content-type': 'image/png' }, body: new Uint8Array(png), signal: abort.signal }).catch(
+      () => 'aborted',
+    );
     await waitUntil(async () => (await queueState(server.url)).waiting === 1, 3000, 'one waiting');
     abort.abort();
     assert.equal(await gone, 'aborted');

@@ -37,7 +37,19 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'pyramidflow-serve-e2e-'));
   await synth({ out: join(dir, 'data'), categories: ['fabric'], size: 32, train: 6, testGood: 1, testDefect: 1 });
   modelFile = join(dir, 'fabric.pfm');
-  await train({ data: join(dir, 'data'), category: 'fabric', out: modelFile, size: 32, channels: 4, levels: 2, stacks: 1, epochs: 1, batch: 2, threads: 1, holdout: 0.34 });
+  await train({
+    data: join(dir, 'data'),
+    category: 'fabric',
+    out: modelFile,
+    size: 32,
+    channels: 4,
+    levels: 2,
+    stacks: 1,
+    epochs: 1,
+    batch: 2,
+    threads: 1,
+    holdout: 0.34,
+  });
   served = join(dir, 'served.pfm');
   copyFileSync(modelFile, served);
   app = await buildServer({ models: [{ name: 'fabric', file: served }], threads: 1, log: () => {}, logLevel: 'silent' });

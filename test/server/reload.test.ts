@@ -85,7 +85,10 @@ test('startServer prints its URL, reloads every model on SIGHUP and closes grace
   const exited = deferred();
   let exitCode = -1;
   const running = await startServer({
-    models: [{ name: 'a', file: '/m/a.pfm' }, { name: 'b', file: '/m/b.pfm' }],
+    models: [
+      { name: 'a', file: '/m/a.pfm' },
+      { name: 'b', file: '/m/b.pfm' },
+    ],
     loadDetector: loader.load,
     port: 0,
     logLevel: 'silent',
@@ -116,7 +119,10 @@ test('startServer prints its URL, reloads every model on SIGHUP and closes grace
     await exited.promise;
     closed = true;
     assert.equal(exitCode, 0);
-    assert.ok(logs.some((l) => l.includes('SIGTERM')), logs.join('\n'));
+    assert.ok(
+      logs.some((l) => l.includes('SIGTERM')),
+      logs.join('\n'),
+    );
     assert.equal(process.listenerCount('SIGHUP'), 0);
   } finally {
     if (!closed) await running.close();

@@ -7,7 +7,7 @@ import { Metrics } from '../../src/server/metrics.js';
 import { downsampleMax } from '../../src/server/predict.js';
 import { readImageHeader, sniffFormat } from '../../src/server/image-header.js';
 import { parseModelSpec, validateSpecs } from '../../src/server/models.js';
-import { HttpError } from '../../src/server/errors.js';
+import type { HttpError } from '../../src/server/errors.js';
 import { deferred, testImage, waitUntil } from './fake-detector.js';
 
 test('queue runs at most `concurrency` tasks and refuses past maxQueue with a Retry-After', async () => {
@@ -100,7 +100,8 @@ test('metrics text is valid exposition format with a cumulative histogram and es
 });
 
 test('the low-resolution map keeps every peak (max-pooling) and its shape', () => {
-  const w = 10, h = 5;
+  const w = 10,
+    h = 5;
   const map = new Float32Array(w * h).fill(0.1);
   map[3 * w + 7] = 0.9; // one hot pixel
   const small = downsampleMax(map, w, h, 4); // factor 3 -> 4 x 2
@@ -145,7 +146,14 @@ test('--model values: NAME=FILE, or a bare FILE named by its stem; names are che
   assert.deepEqual(parseModelSpec('models/screw.pfm'), { name: 'screw', file: 'models/screw.pfm' });
   assert.deepEqual(parseModelSpec('/data/a=b/grid.pfm'), { name: 'grid', file: '/data/a=b/grid.pfm' });
   assert.throws(() => validateSpecs([]), /at least one model/);
-  assert.throws(() => validateSpecs([{ name: 'a', file: 'x' }, { name: 'a', file: 'y' }]), /two models are named "a"/);
+  assert.throws(
+    () =>
+      validateSpecs([
+        { name: 'a', file: 'x' },
+        { name: 'a', file: 'y' },
+      ]),
+    /two models are named "a"/,
+  );
   assert.throws(() => validateSpecs([{ name: 'a b', file: 'x' }]), /model name "a b"/);
 });
 

@@ -13,14 +13,13 @@ export function randomTensor(shape: number[], rng: Random, scale = 1): Tensor {
  * differences, for every input (or `probes` random entries of large ones).
  * Returns the worst error relative to the largest gradient magnitude of that input.
  */
-export function gradCheck(
-  f: (inputs: Tensor[]) => Tensor,
-  inputs: Tensor[],
-  opts: { eps?: number; probes?: number; seed?: number } = {},
-): number[] {
+export function gradCheck(f: (inputs: Tensor[]) => Tensor, inputs: Tensor[], opts: { eps?: number; probes?: number; seed?: number } = {}): number[] {
   const eps = opts.eps ?? 1e-2;
   const rng = new Random(opts.seed ?? 7);
-  for (const t of inputs) { markLeaf(t); t.grad = null; }
+  for (const t of inputs) {
+    markLeaf(t);
+    t.grad = null;
+  }
   const tape = new Tape();
   const out = withTape(tape, () => f(inputs));
   const r = new Float32Array(out.size);

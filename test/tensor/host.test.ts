@@ -4,7 +4,20 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Tensor, Tape, withTape, markLeaf, mul, add, withResidentScope, keepTensors, releaseTensor, addGradInto, isResident, backend } from '../../src/tensor/index.js';
+import {
+  Tensor,
+  Tape,
+  withTape,
+  markLeaf,
+  mul,
+  add,
+  withResidentScope,
+  keepTensors,
+  releaseTensor,
+  addGradInto,
+  isResident,
+  backend,
+} from '../../src/tensor/index.js';
 
 test('values is a view, toHost a copy the caller owns, item the one number', () => {
   const a = new Float32Array([1, 2, 3, 4, 5, 6]);
@@ -25,7 +38,9 @@ test('values is a view, toHost a copy the caller owns, item the one number', () 
 test('updateHost writes model state in place; detach shares the numbers outside any graph', () => {
   const p = Tensor.param([3], new Float32Array([1, 2, 3]));
   const before = p.values();
-  p.updateHost((w) => { for (let i = 0; i < w.length; i++) w[i] = w[i]! * 2; });
+  p.updateHost((w) => {
+    for (let i = 0; i < w.length; i++) w[i] = w[i]! * 2;
+  });
   assert.deepEqual(Array.from(p.values()), [2, 4, 6]);
   assert.equal(p.values(), before, 'in place: the same numbers');
   const d = p.detach();

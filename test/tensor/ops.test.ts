@@ -24,8 +24,20 @@ check('leakyRelu', ([a]) => T.leakyRelu(a!, 0.01), [randomTensor([2, 3, 4, 5], r
 check('square', ([a]) => T.square(a!), [randomTensor([2, 3, 4, 5], rng)]);
 check('meanOver (0,1)', ([a]) => T.meanOver(a!, [0, 1]), [randomTensor([2, 3, 4, 5], rng)]);
 check('meanOver (0,2,3)', ([a]) => T.meanOver(a!, [0, 2, 3]), [randomTensor([2, 3, 4, 5], rng)]);
-check('concat and slice channels', ([a, b]) => T.sliceChannels(T.concatChannels([a!, b!]), 1, 3), [randomTensor([2, 2, 3, 3], rng), randomTensor([2, 3, 3, 3], rng)]);
-check('pairSquaredDiff', ([a]) => T.pairSquaredDiff(a!, [[0, 1], [0, 2], [1, 2]]), [randomTensor([3, 2, 4, 4], rng)]);
+check('concat and slice channels', ([a, b]) => T.sliceChannels(T.concatChannels([a!, b!]), 1, 3), [
+  randomTensor([2, 2, 3, 3], rng),
+  randomTensor([2, 3, 3, 3], rng),
+]);
+check(
+  'pairSquaredDiff',
+  ([a]) =>
+    T.pairSquaredDiff(a!, [
+      [0, 1],
+      [0, 2],
+      [1, 2],
+    ]),
+  [randomTensor([3, 2, 4, 4], rng)],
+);
 check('blur', ([a]) => T.blur(a!), [randomTensor([2, 2, 7, 9], rng)]);
 check('maxPool2', ([a]) => T.maxPool2(a!), [randomTensor([2, 2, 6, 8], rng)], TOL, 1e-3);
 check('nearest up', ([a]) => T.nearest(a!, 8, 10), [randomTensor([1, 2, 4, 5], rng)]);
@@ -33,39 +45,53 @@ check('nearest down', ([a]) => T.nearest(a!, 3, 4), [randomTensor([1, 2, 6, 8], 
 check('conv2d k3', ([x, w]) => T.conv2d(x!, w!), [randomTensor([2, 3, 6, 7], rng), randomTensor([4, 3, 3, 3], rng)]);
 check('conv2d k5', ([x, w]) => T.conv2d(x!, w!), [randomTensor([1, 2, 5, 9], rng), randomTensor([3, 2, 5, 5], rng)]);
 check('channelMix', ([x, m]) => T.channelMix(x!, m!), [randomTensor([2, 3, 4, 4], rng), randomTensor([5, 3], rng)]);
-check('div', ([a, b]) => T.div(a!, b!), [randomTensor([2, 3, 4, 5], rng), T.Tensor.from([2, 3, 4, 5], Array.from({ length: 120 }, () => (rng.uniform(0, 1) < 0.5 ? -1 : 1) * rng.uniform(0.5, 2)))]);
+check('div', ([a, b]) => T.div(a!, b!), [
+  randomTensor([2, 3, 4, 5], rng),
+  T.Tensor.from(
+    [2, 3, 4, 5],
+    Array.from({ length: 120 }, () => (rng.uniform(0, 1) < 0.5 ? -1 : 1) * rng.uniform(0.5, 2)),
+  ),
+]);
 check('meanAbsDiffOverChannels', ([z, t]) => T.meanAbsDiffOverChannels(z!, t!), [randomTensor([2, 3, 4, 5], rng), randomTensor([1, 3, 4, 5], rng)], TOL, 1e-3);
 check('fftAbsMean (power of two)', ([x]) => T.fftAbsMean(x!), [randomTensor([2, 8, 8], rng)]);
 check('fftAbsMean (Bluestein)', ([x]) => T.fftAbsMean(x!), [randomTensor([1, 6, 10], rng)]);
 
 test('fft2 matches a direct DFT on a non-power-of-two size', () => {
-  const H = 5, W = 6;
+  const H = 5,
+    W = 6;
   const x = Array.from({ length: H * W }, () => rng.normal());
-  const re = Float64Array.from(x), im = new Float64Array(H * W);
+  const re = Float64Array.from(x),
+    im = new Float64Array(H * W);
   T.fft2InPlace(re, im, H, W, -1);
-  for (let u = 0; u < H; u++) for (let v = 0; v < W; v++) {
-    let sr = 0, si = 0;
-    for (let h = 0; h < H; h++) for (let w = 0; w < W; w++) {
-      const a = -2 * Math.PI * (u * h / H + v * w / W);
-      sr += x[h * W + w]! * Math.cos(a);
-      si += x[h * W + w]! * Math.sin(a);
+  for (let u = 0; u < H; u++)
+    for (let v = 0; v < W; v++) {
+      let sr = 0,
+        si = 0;
+      for (let h = 0; h < H; h++)
+        for (let w = 0; w < W; w++) {
+          const a = -2 * Math.PI * ((u * h) / H + (v * w) / W);
+          sr += x[h * W + w]! * Math.cos(a);
+          si += x[h * W + w]! * Math.sin(a);
+        }
+      assert.ok(Math.abs(sr - re[u * W + v]!) < 1e-9 && Math.abs(si - im[u * W + v]!) < 1e-9, `DFT at ${u},${v}`);
     }
-    assert.ok(Math.abs(sr - re[u * W + v]!) < 1e-9 && Math.abs(si - im[u * W + v]!) < 1e-9, `DFT at ${u},${v}`);
-  }
 });
 
 test('blur equals the depthwise 5x5 cross-correlation with outer(b,b)/256', () => {
   const x = randomTensor([1, 1, 6, 7], rng);
   const y = T.blur(x);
   const b = [1, 4, 6, 4, 1];
-  for (let h = 0; h < 6; h++) for (let w = 0; w < 7; w++) {
-    let s = 0;
-    for (let a = 0; a < 5; a++) for (let c = 0; c < 5; c++) {
-      const hh = h + a - 2, ww = w + c - 2;
-      if (hh >= 0 && hh < 6 && ww >= 0 && ww < 7) s += (b[a]! * b[c]! / 256) * x.data[hh * 7 + ww]!;
+  for (let h = 0; h < 6; h++)
+    for (let w = 0; w < 7; w++) {
+      let s = 0;
+      for (let a = 0; a < 5; a++)
+        for (let c = 0; c < 5; c++) {
+          const hh = h + a - 2,
+            ww = w + c - 2;
+          if (hh >= 0 && hh < 6 && ww >= 0 && ww < 7) s += ((b[a]! * b[c]!) / 256) * x.data[hh * 7 + ww]!;
+        }
+      assert.ok(Math.abs(s - y.data[h * 7 + w]!) < 1e-6);
     }
-    assert.ok(Math.abs(s - y.data[h * 7 + w]!) < 1e-6);
-  }
 });
 
 test('shape errors are clear', () => {
@@ -75,7 +101,8 @@ test('shape errors are clear', () => {
 });
 
 test('div, movingAverage and meanAbsDiffOverChannels compute what they say', () => {
-  const a = T.Tensor.from([1, 1, 1, 3], [1, 2, 3]), b = T.Tensor.from([1, 1, 1, 3], [2, 4, -8]);
+  const a = T.Tensor.from([1, 1, 1, 3], [1, 2, 3]),
+    b = T.Tensor.from([1, 1, 1, 3], [2, 4, -8]);
   assert.deepEqual(Array.from(T.div(a, b).values()), [0.5, 0.5, -0.375]);
   assert.throws(() => T.div(a, T.Tensor.zeros([3])), /div: shapes \[1, 1, 1, 3\] and \[3\] differ/);
   // a scalar running mean takes the batch mean's shape; float64 arithmetic, rounded once
@@ -83,9 +110,13 @@ test('div, movingAverage and meanAbsDiffOverChannels compute what they say', () 
   assert.deepEqual(next.shape, [1, 1, 1, 3]);
   assert.deepEqual(Array.from(next.values()), [0.2, 0.4, -0.8].map(Math.fround));
   const again = T.movingAverage(next, a, 0.1);
-  assert.deepEqual(Array.from(again.values()), [0, 1, 2].map((i) => Math.fround(0.9 * next.values()[i]! + 0.1 * a.values()[i]!)));
+  assert.deepEqual(
+    Array.from(again.values()),
+    [0, 1, 2].map((i) => Math.fround(0.9 * next.values()[i]! + 0.1 * a.values()[i]!)),
+  );
   assert.throws(() => T.movingAverage(T.Tensor.zeros([2]), b, 0.1), /movingAverage/);
-  const z = T.Tensor.from([2, 2, 1, 1], [1, -1, 3, 0]), t = T.Tensor.from([1, 2, 1, 1], [0, 1]);
+  const z = T.Tensor.from([2, 2, 1, 1], [1, -1, 3, 0]),
+    t = T.Tensor.from([1, 2, 1, 1], [0, 1]);
   assert.deepEqual(Array.from(T.meanAbsDiffOverChannels(z, t).values()), [1.5, 2]);
   assert.throws(() => T.meanAbsDiffOverChannels(z, T.Tensor.zeros([1, 3, 1, 1])), /does not match/);
 });

@@ -5,7 +5,16 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  allocFloats, isResident, keep, release, toHeap, withResidentScope, setFloatAllocator, poisonFreedArrays, Tensor, conv2d,
+  allocFloats,
+  isResident,
+  keep,
+  release,
+  toHeap,
+  withResidentScope,
+  setFloatAllocator,
+  poisonFreedArrays,
+  Tensor,
+  conv2d,
 } from '../../src/tensor/index.js';
 import { initBackend, setBackend, backend, cacheFilters } from '../../src/tensor/kernels/index.js';
 import { JsBackend } from '../../src/tensor/kernels/js/conv.js';
@@ -38,14 +47,21 @@ test('arrays are resident only inside a scope, zeroed, and freed when it ends (a
     assert.ok(isResident(a));
     release(a);
     const b = allocFloats(1000); // likely the same block again
-    assert.ok(b.every((v) => v === 0), 'zeroed even when the memory is reused');
+    assert.ok(
+      b.every((v) => v === 0),
+      'zeroed even when the memory is reused',
+    );
     assert.ok(inUse() > base);
   });
   assert.equal(inUse(), base, 'all freed at the end');
-  assert.throws(() => withResidentScope(() => {
-    allocFloats(5000);
-    throw new Error('boom');
-  }), /boom/);
+  assert.throws(
+    () =>
+      withResidentScope(() => {
+        allocFloats(5000);
+        throw new Error('boom');
+      }),
+    /boom/,
+  );
   assert.equal(inUse(), base, 'freed when the scope throws');
 });
 
@@ -70,7 +86,8 @@ test('keep hands an array to the enclosing scope; toHeap copies out of the outer
 
 test('ops on resident tensors give what they give on the heap', () => {
   const r = new Random(3);
-  const x = new Tensor([2, 5, 19, 23]), w = new Tensor([6, 5, 7, 7]);
+  const x = new Tensor([2, 5, 19, 23]),
+    w = new Tensor([6, 5, 7, 7]);
   for (const t of [x, w]) for (let i = 0; i < t.size; i++) t.data[i] = r.normal();
   const heap = conv2d(x, w).data;
   const resident = withResidentScope(() => {
@@ -81,10 +98,13 @@ test('ops on resident tensors give what they give on the heap', () => {
   });
   assert.deepEqual(resident, heap);
   // in place on resident arrays (gradient accumulation)
-  const n = 70001, u = Float32Array.from({ length: n }, (_, i) => Math.sin(i)), v = Float32Array.from({ length: n }, (_, i) => Math.cos(i));
+  const n = 70001,
+    u = Float32Array.from({ length: n }, (_, i) => Math.sin(i)),
+    v = Float32Array.from({ length: n }, (_, i) => Math.cos(i));
   const sum = Float32Array.from(u, (a, i) => a + v[i]!);
   const got = withResidentScope(() => {
-    const a = allocFloats(n, false), b = allocFloats(n, false);
+    const a = allocFloats(n, false),
+      b = allocFloats(n, false);
     a.set(u);
     b.set(v);
     backend().addInto(a, b, n);
@@ -95,10 +115,13 @@ test('ops on resident tensors give what they give on the heap', () => {
 
 type RunConfig = Parameters<typeof resolveConfig>[0];
 
-function stepRun(saveMemory: boolean, options: RunConfig = { channels: 4, kernel: 5, levels: 3, stacks: 1, size: 32 }):
-  { losses: number[]; params: Float32Array[]; maps: Float32Array[]; running: Float32Array[] } {
+function stepRun(
+  saveMemory: boolean,
+  options: RunConfig = { channels: 4, kernel: 5, levels: 3, stacks: 1, size: 32 },
+): { losses: number[]; params: Float32Array[]; maps: Float32Array[]; running: Float32Array[] } {
   const config = resolveConfig(options);
-  const H = config.height, W = config.width;
+  const H = config.height,
+    W = config.width;
   const model = PyramidFlow.create(config, 1);
   const opt = new Adam(model.parameters(), OFFICIAL_ADAM);
   const r = new Random(2);
@@ -117,7 +140,8 @@ function stepRun(saveMemory: boolean, options: RunConfig = { channels: 4, kernel
   const template = computeTemplate(model, images.length, (i) => images[i]!, 2);
   const maps = anomalyMaps(model, template, images, 2);
   return {
-    losses, maps,
+    losses,
+    maps,
     params: model.parameters().map((p) => p.data.slice()),
     running: model.blocks.map((b) => b.affine.runningMean.data.slice()),
   };
@@ -128,32 +152,39 @@ const CONFIGS: RunConfig[] = [
   { channels: 4, kernel: 5, levels: 3, stacks: 1, size: 32 },
   { channels: 3, kernel: 3, levels: 4, stacks: 1, height: 40, width: 56, volumeNorm: 'svn' },
 ];
-for (const [ci, options] of CONFIGS.entries()) for (const saveMemory of [false, true]) {
-  test(`training steps and inference: resident equals heap bit for bit, nothing leaks (config ${ci}, ${saveMemory ? 'memory saving' : 'plain'})`, () => {
-    assert.ok(backend().floatAllocator, 'the wasm backend allocates resident arrays');
-    cacheFilters(0);
-    const base = inUse();
-    const resident = stepRun(saveMemory, options);
-    // evaluation keeps filter spectra (when FFT runs) until the cache is turned off
-    cacheFilters(0);
-    assert.equal(inUse(), base, 'every resident array freed after the steps and inference, and the filter spectra');
-    setFloatAllocator(null);
-    let plain;
-    try {
-      plain = stepRun(saveMemory, options);
-    } finally {
-      setFloatAllocator(wasm.floatAllocator);
-    }
-    assert.deepEqual(resident.losses, plain.losses);
-    resident.params.forEach((p, i) => assert.deepEqual(p, plain.params[i], `parameter ${i}`));
-    resident.running.forEach((p, i) => assert.deepEqual(p, plain.running[i], `running mean ${i}`));
-    resident.maps.forEach((m, i) => assert.deepEqual(m, plain.maps[i], `map ${i}`));
-    assert.ok(resident.losses.every(Number.isFinite));
-  });
-}
+for (const [ci, options] of CONFIGS.entries())
+  for (const saveMemory of [false, true]) {
+    test(`training steps and inference: resident equals heap bit for bit, nothing leaks (config ${ci}, ${saveMemory ? 'memory saving' : 'plain'})`, () => {
+      assert.ok(backend().floatAllocator, 'the wasm backend allocates resident arrays');
+      cacheFilters(0);
+      const base = inUse();
+      const resident = stepRun(saveMemory, options);
+      // evaluation keeps filter spectra (when FFT runs) until the cache is turned off
+      cacheFilters(0);
+      assert.equal(inUse(), base, 'every resident array freed after the steps and inference, and the filter spectra');
+      setFloatAllocator(null);
+      let plain;
+      try {
+        plain = stepRun(saveMemory, options);
+      } finally {
+        setFloatAllocator(wasm.floatAllocator);
+      }
+      assert.deepEqual(resident.losses, plain.losses);
+      resident.params.forEach((p, i) => assert.deepEqual(p, plain.params[i], `parameter ${i}`));
+      resident.running.forEach((p, i) => assert.deepEqual(p, plain.running[i], `running mean ${i}`));
+      resident.maps.forEach((m, i) => assert.deepEqual(m, plain.maps[i], `map ${i}`));
+      assert.ok(resident.losses.every(Number.isFinite));
+    });
+  }
 
 test('when the backend memory is full, arrays fall back to the heap and everything still works', () => {
-  const full = { alloc: () => null, free: () => { throw new Error('nothing to free'); }, owns: () => false };
+  const full = {
+    alloc: () => null,
+    free: () => {
+      throw new Error('nothing to free');
+    },
+    owns: () => false,
+  };
   setFloatAllocator(full);
   try {
     withResidentScope(() => {

@@ -21,7 +21,10 @@ test('a full disk is reported with the file being written, and leaves no tempora
     throw Object.assign(new Error(`ENOSPC: no space left on device, write`), { code: 'ENOSPC' });
   }) as typeof fileSystem.writeFileSync;
   try {
-    assert.throws(() => writeFileAtomic(target, 'new'), (e: Error) => e instanceof PyramidFlowError && e.message === `cannot write ${target}: the disk is full`);
+    assert.throws(
+      () => writeFileAtomic(target, 'new'),
+      (e: Error) => e instanceof PyramidFlowError && e.message === `cannot write ${target}: the disk is full`,
+    );
   } finally {
     fileSystem.writeFileSync = real;
   }
@@ -44,7 +47,9 @@ test('stale temporaries of an output are removed: dead processes of this host, a
     otherOutput: `.n.pflow.${HOST}.${gone}.${now}.tmp`,
   };
   for (const n of Object.values(names)) writeFileSync(join(d, n), 'x');
-  const removed = removeStaleTemporaries(target, now).map((p) => p.slice(d.length + 1)).sort();
+  const removed = removeStaleTemporaries(target, now)
+    .map((p) => p.slice(d.length + 1))
+    .sort();
   assert.deepEqual(removed, [names.deadHere, names.legacyDead, names.otherHostOld].sort());
   assert.deepEqual(readdirSync(d).sort(), [names.aliveHere, names.otherHostFresh, names.otherOutput].sort());
 });
@@ -61,7 +66,10 @@ test('an existing output is replaced only when asked, and never when it is not o
   assert.throws(() => checkOutputFile(ours, modelRule), /a\.pflow exists; give --force to replace it/);
   assert.equal(checkOutputFile(ours, { ...modelRule, force: true }), true);
   assert.equal(checkOutputFile(ours, { ...modelRule, resume: true }), true);
-  assert.throws(() => checkOutputFile(theirs, { ...modelRule, force: true }), /photo\.png exists and is not a pyramidflow model file; refusing to overwrite it/);
+  assert.throws(
+    () => checkOutputFile(theirs, { ...modelRule, force: true }),
+    /photo\.png exists and is not a pyramidflow model file; refusing to overwrite it/,
+  );
   mkdirSync(join(d, 'folder.pflow'));
   assert.throws(() => checkOutputFile(join(d, 'folder.pflow'), { ...modelRule, force: true }), /folder\.pflow is a folder/);
   assert.equal(checkOutputFile(join(d, 'deep', 'er', 'x.pflow'), modelRule), false, 'missing folders are created');
@@ -71,5 +79,8 @@ test('an output folder that cannot be created is named before any work', () => {
   const d = dir();
   const file = join(d, 'a-file');
   writeFileSync(file, 'x');
-  assert.throws(() => checkOutputFile(join(file, 'x.pflow'), modelRule), (e: Error) => e instanceof PyramidFlowError && e.message.startsWith(`cannot write ${join(file, 'x.pflow')}: `));
+  assert.throws(
+    () => checkOutputFile(join(file, 'x.pflow'), modelRule),
+    (e: Error) => e instanceof PyramidFlowError && e.message.startsWith(`cannot write ${join(file, 'x.pflow')}: `),
+  );
 });

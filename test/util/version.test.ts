@@ -9,7 +9,27 @@ import { decodeSavedModel, encodeSavedModel, snapshot, type TrainingRecord } fro
 test('the version written into model files is the package version', () => {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { name: string; version: string };
   assert.deepEqual(PROGRAM, { name: pkg.name, version: pkg.version });
-  const record = { data: 'd', category: 'c', format: 'folder', augment: 'none', seed: 0, batch: 2, lr: 1e-4, epochs: 0, epochsDone: 0, steps: 0, threads: 1, saveMemory: false, holdout: 0, fpr: { image: 0.01, pixel: 0.001 }, checkpointEvery: 0, trainFiles: [], holdoutFiles: [], lossPerEpoch: [], seconds: 0 } satisfies TrainingRecord;
+  const record = {
+    data: 'd',
+    category: 'c',
+    format: 'folder',
+    augment: 'none',
+    seed: 0,
+    batch: 2,
+    lr: 1e-4,
+    epochs: 0,
+    epochsDone: 0,
+    steps: 0,
+    threads: 1,
+    saveMemory: false,
+    holdout: 0,
+    fpr: { image: 0.01, pixel: 0.001 },
+    checkpointEvery: 0,
+    trainFiles: [],
+    holdoutFiles: [],
+    lossPerEpoch: [],
+    seconds: 0,
+  } satisfies TrainingRecord;
   const m = PyramidFlow.create(resolveConfig({ channels: 2, kernel: 3, levels: 2, stacks: 1, size: 8 }), 0);
   assert.deepEqual(decodeSavedModel(encodeSavedModel(snapshot(m, record)), 'v.pflow').program, { name: pkg.name, version: pkg.version });
 });

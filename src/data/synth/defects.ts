@@ -189,7 +189,7 @@ function paintHole(ctx: DefectContext): Uint8Array {
     const y = Math.floor(i / canvas.width) + 0.5;
     const core = inside(x, y);
     const shadow = withRim(x, y) - core;
-    return (v * (1 - 0.3 * shadow)) * (1 - core) + (depth + 0.1 * v) * core;
+    return v * (1 - 0.3 * shadow) * (1 - core) + (depth + 0.1 * v) * core;
   });
 }
 

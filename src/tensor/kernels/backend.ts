@@ -114,16 +114,30 @@ export interface KernelBackend {
    * value (a scalar, before the first training step), or h*w (cvn) or C (svn); `batchMean` is
    * not touched (may be null).
    */
-  fusedAffineForward(raw: Float32Array, x: Float32Array, s: AffineShape, runningMean: Float32Array | null,
-    y: Float32Array, batchMean: Float32Array | null): void;
+  fusedAffineForward(
+    raw: Float32Array,
+    x: Float32Array,
+    s: AffineShape,
+    runningMean: Float32Array | null,
+    y: Float32Array,
+    batchMean: Float32Array | null,
+  ): void;
   /**
    * Its gradient. `mean` is the mean the forward subtracted (its batchMean output in training,
    * else its runningMean); scale is recomputed from raw and mean, bit-identical to the forward.
    * `training`: the forward used the batch mean, so the gradient also flows through that mean.
    * Writes gx [N, C, H, W] (skipped when null) and graw [N, 2C, h, w].
    */
-  fusedAffineBackward(gy: Float32Array, raw: Float32Array, x: Float32Array, mean: Float32Array, s: AffineShape,
-    training: boolean, gx: Float32Array | null, graw: Float32Array): void;
+  fusedAffineBackward(
+    gy: Float32Array,
+    raw: Float32Array,
+    x: Float32Array,
+    mean: Float32Array,
+    s: AffineShape,
+    training: boolean,
+    gx: Float32Array | null,
+    graw: Float32Array,
+  ): void;
   /** y = clamp * 0.636 * atan(x / clamp) over the first n values (the fused tail's soft clamp). */
   softClamp(x: Float32Array, clamp: number, n: number, y: Float32Array): void;
   /** y = exp(x) over the first n values (the fused tail's exp). */
@@ -187,6 +201,8 @@ export function affineSizes(s: AffineShape): { hw: number; HW: number; planes: n
     if (!Number.isInteger(v) || v < 1) throw new Error(`bad affine shape ${JSON.stringify(s)}`);
   }
   if (!(s.clamp > 0)) throw new Error(`affine clamp must be positive, got ${s.clamp}`);
-  const hw = h * w, HW = H * W, planes = N * C;
+  const hw = h * w,
+    HW = H * W,
+    planes = N * C;
   return { hw, HW, planes, rawSize: 2 * planes * hw, xSize: planes * HW, meanSize: s.volumeNorm === 'cvn' ? hw : C, same: h === H && w === W };
 }

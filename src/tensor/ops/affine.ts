@@ -41,8 +41,9 @@ function affineShape(raw: Tensor, x: Tensor, o: FusedAffineOptions, inverse: boo
 function runTail(raw: Tensor, input: Tensor, s: AffineShape, o: FusedAffineOptions): { out: Tensor; batchMean: Tensor | null } {
   const batchMean = o.training ? new Tensor(s.volumeNorm === 'cvn' ? [1, 1, s.height, s.width] : [1, s.channels, 1, 1]) : null;
   const out = Tensor.uninitialized(input.shape);
-  timed(s.inverse ? 'affine tail inverse' : 'affine tail forward',
-    () => backend().fusedAffineForward(raw.data, input.data, s, batchMean ? null : o.runningMean.data, out.data, batchMean?.data ?? null));
+  timed(s.inverse ? 'affine tail inverse' : 'affine tail forward', () =>
+    backend().fusedAffineForward(raw.data, input.data, s, batchMean ? null : o.runningMean.data, out.data, batchMean?.data ?? null),
+  );
   return { out, batchMean };
 }
 

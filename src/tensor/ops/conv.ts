@@ -18,7 +18,8 @@ export function conv2d(x: Tensor, w: Tensor): Tensor {
   recordOp(out, [x, w], (g) => {
     const b = backend();
     if (x.requiresGrad && w.requiresGrad && b.conv2dBackward) {
-      const gx = allocFloats(x.size, false), gw = allocFloats(w.size, false);
+      const gx = allocFloats(x.size, false),
+        gw = allocFloats(w.size, false);
       timed(`conv${k} backward (input + weight)`, () => b.conv2dBackward!(x.data, g, w.data, s, gx, gw));
       accumulateGrad(x, gx);
       accumulateGrad(w, gw);

@@ -58,8 +58,7 @@ export function planes(full: readonly number[], small: readonly number[]): Plane
   if ((n1 !== N && n1 !== 1) || (c1 !== C && c1 !== 1)) return null;
   const size = H * W;
   const offsets = new Int32Array(N * C);
-  for (let n = 0; n < N; n++)
-    for (let c = 0; c < C; c++) offsets[n * C + c] = ((n1 === 1 ? 0 : n) * c1 + (c1 === 1 ? 0 : c)) * (spatial ? size : 1);
+  for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) offsets[n * C + c] = ((n1 === 1 ? 0 : n) * c1 + (c1 === 1 ? 0 : c)) * (spatial ? size : 1);
   return { count: N * C, size, offsets, spatial };
 }
 
@@ -70,7 +69,8 @@ const KERNEL_ELEMS = 1 << 16;
 
 /** out = a (op) broadcast(b). */
 function binaryForward(kind: BinaryKind, a: Tensor, b: Tensor, out: Float32Array): void {
-  const x = a.data, y = b.data;
+  const x = a.data,
+    y = b.data;
   if (sameShape(a.shape, b.shape)) {
     if (out.length >= KERNEL_ELEMS) {
       backend().binary(kind, x, y, out.length, out);
@@ -89,7 +89,8 @@ function binaryForward(kind: BinaryKind, a: Tensor, b: Tensor, out: Float32Array
   }
   const S = pl.size;
   for (let p = 0; p < pl.count; p++) {
-    const o = p * S, bo = pl.offsets[p]!;
+    const o = p * S,
+      bo = pl.offsets[p]!;
     if (pl.spatial) {
       if (kind === 'add') for (let i = 0; i < S; i++) out[o + i] = x[o + i]! + y[bo + i]!;
       else if (kind === 'sub') for (let i = 0; i < S; i++) out[o + i] = x[o + i]! - y[bo + i]!;
@@ -115,7 +116,8 @@ function reduceToSmall(g: Float32Array, full: readonly number[], small: readonly
   }
   const S = pl.size;
   for (let p = 0; p < pl.count; p++) {
-    const o = p * S, bo = pl.offsets[p]!;
+    const o = p * S,
+      bo = pl.offsets[p]!;
     if (pl.spatial) for (let i = 0; i < S; i++) out[bo + i] += g[o + i]!;
     else {
       let acc = 0;
@@ -192,7 +194,9 @@ function broadcastCheck(a: Tensor, b: Tensor, what: string): void {
 export function div(a: Tensor, b: Tensor): Tensor {
   if (!sameShape(a.shape, b.shape)) throw new Error(`div: shapes [${a.shape.join(', ')}] and [${b.shape.join(', ')}] differ`);
   const out = Tensor.uninitialized(a.shape);
-  const x = a.data, y = b.data, o = out.data;
+  const x = a.data,
+    y = b.data,
+    o = out.data;
   for (let i = 0; i < o.length; i++) o[i] = x[i]! / y[i]!;
   recordOp(out, [a, b], (g) => {
     if (a.requiresGrad) {
@@ -202,7 +206,7 @@ export function div(a: Tensor, b: Tensor): Tensor {
     }
     if (b.requiresGrad) {
       const gb = allocFloats(g.length, false);
-      for (let i = 0; i < g.length; i++) gb[i] = -g[i]! * o[i]! / y[i]!;
+      for (let i = 0; i < g.length; i++) gb[i] = (-g[i]! * o[i]!) / y[i]!;
       accumulateGrad(b, gb);
     }
   });
@@ -220,7 +224,9 @@ export function movingAverage(prev: Tensor, value: Tensor, momentum: number): Te
     throw new Error(`movingAverage: [${prev.shape.join(', ')}] does not match [${value.shape.join(', ')}]`);
   }
   const out = new Tensor(value.shape, new Float32Array(value.size));
-  const p = prev.data, v = value.data, o = out.data;
+  const p = prev.data,
+    v = value.data,
+    o = out.data;
   for (let i = 0; i < o.length; i++) {
     const q = p.length === 1 ? p[0]! : p[i]!;
     o[i] = (1 - momentum) * q + momentum * v[i]!;
@@ -259,32 +265,56 @@ function finish(a: Tensor, out: Tensor, grad: (g: Float32Array, ga: Float32Array
 
 /** exp by the backend's kernel: the same arithmetic as the fused affine tail's (the inverse path relies on it). */
 export function exp(a: Tensor): Tensor {
-  const out = unaryOut(a), x = a.data, y = out.data;
+  const out = unaryOut(a),
+    x = a.data,
+    y = out.data;
   timed('soft clamp / exp', () => backend().exp(x, y.length, y));
-  return finish(a, out, (g, ga) => { for (let i = 0; i < g.length; i++) ga[i] = g[i]! * y[i]!; });
+  return finish(a, out, (g, ga) => {
+    for (let i = 0; i < g.length; i++) ga[i] = g[i]! * y[i]!;
+  });
 }
 
 export function atan(a: Tensor): Tensor {
-  const out = unaryOut(a), x = a.data, y = out.data;
+  const out = unaryOut(a),
+    x = a.data,
+    y = out.data;
   for (let i = 0; i < y.length; i++) y[i] = Math.atan(x[i]!);
-  return finish(a, out, (g, ga) => { for (let i = 0; i < g.length; i++) { const v = x[i]!; ga[i] = g[i]! / (1 + v * v); } });
+  return finish(a, out, (g, ga) => {
+    for (let i = 0; i < g.length; i++) {
+      const v = x[i]!;
+      ga[i] = g[i]! / (1 + v * v);
+    }
+  });
 }
 
 export function square(a: Tensor): Tensor {
-  const out = unaryOut(a), x = a.data, y = out.data;
+  const out = unaryOut(a),
+    x = a.data,
+    y = out.data;
   for (let i = 0; i < y.length; i++) y[i] = x[i]! * x[i]!;
-  return finish(a, out, (g, ga) => { for (let i = 0; i < g.length; i++) ga[i] = 2 * g[i]! * x[i]!; });
+  return finish(a, out, (g, ga) => {
+    for (let i = 0; i < g.length; i++) ga[i] = 2 * g[i]! * x[i]!;
+  });
 }
 
 /** |x|, with gradient 0 at 0 (as PyTorch). */
 export function abs(a: Tensor): Tensor {
-  const out = unaryOut(a), x = a.data, y = out.data;
+  const out = unaryOut(a),
+    x = a.data,
+    y = out.data;
   for (let i = 0; i < y.length; i++) y[i] = Math.abs(x[i]!);
-  return finish(a, out, (g, ga) => { for (let i = 0; i < g.length; i++) { const v = x[i]!; ga[i] = v > 0 ? g[i]! : v < 0 ? -g[i]! : 0; } });
+  return finish(a, out, (g, ga) => {
+    for (let i = 0; i < g.length; i++) {
+      const v = x[i]!;
+      ga[i] = v > 0 ? g[i]! : v < 0 ? -g[i]! : 0;
+    }
+  });
 }
 
 export function leakyRelu(a: Tensor, slope = 0.01): Tensor {
-  const out = unaryOut(a), x = a.data, y = out.data;
+  const out = unaryOut(a),
+    x = a.data,
+    y = out.data;
   timed('leaky relu', () => backend().leakyRelu(x, slope, y.length, y));
   return finish(a, out, (g, ga) => timed('leaky relu', () => backend().leakyReluGrad(x, g, slope, g.length, ga)));
 }
@@ -294,8 +324,17 @@ export function leakyRelu(a: Tensor, slope = 0.01): Tensor {
  * same arithmetic as the fused affine tail's). The constant 0.636 (about 2/pi) is the official code's.
  */
 export function softClamp(a: Tensor, clamp: number): Tensor {
-  const c = clamp * 0.636, inv = 1 / clamp, d = c / clamp;
-  const out = unaryOut(a), x = a.data, y = out.data;
+  const c = clamp * 0.636,
+    inv = 1 / clamp,
+    d = c / clamp;
+  const out = unaryOut(a),
+    x = a.data,
+    y = out.data;
   timed('soft clamp / exp', () => backend().softClamp(x, clamp, y.length, y));
-  return finish(a, out, (g, ga) => { for (let i = 0; i < g.length; i++) { const u = x[i]! * inv; ga[i] = (g[i]! * d) / (1 + u * u); } });
+  return finish(a, out, (g, ga) => {
+    for (let i = 0; i < g.length; i++) {
+      const u = x[i]! * inv;
+      ga[i] = (g[i]! * d) / (1 + u * u);
+    }
+  });
 }

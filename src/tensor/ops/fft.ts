@@ -14,22 +14,31 @@ function fftRadix2(re: Float64Array, im: Float64Array, sign: number): void {
     for (; j & bit; bit >>= 1) j ^= bit;
     j ^= bit;
     if (i < j) {
-      let t = re[i]!; re[i] = re[j]!; re[j] = t;
-      t = im[i]!; im[i] = im[j]!; im[j] = t;
+      let t = re[i]!;
+      re[i] = re[j]!;
+      re[j] = t;
+      t = im[i]!;
+      im[i] = im[j]!;
+      im[j] = t;
     }
   }
   for (let len = 2; len <= n; len <<= 1) {
     const ang = (sign * 2 * Math.PI) / len;
-    const wr = Math.cos(ang), wi = Math.sin(ang);
+    const wr = Math.cos(ang),
+      wi = Math.sin(ang);
     const half = len >> 1;
     for (let i = 0; i < n; i += len) {
-      let cr = 1, ci = 0;
+      let cr = 1,
+        ci = 0;
       for (let k = 0; k < half; k++) {
-        const a = i + k, b = a + half;
+        const a = i + k,
+          b = a + half;
         const xr = re[b]! * cr - im[b]! * ci;
         const xi = re[b]! * ci + im[b]! * cr;
-        re[b] = re[a]! - xr; im[b] = im[a]! - xi;
-        re[a] = re[a]! + xr; im[a] = im[a]! + xi;
+        re[b] = re[a]! - xr;
+        im[b] = im[a]! - xi;
+        re[a] = re[a]! + xr;
+        im[a] = im[a]! + xi;
         const ncr = cr * wr - ci * wi;
         ci = cr * wi + ci * wr;
         cr = ncr;
@@ -50,7 +59,10 @@ class Dft1d {
   private bufRe!: Float64Array;
   private bufIm!: Float64Array;
 
-  constructor(readonly n: number, readonly sign: number) {
+  constructor(
+    readonly n: number,
+    readonly sign: number,
+  ) {
     if (isPow2(n)) return;
     // Bluestein: x_k w_k convolved with conj chirp, via power-of-two FFTs of length m >= 2n-1.
     let m = 1;
@@ -85,7 +97,9 @@ class Dft1d {
       fftRadix2(re, im, this.sign);
       return;
     }
-    const m = this.m, br = this.bufRe, bi = this.bufIm;
+    const m = this.m,
+      br = this.bufRe,
+      bi = this.bufIm;
     br.fill(0);
     bi.fill(0);
     for (let k = 0; k < n; k++) {
@@ -100,7 +114,8 @@ class Dft1d {
     }
     fftRadix2(br, bi, 1);
     for (let k = 0; k < n; k++) {
-      const r = br[k]! / m, i = bi[k]! / m;
+      const r = br[k]! / m,
+        i = bi[k]! / m;
       re[k] = r * this.chirpRe[k]! - i * this.chirpIm[k]!;
       im[k] = r * this.chirpIm[k]! + i * this.chirpRe[k]!;
     }
@@ -109,8 +124,10 @@ class Dft1d {
 
 /** Unnormalised 2-D DFT of an H x W complex plane, in place. sign -1 forward, +1 inverse. */
 export function fft2InPlace(re: Float64Array, im: Float64Array, H: number, W: number, sign = -1): void {
-  const rowT = new Dft1d(W, sign), colT = new Dft1d(H, sign);
-  const rr = new Float64Array(W), ri = new Float64Array(W);
+  const rowT = new Dft1d(W, sign),
+    colT = new Dft1d(H, sign);
+  const rr = new Float64Array(W),
+    ri = new Float64Array(W);
   for (let h = 0; h < H; h++) {
     rr.set(re.subarray(h * W, (h + 1) * W));
     ri.set(im.subarray(h * W, (h + 1) * W));
@@ -118,11 +135,18 @@ export function fft2InPlace(re: Float64Array, im: Float64Array, H: number, W: nu
     re.set(rr, h * W);
     im.set(ri, h * W);
   }
-  const cr = new Float64Array(H), ci = new Float64Array(H);
+  const cr = new Float64Array(H),
+    ci = new Float64Array(H);
   for (let w = 0; w < W; w++) {
-    for (let h = 0; h < H; h++) { cr[h] = re[h * W + w]!; ci[h] = im[h * W + w]!; }
+    for (let h = 0; h < H; h++) {
+      cr[h] = re[h * W + w]!;
+      ci[h] = im[h * W + w]!;
+    }
     colT.run(cr, ci);
-    for (let h = 0; h < H; h++) { re[h * W + w] = cr[h]!; im[h * W + w] = ci[h]!; }
+    for (let h = 0; h < H; h++) {
+      re[h * W + w] = cr[h]!;
+      im[h * W + w] = ci[h]!;
+    }
   }
 }
 
@@ -135,33 +159,45 @@ export function fftAbsMean(x: Tensor): Tensor {
 }
 
 function fftAbsMeanUntimed(x: Tensor): Tensor {
-  const H = x.dim(-2), W = x.dim(-1);
+  const H = x.dim(-2),
+    W = x.dim(-1);
   const planes = x.size / (H * W);
   const count = x.size;
-  const phaseRe: Float64Array[] = [], phaseIm: Float64Array[] = [];
+  const phaseRe: Float64Array[] = [],
+    phaseIm: Float64Array[] = [];
   let total = 0;
   for (let p = 0; p < planes; p++) {
-    const re = new Float64Array(H * W), im = new Float64Array(H * W);
+    const re = new Float64Array(H * W),
+      im = new Float64Array(H * W);
     for (let i = 0; i < H * W; i++) re[i] = x.data[p * H * W + i]!;
     fft2InPlace(re, im, H, W, -1);
     for (let i = 0; i < H * W; i++) {
       const mag = Math.hypot(re[i]!, im[i]!);
       total += mag;
-      if (mag > 0) { re[i] = re[i]! / mag; im[i] = im[i]! / mag; } else { re[i] = 0; im[i] = 0; }
+      if (mag > 0) {
+        re[i] = re[i]! / mag;
+        im[i] = im[i]! / mag;
+      } else {
+        re[i] = 0;
+        im[i] = 0;
+      }
     }
     phaseRe.push(re);
     phaseIm.push(im);
   }
   const out = Tensor.from([1], [total / count]);
-  recordOp(out, [x], (g) => timed('fft loss', () => {
-    const gx = allocFloats(x.size, false);
-    const c = g[0]! / count;
-    for (let p = 0; p < planes; p++) {
-      const re = phaseRe[p]!, im = phaseIm[p]!;
-      fft2InPlace(re, im, H, W, 1);
-      for (let i = 0; i < H * W; i++) gx[p * H * W + i] = c * re[i]!;
-    }
-    accumulateGrad(x, gx);
-  }));
+  recordOp(out, [x], (g) =>
+    timed('fft loss', () => {
+      const gx = allocFloats(x.size, false);
+      const c = g[0]! / count;
+      for (let p = 0; p < planes; p++) {
+        const re = phaseRe[p]!,
+          im = phaseIm[p]!;
+        fft2InPlace(re, im, H, W, 1);
+        for (let i = 0; i < H * W; i++) gx[p * H * W + i] = c * re[i]!;
+      }
+      accumulateGrad(x, gx);
+    }),
+  );
   return out;
 }

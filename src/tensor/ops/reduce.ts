@@ -18,7 +18,8 @@ export function meanOver(a: Tensor, dims: readonly number[]): Tensor {
   if (pl) {
     const S = pl.size;
     for (let p = 0; p < pl.count; p++) {
-      const o = p * S, bo = pl.offsets[p]!;
+      const o = p * S,
+        bo = pl.offsets[p]!;
       if (pl.spatial) for (let i = 0; i < S; i++) acc[bo + i] += x[o + i]!;
       else {
         let sum = 0;
@@ -35,7 +36,8 @@ export function meanOver(a: Tensor, dims: readonly number[]): Tensor {
     if (pl) {
       const S = pl.size;
       for (let p = 0; p < pl.count; p++) {
-        const o = p * S, bo = pl.offsets[p]!;
+        const o = p * S,
+          bo = pl.offsets[p]!;
         if (pl.spatial) for (let i = 0; i < S; i++) ga[o + i] = g[bo + i]! * inv;
         else ga.fill(g[bo]! * inv, o, o + S);
       }
@@ -72,11 +74,14 @@ export function meanAbsDiffOverChannels(z: Tensor, t: Tensor): Tensor {
   const hw = h * w;
   const out = Tensor.uninitialized([N, 1, h, w]);
   const acc = new Float64Array(hw);
-  const zd = z.data, td = t.data, od = out.data;
+  const zd = z.data,
+    td = t.data,
+    od = out.data;
   for (let n = 0; n < N; n++) {
     acc.fill(0);
     for (let c = 0; c < C; c++) {
-      const zo = (n * C + c) * hw, to = c * hw;
+      const zo = (n * C + c) * hw,
+        to = c * hw;
       for (let i = 0; i < hw; i++) acc[i] += Math.abs(zd[zo + i]! - td[to + i]!);
     }
     for (let i = 0; i < hw; i++) od[n * hw + i] = acc[i]! / C;
@@ -86,7 +91,8 @@ export function meanAbsDiffOverChannels(z: Tensor, t: Tensor): Tensor {
     const gt = t.requiresGrad ? allocFloats(t.size) : null;
     for (let n = 0; n < N; n++) {
       for (let c = 0; c < C; c++) {
-        const zo = (n * C + c) * hw, to = c * hw;
+        const zo = (n * C + c) * hw,
+          to = c * hw;
         for (let i = 0; i < hw; i++) {
           const d = zd[zo + i]! - td[to + i]!;
           const v = d > 0 ? g[n * hw + i]! / C : d < 0 ? -g[n * hw + i]! / C : 0;

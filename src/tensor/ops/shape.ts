@@ -90,7 +90,8 @@ export function pairSquaredDiff(a: Tensor, pairs: readonly (readonly [number, nu
   const out = Tensor.uninitialized([pairs.length, C, H, W]);
   pairs.forEach(([i, j], p) => {
     if (i >= N || j >= N) throw new Error(`pairSquaredDiff: pair (${i}, ${j}) outside batch ${N}`);
-    const o = out.data, x = a.data;
+    const o = out.data,
+      x = a.data;
     for (let k = 0; k < item; k++) {
       const d = x[i * item + k]! - x[j * item + k]!;
       o[p * item + k] = d * d;

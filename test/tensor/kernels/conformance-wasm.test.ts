@@ -15,7 +15,11 @@ import { JsBackend } from '../../../src/tensor/kernels/js/conv.js';
 import { sharedDir } from '../../shared-folder.js';
 
 const dir = join(sharedDir, 'reference', 'vectors');
-const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json')).sort() : [];
+const files = existsSync(dir)
+  ? readdirSync(dir)
+      .filter((f) => f.endsWith('.json'))
+      .sort()
+  : [];
 
 after(() => setBackend(new JsBackend()));
 

@@ -16,7 +16,8 @@ import { createWasmBackend } from '../../../src/tensor/kernels/wasm/backend.js';
 function elemRelErr(ref: Float32Array, got: Float32Array, tiny = 1e-30): number {
   let e = 0;
   for (let i = 0; i < ref.length; i++) {
-    const r = ref[i]!, g = got[i]!;
+    const r = ref[i]!,
+      g = got[i]!;
     if (Number.isNaN(r) || !Number.isFinite(r)) {
       if (!Object.is(r, g)) return Infinity;
       continue;
@@ -61,23 +62,41 @@ function checkMaps(b: KernelBackend): void {
     const e = out(n, (o) => b.exp(wide, n, o));
     const eRef = out(n, (o) => js.exp(wide, n, o));
     assert.ok(elemRelErr(eRef, e, 1.2e-38) <= 1e-6, `exp ${label} per element: ${elemRelErr(eRef, e, 1.2e-38)}`);
-    const x = randomArray(n, next), g = randomArray(n, next);
+    const x = randomArray(n, next),
+      g = randomArray(n, next);
     for (const slope of [0.01, 0.3]) {
       // (the slope is a float32 in wasm: products may differ in the last bit)
       const l = out(n, (o) => b.leakyRelu(x, slope, n, o));
-      assert.ok(elemRelErr(out(n, (o) => js.leakyRelu(x, slope, n, o)), l) <= 2.5e-7, `leakyRelu ${label}`);
+      assert.ok(
+        elemRelErr(
+          out(n, (o) => js.leakyRelu(x, slope, n, o)),
+          l,
+        ) <= 2.5e-7,
+        `leakyRelu ${label}`,
+      );
       const gx = out(n, (o) => b.leakyReluGrad(x, g, slope, n, o));
-      assert.ok(elemRelErr(out(n, (o) => js.leakyReluGrad(x, g, slope, n, o)), gx) <= 2.5e-7, `leakyReluGrad ${label}`);
+      assert.ok(
+        elemRelErr(
+          out(n, (o) => js.leakyReluGrad(x, g, slope, n, o)),
+          gx,
+        ) <= 2.5e-7,
+        `leakyReluGrad ${label}`,
+      );
     }
     // in place: the sum of two float32 values is exact in both
-    const accRef = x.slice(), acc = x.slice();
+    const accRef = x.slice(),
+      acc = x.slice();
     js.addInto(accRef, g, n);
     b.addInto(acc, g, n);
     assert.deepEqual(acc, accRef, `addInto ${label}`);
-    assert.ok(accRef.some((v, i) => v !== x[i]), 'addInto changed the values');
+    assert.ok(
+      accRef.some((v, i) => v !== x[i]),
+      'addInto changed the values',
+    );
     // sum, difference and product of two float32 values: one rounding in both, bit for bit
     for (const op of ['add', 'sub', 'mul'] as const) {
-      const r = out(n, (o) => b.binary(op, x, g, n, o)), rRef = out(n, (o) => js.binary(op, x, g, n, o));
+      const r = out(n, (o) => b.binary(op, x, g, n, o)),
+        rRef = out(n, (o) => js.binary(op, x, g, n, o));
       assert.deepEqual(r, rRef, `binary ${op} ${label}`);
       const i = n - 1;
       const expect = op === 'add' ? x[i]! + g[i]! : op === 'sub' ? x[i]! - g[i]! : x[i]! * g[i]!;
@@ -85,12 +104,40 @@ function checkMaps(b: KernelBackend): void {
     }
   }
   // special values
-  const special = Float32Array.from([0, -0, NaN, Infinity, -Infinity, 1e-40, -1e-40, 88.7, 88.73, 89, 100, -87.3, -87.4, -103, -104, -200,
-    0.41421356, 0.41421357, 2.4142135, 2.4142137, -0.41421357, -2.4142137, 1, -1, 3.4e38, -3.4e38]);
+  const special = Float32Array.from([
+    0,
+    -0,
+    NaN,
+    Infinity,
+    -Infinity,
+    1e-40,
+    -1e-40,
+    88.7,
+    88.73,
+    89,
+    100,
+    -87.3,
+    -87.4,
+    -103,
+    -104,
+    -200,
+    0.41421356,
+    0.41421357,
+    2.4142135,
+    2.4142137,
+    -0.41421357,
+    -2.4142137,
+    1,
+    -1,
+    3.4e38,
+    -3.4e38,
+  ]);
   const n = special.length;
-  const e = out(n, (o) => b.exp(special, n, o)), eRef = out(n, (o) => js.exp(special, n, o));
+  const e = out(n, (o) => b.exp(special, n, o)),
+    eRef = out(n, (o) => js.exp(special, n, o));
   assert.ok(elemRelErr(eRef, e, 1.2e-38) <= 1e-6, `exp special ${b.name}: ${Array.from(e).join(', ')}`);
-  const s = out(n, (o) => b.softClamp(special, 2, n, o)), sRef = out(n, (o) => js.softClamp(special, 2, n, o));
+  const s = out(n, (o) => b.softClamp(special, 2, n, o)),
+    sRef = out(n, (o) => js.softClamp(special, 2, n, o));
   assert.ok(elemRelErr(sRef, s) <= 1e-6, `softClamp special ${b.name}: ${Array.from(s).join(', ')}`);
   assert.ok(Object.is(s[1], -0) && Number.isNaN(s[2]!), 'softClamp keeps -0 and NaN');
   const l = out(n, (o) => b.leakyRelu(special, 0.01, n, o));
@@ -98,41 +145,87 @@ function checkMaps(b: KernelBackend): void {
 }
 
 // [planes, H, W]
-const BLUR_SHAPES: [number, number, number][] = [[1, 1, 1], [1, 1, 7], [2, 7, 1], [2, 3, 5], [3, 7, 9], [5, 17, 13], [1, 2, 2], [2, 64, 61], [33, 40, 36], [3, 129, 67]];
+const BLUR_SHAPES: [number, number, number][] = [
+  [1, 1, 1],
+  [1, 1, 7],
+  [2, 7, 1],
+  [2, 3, 5],
+  [3, 7, 9],
+  [5, 17, 13],
+  [1, 2, 2],
+  [2, 64, 61],
+  [33, 40, 36],
+  [3, 129, 67],
+];
 
 function checkBlur(b: KernelBackend): void {
   const next = rng(11);
   for (const [P, H, W] of BLUR_SHAPES) {
     const n = P * H * W;
     const x = randomArray(n, next);
-    const err = relErr(out(n, (o) => js.blur(x, P, H, W, o)), out(n, (o) => b.blur(x, P, H, W, o)));
+    const err = relErr(
+      out(n, (o) => js.blur(x, P, H, W, o)),
+      out(n, (o) => b.blur(x, P, H, W, o)),
+    );
     assert.ok(err <= TOL, `blur ${b.name} ${P}x${H}x${W}: ${err}`);
   }
 }
 
 // [planes, H, W, outH, outW]
 const NEAREST_SHAPES: [number, number, number, number, number][] = [
-  [2, 4, 4, 8, 8], [3, 5, 7, 10, 14], [1, 1, 1, 2, 2], [2, 16, 16, 32, 32], [3, 33, 30, 66, 60], // 2x up
-  [2, 8, 8, 4, 4], [3, 10, 14, 5, 7], [1, 2, 2, 1, 1], [2, 64, 62, 32, 31], // 2x down
-  [2, 5, 7, 7, 3], [1, 3, 3, 8, 5], [3, 9, 4, 4, 9], [2, 6, 6, 12, 5], [1, 7, 5, 1, 1], [4, 1, 1, 3, 2], [2, 40, 31, 17, 64],
+  [2, 4, 4, 8, 8],
+  [3, 5, 7, 10, 14],
+  [1, 1, 1, 2, 2],
+  [2, 16, 16, 32, 32],
+  [3, 33, 30, 66, 60], // 2x up
+  [2, 8, 8, 4, 4],
+  [3, 10, 14, 5, 7],
+  [1, 2, 2, 1, 1],
+  [2, 64, 62, 32, 31], // 2x down
+  [2, 5, 7, 7, 3],
+  [1, 3, 3, 8, 5],
+  [3, 9, 4, 4, 9],
+  [2, 6, 6, 12, 5],
+  [1, 7, 5, 1, 1],
+  [4, 1, 1, 3, 2],
+  [2, 40, 31, 17, 64],
   // large enough to be split over the threads
-  [8, 64, 63, 128, 126], [8, 256, 130, 128, 65], [4, 200, 170, 130, 260],
+  [8, 64, 63, 128, 126],
+  [8, 256, 130, 128, 65],
+  [4, 200, 170, 130, 260],
 ];
 
 function checkNearest(b: KernelBackend): void {
   const next = rng(13);
   for (const [P, H, W, oH, oW] of NEAREST_SHAPES) {
     const label = `${b.name} ${P}x${H}x${W} -> ${oH}x${oW}`;
-    const x = randomArray(P * H * W, next), g = randomArray(P * oH * oW, next);
-    const nOut = P * oH * oW, nIn = P * H * W;
-    assert.deepEqual(out(nOut, (o) => b.nearest(x, P, H, W, oH, oW, o)), out(nOut, (o) => js.nearest(x, P, H, W, oH, oW, o)), `nearest ${label}`);
-    const err = relErr(out(nIn, (o) => js.nearestGrad(g, P, H, W, oH, oW, o)), out(nIn, (o) => b.nearestGrad(g, P, H, W, oH, oW, o)));
+    const x = randomArray(P * H * W, next),
+      g = randomArray(P * oH * oW, next);
+    const nOut = P * oH * oW,
+      nIn = P * H * W;
+    assert.deepEqual(
+      out(nOut, (o) => b.nearest(x, P, H, W, oH, oW, o)),
+      out(nOut, (o) => js.nearest(x, P, H, W, oH, oW, o)),
+      `nearest ${label}`,
+    );
+    const err = relErr(
+      out(nIn, (o) => js.nearestGrad(g, P, H, W, oH, oW, o)),
+      out(nIn, (o) => b.nearestGrad(g, P, H, W, oH, oW, o)),
+    );
     assert.ok(err <= 1e-6, `nearestGrad ${label}: ${err}`);
   }
 }
 
 // [planes, H, W]
-const POOL_SHAPES: [number, number, number][] = [[1, 2, 2], [2, 4, 6], [3, 6, 10], [2, 2, 14], [5, 18, 22], [4, 64, 62], [16, 128, 130]];
+const POOL_SHAPES: [number, number, number][] = [
+  [1, 2, 2],
+  [2, 4, 6],
+  [3, 6, 10],
+  [2, 2, 14],
+  [5, 18, 22],
+  [4, 64, 62],
+  [16, 128, 130],
+];
 
 function checkMaxPool(b: KernelBackend): void {
   const next = rng(17);
@@ -143,8 +236,16 @@ function checkMaxPool(b: KernelBackend): void {
     const x = randomArray(n, next).map((v) => Math.round(v * 3) / 3);
     for (let i = 0; i < n; i += 37) x[i] = NaN;
     const g = randomArray(n / 4, next);
-    assert.deepEqual(out(n / 4, (o) => b.maxPool2(x, P, H, W, o)), out(n / 4, (o) => js.maxPool2(x, P, H, W, o)), `maxPool2 ${label}`);
-    assert.deepEqual(out(n, (o) => b.maxPool2Grad(x, g, P, H, W, o)), out(n, (o) => js.maxPool2Grad(x, g, P, H, W, o)), `maxPool2Grad ${label}`);
+    assert.deepEqual(
+      out(n / 4, (o) => b.maxPool2(x, P, H, W, o)),
+      out(n / 4, (o) => js.maxPool2(x, P, H, W, o)),
+      `maxPool2 ${label}`,
+    );
+    assert.deepEqual(
+      out(n, (o) => b.maxPool2Grad(x, g, P, H, W, o)),
+      out(n, (o) => js.maxPool2Grad(x, g, P, H, W, o)),
+      `maxPool2Grad ${label}`,
+    );
   }
 }
 
@@ -157,8 +258,16 @@ interface AffineCase {
   gx: boolean;
 }
 
-const aff = (N: number, C: number, h: number, w: number, H: number, W: number, volumeNorm: 'cvn' | 'svn'): AffineShape =>
-  ({ batch: N, channels: C, height: h, width: w, outHeight: H, outWidth: W, clamp: 2, volumeNorm });
+const aff = (N: number, C: number, h: number, w: number, H: number, W: number, volumeNorm: 'cvn' | 'svn'): AffineShape => ({
+  batch: N,
+  channels: C,
+  height: h,
+  width: w,
+  outHeight: H,
+  outWidth: W,
+  clamp: 2,
+  volumeNorm,
+});
 
 const AFFINE_SHAPES: AffineShape[] = [
   aff(2, 3, 8, 8, 8, 8, 'cvn'),
@@ -190,9 +299,11 @@ function checkAffine(b: KernelBackend): void {
     // log-scales over all branches of atan; a non-zero mean per channel
     const raw = randomArray(N * 2 * C * h * w, next, 3);
     for (let i = 0; i < raw.length; i += 5) raw[i] = raw[i]! * 4 + 1;
-    const x = randomArray(N * C * H * W, next), gy = randomArray(N * C * H * W, next);
+    const x = randomArray(N * C * H * W, next),
+      gy = randomArray(N * C * H * W, next);
     const running = c.running === null ? null : c.running === 'scalar' ? Float32Array.of(0.3) : randomArray(meanSize, next, 0.5);
-    const refMean = new Float32Array(meanSize), gotMean = new Float32Array(meanSize).fill(NaN);
+    const refMean = new Float32Array(meanSize),
+      gotMean = new Float32Array(meanSize).fill(NaN);
     const yRef = out(N * C * H * W, (o) => js.fusedAffineForward(raw, x, s, running, o, running ? null : refMean));
     const y = out(N * C * H * W, (o) => b.fusedAffineForward(raw, x, s, running, o, running ? null : gotMean));
     assert.ok(relErr(yRef, y) <= TOL, `fusedAffineForward ${label}: y ${relErr(yRef, y)}`);
@@ -204,8 +315,10 @@ function checkAffine(b: KernelBackend): void {
     assert.ok(relErr(xRef, xGot) <= TOL, `fusedAffineForward inverse ${label}: x ${relErr(xRef, xGot)}`);
     assert.ok(relErr(x, xGot) <= 1e-4, `fusedAffineForward inverse ${label}: round trip ${relErr(x, xGot)}`);
     const mean = running ?? refMean;
-    const gxRef = c.gx ? new Float32Array(N * C * H * W) : null, gxGot = c.gx ? new Float32Array(N * C * H * W).fill(NaN) : null;
-    const grawRef = new Float32Array(raw.length), grawGot = new Float32Array(raw.length).fill(NaN);
+    const gxRef = c.gx ? new Float32Array(N * C * H * W) : null,
+      gxGot = c.gx ? new Float32Array(N * C * H * W).fill(NaN) : null;
+    const grawRef = new Float32Array(raw.length),
+      grawGot = new Float32Array(raw.length).fill(NaN);
     js.fusedAffineBackward(gy, raw, x, mean, s, !running, gxRef, grawRef);
     b.fusedAffineBackward(gy, raw, x, mean, s, !running, gxGot, grawGot);
     if (gxRef) assert.ok(relErr(gxRef, gxGot!) <= TOL, `fusedAffineBackward ${label}: gx ${relErr(gxRef, gxGot!)}`);
@@ -229,10 +342,12 @@ function checkFusedEqualsUnfused(b: KernelBackend, exact = true): void {
   const next = rng(5);
   const s = aff(2, 3, 9, 11, 9, 11, 'cvn');
   const n = 2 * 3 * 9 * 11;
-  const raw = randomArray(2 * n, next, 5), ones = new Float32Array(n).fill(1);
+  const raw = randomArray(2 * n, next, 5),
+    ones = new Float32Array(n).fill(1);
   // x = 1 and shift = 0: y = scale exactly
   for (let k = 0; k < 2; k++) raw.fill(0, (2 * k + 1) * 3 * 99, (2 * k + 2) * 3 * 99);
-  const mean = new Float32Array(99), y = new Float32Array(n);
+  const mean = new Float32Array(99),
+    y = new Float32Array(n);
   b.fusedAffineForward(raw, ones, s, null, y, mean);
   const sc = new Float32Array(n);
   for (let k = 0; k < 2; k++) b.softClamp(raw.subarray(2 * k * 3 * 99), 2, 3 * 99, sc.subarray(k * 3 * 99));
@@ -265,19 +380,31 @@ test('the JS reference: fused tail equals its unfused kernels, blur is self-adjo
   checkFusedEqualsUnfused(js, false);
   const next = rng(3);
   const [P, H, W] = [2, 9, 6];
-  const u = randomArray(P * H * W, next), v = randomArray(P * H * W, next);
-  const bu = new Float32Array(u.length), bv = new Float32Array(v.length);
+  const u = randomArray(P * H * W, next),
+    v = randomArray(P * H * W, next);
+  const bu = new Float32Array(u.length),
+    bv = new Float32Array(v.length);
   js.blur(u, P, H, W, bu);
   js.blur(v, P, H, W, bv);
-  let a = 0, c = 0;
-  for (let i = 0; i < u.length; i++) { a += bu[i]! * v[i]!; c += u[i]! * bv[i]!; }
+  let a = 0,
+    c = 0;
+  for (let i = 0; i < u.length; i++) {
+    a += bu[i]! * v[i]!;
+    c += u[i]! * bv[i]!;
+  }
   assert.ok(Math.abs(a - c) <= 1e-5 * Math.abs(a), `<Bu, v> ${a} vs <u, Bv> ${c}`);
 });
 
 test('wasm elementwise kernels: argument checks and dispose', async () => {
   const b = await createWasmBackend({ threads: 2 });
-  assert.throws(() => b.fusedAffineForward(new Float32Array(8), new Float32Array(4), aff(1, 1, 2, 2, 2, 2, 'cvn'), new Float32Array(3), new Float32Array(4), null), /running mean/);
-  assert.throws(() => b.fusedAffineForward(new Float32Array(8), new Float32Array(4), aff(1, 1, 2, 2, 2, 2, 'cvn'), null, new Float32Array(4), null), /batchMean/);
+  assert.throws(
+    () => b.fusedAffineForward(new Float32Array(8), new Float32Array(4), aff(1, 1, 2, 2, 2, 2, 'cvn'), new Float32Array(3), new Float32Array(4), null),
+    /running mean/,
+  );
+  assert.throws(
+    () => b.fusedAffineForward(new Float32Array(8), new Float32Array(4), aff(1, 1, 2, 2, 2, 2, 'cvn'), null, new Float32Array(4), null),
+    /batchMean/,
+  );
   assert.throws(() => b.blur(new Float32Array(3), 1, 2, 2, new Float32Array(4)), /too short/);
   assert.throws(() => b.nearest(new Float32Array(4), 1, 0, 2, 2, 2, new Float32Array(4)), /bad size/);
   b.dispose();

@@ -30,7 +30,10 @@ test('random allocations and frees never overlap, stay aligned, and all of it co
     // brute-force overlap check of the live blocks (with their slack)
     const blocks = [...live.keys()].map((p) => [p, p + heap.sizeOf(p)!] as const).sort((a, b) => a[0] - b[0]);
     for (let i = 1; i < blocks.length; i++) assert.ok(blocks[i]![0] >= blocks[i - 1]![1], `blocks overlap at step ${step}`);
-    assert.ok(blocks.every(([, end]) => end <= heap.capacity), 'inside the memory');
+    assert.ok(
+      blocks.every(([, end]) => end <= heap.capacity),
+      'inside the memory',
+    );
   }
   for (const k of live.keys()) heap.release(k);
   assert.equal(heap.inUse, 0);
@@ -40,7 +43,8 @@ test('random allocations and frees never overlap, stay aligned, and all of it co
 
 test('a freed block is reused; double frees and foreign offsets are refused', () => {
   const { heap } = newHeap();
-  const a = heap.alloc(1000), b = heap.alloc(1000);
+  const a = heap.alloc(1000),
+    b = heap.alloc(1000);
   heap.release(a);
   assert.equal(heap.alloc(900), a, 'the hole is reused');
   heap.release(b);

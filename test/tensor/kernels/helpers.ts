@@ -27,7 +27,8 @@ export function relErr(ref: Float32Array, got: Float32Array, n?: number): number
     assert.equal(got.length, ref.length);
     n = ref.length;
   }
-  let m = 0, e = 0;
+  let m = 0,
+    e = 0;
   for (let i = 0; i < n; i++) {
     const d = Math.abs(ref[i]! - got[i]!);
     if (!(d <= e)) e = Number.isNaN(d) ? Infinity : Math.max(e, d);

@@ -11,8 +11,14 @@ import { conv2dRef, conv2dGradInputRef, conv2dGradWeightRef } from '../../../src
 import { createWasmBackend, chooseAlgorithm, chooseTile, type WasmBackend, type ConvAlgorithm } from '../../../src/tensor/kernels/wasm/backend.js';
 import { slotCount } from '../../../src/tensor/kernels/wasm/conv-plan.js';
 
-const shape = (batch: number, inChannels: number, outChannels: number, height: number, width: number, kernel: number): ConvShape =>
-  ({ batch, inChannels, outChannels, height, width, kernel });
+const shape = (batch: number, inChannels: number, outChannels: number, height: number, width: number, kernel: number): ConvShape => ({
+  batch,
+  inChannels,
+  outChannels,
+  height,
+  width,
+  kernel,
+});
 
 // [N, C, O, H, W, K]
 const SHAPES: ConvShape[] = [
@@ -51,8 +57,12 @@ interface Case {
 function makeCase(s: ConvShape, seed: number): Case {
   const next = rng(seed);
   const { batch: N, inChannels: C, outChannels: O, height: H, width: W, kernel: K } = s;
-  const x = randomArray(N * C * H * W, next), w = randomArray(O * C * K * K, next), dy = randomArray(N * O * H * W, next);
-  const y = new Float32Array(N * O * H * W), dx = new Float32Array(N * C * H * W), dw = new Float32Array(O * C * K * K);
+  const x = randomArray(N * C * H * W, next),
+    w = randomArray(O * C * K * K, next),
+    dy = randomArray(N * O * H * W, next);
+  const y = new Float32Array(N * O * H * W),
+    dx = new Float32Array(N * C * H * W),
+    dw = new Float32Array(O * C * K * K);
   conv2dRef(x, w, s, y);
   conv2dGradInputRef(dy, w, s, dx);
   conv2dGradWeightRef(x, dy, s, dw);
@@ -83,9 +93,11 @@ function checkAll(b: WasmBackend, algorithm: ConvAlgorithm, list: Case[] = cases
       const ew = relErr(c.dw, dw);
       assert.ok(ew <= TOL, `conv2dGradWeight ${label}: relative error ${ew}`);
       // both gradients at once (dy transformed once for the two, when both run by FFT)
-      const dx2 = new Float32Array(c.dx.length).fill(NaN), dw2 = new Float32Array(c.dw.length).fill(NaN);
+      const dx2 = new Float32Array(c.dx.length).fill(NaN),
+        dw2 = new Float32Array(c.dw.length).fill(NaN);
       b.conv2dBackward(c.x, c.dy, c.w, c.s, dx2, dw2);
-      const ex2 = relErr(c.dx, dx2), ew2 = relErr(c.dw, dw2);
+      const ex2 = relErr(c.dx, dx2),
+        ew2 = relErr(c.dw, dw2);
       assert.ok(ex2 <= TOL && ew2 <= TOL, `conv2dBackward ${label}: relative errors ${ex2} (dx), ${ew2} (dw)`);
     }
   } finally {
@@ -123,14 +135,26 @@ test('wasm: every FFT tile size (16, 32, 64) on shapes that do not divide the ti
   const b = await make(2, true);
   for (const tile of [16, 32, 64]) {
     b.forceTile = tile;
-    checkAll(b, 'fft', cases.filter((c) => c.s.kernel <= tile - 3 && c.s.kernel >= 3 && c.s.height * c.s.width <= 3000));
+    checkAll(
+      b,
+      'fft',
+      cases.filter((c) => c.s.kernel <= tile - 3 && c.s.kernel >= 3 && c.s.height * c.s.width <= 3000),
+    );
   }
   b.forceTile = undefined;
   // weight gradient over several chunks of tiles (one tile group per chunk)
   b.gradWeightChunkBytes = 1;
-  checkAll(b, 'fft', cases.filter((c) => c.s.kernel >= 3 && c.s.height * c.s.width >= 1000));
+  checkAll(
+    b,
+    'fft',
+    cases.filter((c) => c.s.kernel >= 3 && c.s.height * c.s.width >= 1000),
+  );
   b.gradWeightChunkBytes = Infinity;
-  checkAll(b, 'fft', cases.filter((c) => c.s.kernel >= 3 && c.s.height * c.s.width >= 1000));
+  checkAll(
+    b,
+    'fft',
+    cases.filter((c) => c.s.kernel >= 3 && c.s.height * c.s.width >= 1000),
+  );
   // chunks of 2 tile groups, the last one holding fewer tiles than the chunk's arrays have room for
   const c = makeCase(shape(2, 8, 12, 64, 60, 7), 7); // 18 tiles of 32 x 32: 5 tile groups
   b.forceTile = 32;
@@ -144,7 +168,11 @@ test('wasm: every FFT tile size (16, 32, 64) on shapes that do not divide the ti
   // both job structures of the forward-type passes on every shape
   for (const mode of ['fused', 'separate'] as const) {
     b.fftMode = mode;
-    checkAll(b, 'fft', cases.filter((c) => c.s.height * c.s.width >= 1000));
+    checkAll(
+      b,
+      'fft',
+      cases.filter((c) => c.s.height * c.s.width >= 1000),
+    );
   }
   b.fftMode = 'auto';
 });
@@ -156,21 +184,24 @@ test('wasm: filter spectra kept between calls serve only the weights they came f
   const c = makeCase(shape(1, 8, 12, 64, 60, 7), 21);
   const w2 = c.w.slice();
   w2[5] = w2[5]! + 1; // one weight changed in place, as an optimizer step would
-  const y2 = new Float32Array(c.y.length), dx2 = new Float32Array(c.dx.length);
+  const y2 = new Float32Array(c.y.length),
+    dx2 = new Float32Array(c.dx.length);
   conv2dRef(c.x, w2, c.s, y2);
   conv2dGradInputRef(c.dy, w2, c.s, dx2);
   try {
     b.cacheFilters(64 << 20);
     const w = c.w.slice();
     for (let round = 0; round < 2; round++) {
-      const y = new Float32Array(c.y.length), dx = new Float32Array(c.dx.length);
+      const y = new Float32Array(c.y.length),
+        dx = new Float32Array(c.dx.length);
       b.conv2d(c.x, w, c.s, y);
       b.conv2dGradInput(c.dy, w, c.s, dx);
       assert.ok(relErr(c.y, y) <= TOL && relErr(c.dx, dx) <= TOL, `round ${round}`);
       assert.equal(b.cachedFilters, 1); // forward spectra only
     }
     w.set(w2);
-    const y = new Float32Array(c.y.length), dx = new Float32Array(c.dx.length);
+    const y = new Float32Array(c.y.length),
+      dx = new Float32Array(c.dx.length);
     b.conv2d(c.x, w, c.s, y);
     b.conv2dGradInput(c.dy, w, c.s, dx);
     assert.ok(relErr(y2, y) <= TOL && relErr(dx2, dx) <= TOL, 'after the weights changed');

@@ -11,11 +11,14 @@ const SOFT_CLAMP = 0.636;
 function scaleOf(raw: Float32Array, s: AffineShape, mean: Float32Array, scale: Float32Array): void {
   const { batch: N, channels: C, volumeNorm } = s;
   const { hw } = affineSizes(s);
-  const cc = s.clamp * SOFT_CLAMP, inv = 1 / s.clamp;
-  const scalar = mean.length === 1, cvn = volumeNorm === 'cvn';
+  const cc = s.clamp * SOFT_CLAMP,
+    inv = 1 / s.clamp;
+  const scalar = mean.length === 1,
+    cvn = volumeNorm === 'cvn';
   for (let n = 0; n < N; n++)
     for (let c = 0; c < C; c++) {
-      const ro = (n * 2 * C + c) * hw, so = (n * C + c) * hw;
+      const ro = (n * 2 * C + c) * hw,
+        so = (n * C + c) * hw;
       if (scalar || !cvn) {
         const m = mean[scalar ? 0 : c]!;
         for (let p = 0; p < hw; p++) scale[so + p] = Math.exp(Math.fround(cc * Math.atan(raw[ro + p]! * inv)) - m);
@@ -23,12 +26,19 @@ function scaleOf(raw: Float32Array, s: AffineShape, mean: Float32Array, scale: F
     }
 }
 
-export function fusedAffineForwardRef(raw: Float32Array, x: Float32Array, s: AffineShape, runningMean: Float32Array | null,
-  y: Float32Array, batchMean: Float32Array | null): void {
+export function fusedAffineForwardRef(
+  raw: Float32Array,
+  x: Float32Array,
+  s: AffineShape,
+  runningMean: Float32Array | null,
+  y: Float32Array,
+  batchMean: Float32Array | null,
+): void {
   const { batch: N, channels: C, height: h, width: w, outHeight: H, outWidth: W } = s;
   const { hw, HW, same, meanSize } = affineSizes(s);
   const C2 = 2 * C;
-  const cc = s.clamp * SOFT_CLAMP, inv = 1 / s.clamp;
+  const cc = s.clamp * SOFT_CLAMP,
+    inv = 1 / s.clamp;
   const cvn = s.volumeNorm === 'cvn';
   let mean: Float32Array;
   if (runningMean === null) {
@@ -58,23 +68,35 @@ export function fusedAffineForwardRef(raw: Float32Array, x: Float32Array, s: Aff
   scaleOf(raw, s, mean, scale);
 
   // y = nearest(scale) * x + nearest(shift), or the inverse (y - nearest(shift)) / nearest(scale).
-  const ri = same ? null : nearestIndex(H, h), ci = same ? null : nearestIndex(W, w);
+  const ri = same ? null : nearestIndex(H, h),
+    ci = same ? null : nearestIndex(W, w);
   const inverse = s.inverse === true;
   for (let n = 0; n < N; n++)
     for (let c = 0; c < C; c++) {
-      const xo = (n * C + c) * HW, so = (n * C + c) * hw, to = (n * C2 + C + c) * hw;
+      const xo = (n * C + c) * HW,
+        so = (n * C + c) * hw,
+        to = (n * C2 + C + c) * hw;
       for (let i = 0; i < H; i++) {
         const sr = same ? i * w : ri![i]! * w;
         for (let j = 0; j < W; j++) {
-          const q = sr + (same ? j : ci![j]!), o = xo + i * W + j;
+          const q = sr + (same ? j : ci![j]!),
+            o = xo + i * W + j;
           y[o] = inverse ? Math.fround(x[o]! - raw[to + q]!) / scale[so + q]! : scale[so + q]! * x[o]! + raw[to + q]!;
         }
       }
     }
 }
 
-export function fusedAffineBackwardRef(gy: Float32Array, raw: Float32Array, x: Float32Array, mean: Float32Array, s: AffineShape,
-  training: boolean, gx: Float32Array | null, graw: Float32Array): void {
+export function fusedAffineBackwardRef(
+  gy: Float32Array,
+  raw: Float32Array,
+  x: Float32Array,
+  mean: Float32Array,
+  s: AffineShape,
+  training: boolean,
+  gx: Float32Array | null,
+  graw: Float32Array,
+): void {
   const { batch: N, channels: C, height: h, width: w, outHeight: H, outWidth: W } = s;
   const { hw, HW, same, meanSize } = affineSizes(s);
   const C2 = 2 * C;
@@ -82,12 +104,15 @@ export function fusedAffineBackwardRef(gy: Float32Array, raw: Float32Array, x: F
   if (mean.length !== 1 && mean.length !== meanSize) throw new Error(`fusedAffineBackward: mean of ${mean.length} values, expected 1 or ${meanSize}`);
   const scale = new Float32Array(N * C * hw);
   scaleOf(raw, s, mean, scale);
-  const ri = same ? null : nearestIndex(H, h), ci = same ? null : nearestIndex(W, w);
+  const ri = same ? null : nearestIndex(H, h),
+    ci = same ? null : nearestIndex(W, w);
   // Gradients with respect to scale (kept in gs) and shift (straight into graw), at the affine resolution.
   const gs = new Float32Array(N * C * hw);
   for (let n = 0; n < N; n++)
     for (let c = 0; c < C; c++) {
-      const xo = (n * C + c) * HW, so = (n * C + c) * hw, to = (n * C2 + C + c) * hw;
+      const xo = (n * C + c) * HW,
+        so = (n * C + c) * hw,
+        to = (n * C2 + C + c) * hw;
       if (same) {
         for (let p = 0; p < HW; p++) {
           const g = gy[xo + p]!;
@@ -102,7 +127,8 @@ export function fusedAffineBackwardRef(gy: Float32Array, raw: Float32Array, x: F
         const sr = ri![i]! * w;
         for (let j = 0; j < W; j++) {
           const q = sr + ci![j]!;
-          const k = xo + i * W + j, g = gy[k]!;
+          const k = xo + i * W + j,
+            g = gy[k]!;
           if (gx) gx[k] = g * scale[so + q]!;
           gs[so + q] += g * x[k]!;
           graw[to + q] += g;
@@ -136,9 +162,11 @@ export function fusedAffineBackwardRef(gy: Float32Array, raw: Float32Array, x: F
       }
   }
   // Through the soft clamp.
-  const inv = 1 / s.clamp, d = s.clamp * SOFT_CLAMP * inv;
+  const inv = 1 / s.clamp,
+    d = s.clamp * SOFT_CLAMP * inv;
   for (let n = 0; n < N; n++) {
-    const ro = n * C2 * hw, so = n * C * hw;
+    const ro = n * C2 * hw,
+      so = n * C * hw;
     for (let i = 0; i < C * hw; i++) {
       const u = raw[ro + i]! * inv;
       graw[ro + i] = (gs[so + i]! * d) / (1 + u * u);

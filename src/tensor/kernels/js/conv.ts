@@ -119,12 +119,26 @@ export class JsBackend implements KernelBackend {
   conv2dGradWeight(x: Float32Array, dy: Float32Array, s: ConvShape, dw: Float32Array): void {
     conv2dGradWeightRef(x, dy, s, dw);
   }
-  fusedAffineForward(raw: Float32Array, x: Float32Array, s: AffineShape, runningMean: Float32Array | null,
-    y: Float32Array, batchMean: Float32Array | null): void {
+  fusedAffineForward(
+    raw: Float32Array,
+    x: Float32Array,
+    s: AffineShape,
+    runningMean: Float32Array | null,
+    y: Float32Array,
+    batchMean: Float32Array | null,
+  ): void {
     fusedAffineForwardRef(raw, x, s, runningMean, y, batchMean);
   }
-  fusedAffineBackward(gy: Float32Array, raw: Float32Array, x: Float32Array, mean: Float32Array, s: AffineShape,
-    training: boolean, gx: Float32Array | null, graw: Float32Array): void {
+  fusedAffineBackward(
+    gy: Float32Array,
+    raw: Float32Array,
+    x: Float32Array,
+    mean: Float32Array,
+    s: AffineShape,
+    training: boolean,
+    gx: Float32Array | null,
+    graw: Float32Array,
+  ): void {
     fusedAffineBackwardRef(gy, raw, x, mean, s, training, gx, graw);
   }
   softClamp(x: Float32Array, clamp: number, n: number, y: Float32Array): void {

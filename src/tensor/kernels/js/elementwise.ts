@@ -3,7 +3,8 @@ import type { BinaryOp } from '../backend.js';
 
 /** y = clamp * 0.636 * atan(x / clamp) (the official soft clamp; 0.636 is about 2/pi). */
 export function softClampRef(x: Float32Array, clamp: number, n: number, y: Float32Array): void {
-  const c = clamp * 0.636, inv = 1 / clamp;
+  const c = clamp * 0.636,
+    inv = 1 / clamp;
   for (let i = 0; i < n; i++) y[i] = c * Math.atan(x[i]! * inv);
 }
 

@@ -1,7 +1,9 @@
 /** Reference resampling kernels (see ../backend.ts): the 5-tap binomial blur, 2x2 max pooling and nearest resizing. */
 import { nearestIndex } from '../backend.js';
 
-const B0 = 1 / 16, B1 = 4 / 16, B2 = 6 / 16;
+const B0 = 1 / 16,
+  B1 = 4 / 16,
+  B2 = 6 / 16;
 
 /**
  * Separable [1 4 6 4 1]/16 blur of every plane with zero padding 2: equal to the depthwise 5x5
@@ -37,23 +39,29 @@ export function blurRef(src: Float32Array, planes: number, H: number, W: number,
 }
 
 export function nearestRef(x: Float32Array, planes: number, H: number, W: number, outH: number, outW: number, y: Float32Array): void {
-  const ri = nearestIndex(outH, H), ci = nearestIndex(outW, W);
+  const ri = nearestIndex(outH, H),
+    ci = nearestIndex(outW, W);
   for (let p = 0; p < planes; p++) {
-    const ib = p * H * W, ob = p * outH * outW;
+    const ib = p * H * W,
+      ob = p * outH * outW;
     for (let i = 0; i < outH; i++) {
-      const r = ib + ri[i]! * W, o = ob + i * outW;
+      const r = ib + ri[i]! * W,
+        o = ob + i * outW;
       for (let j = 0; j < outW; j++) y[o + j] = x[r + ci[j]!]!;
     }
   }
 }
 
 export function nearestGradRef(gy: Float32Array, planes: number, H: number, W: number, outH: number, outW: number, gx: Float32Array): void {
-  const ri = nearestIndex(outH, H), ci = nearestIndex(outW, W);
+  const ri = nearestIndex(outH, H),
+    ci = nearestIndex(outW, W);
   gx.fill(0, 0, planes * H * W);
   for (let p = 0; p < planes; p++) {
-    const ib = p * H * W, ob = p * outH * outW;
+    const ib = p * H * W,
+      ob = p * outH * outW;
     for (let i = 0; i < outH; i++) {
-      const r = ib + ri[i]! * W, o = ob + i * outW;
+      const r = ib + ri[i]! * W,
+        o = ob + i * outW;
       for (let j = 0; j < outW; j++) gx[r + ci[j]!] += gy[o + j]!;
     }
   }
@@ -61,18 +69,26 @@ export function nearestGradRef(gy: Float32Array, planes: number, H: number, W: n
 
 /** Index (0..3: (0,0), (0,1), (1,0), (1,1)) of the window element maxPool2 takes at offset `base`. */
 function argMax2(x: Float32Array, base: number, W: number): number {
-  let best = 0, bv = x[base]!;
+  let best = 0,
+    bv = x[base]!;
   let v = x[base + 1]!;
-  if (v > bv || Number.isNaN(v)) { bv = v; best = 1; }
+  if (v > bv || Number.isNaN(v)) {
+    bv = v;
+    best = 1;
+  }
   v = x[base + W]!;
-  if (v > bv || Number.isNaN(v)) { bv = v; best = 2; }
+  if (v > bv || Number.isNaN(v)) {
+    bv = v;
+    best = 2;
+  }
   v = x[base + W + 1]!;
   if (v > bv || Number.isNaN(v)) best = 3;
   return best;
 }
 
 export function maxPool2Ref(x: Float32Array, planes: number, H: number, W: number, y: Float32Array): void {
-  const h2 = H >> 1, w2 = W >> 1;
+  const h2 = H >> 1,
+    w2 = W >> 1;
   for (let p = 0; p < planes; p++)
     for (let i = 0; i < h2; i++)
       for (let j = 0; j < w2; j++) {
@@ -83,7 +99,8 @@ export function maxPool2Ref(x: Float32Array, planes: number, H: number, W: numbe
 }
 
 export function maxPool2GradRef(x: Float32Array, gy: Float32Array, planes: number, H: number, W: number, gx: Float32Array): void {
-  const h2 = H >> 1, w2 = W >> 1;
+  const h2 = H >> 1,
+    w2 = W >> 1;
   gx.fill(0, 0, planes * H * W);
   for (let p = 0; p < planes; p++)
     for (let i = 0; i < h2; i++)

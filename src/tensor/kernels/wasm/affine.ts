@@ -6,7 +6,7 @@
  * summed here in between from float64 partial sums. The flags say which phases a job runs.
  */
 import { affineSizes, type AffineShape } from '../backend.js';
-import { KernelCalls, f32bits, PARALLEL_ELEMS, TRANSCENDENTAL_WORK } from './calls.js';
+import { type KernelCalls, f32bits, PARALLEL_ELEMS, TRANSCENDENTAL_WORK } from './calls.js';
 import { nearestTables } from './resample.js';
 import { K_AFFINE, K_AFFINE_BACK, A_SOFT, A_CVN, A_SVN, A_APPLY, A_MEAN_SHIFT, A_SAME, A_HAVE_S, A_INVERSE } from './kernel-ids.js';
 
@@ -23,8 +23,7 @@ export class AffineKernels {
     return Math.max(1, Math.min(byCache, Math.ceil(h / (4 * this.k.threads)), h));
   }
 
-  forward(raw: Float32Array, x: Float32Array, s: AffineShape, runningMean: Float32Array | null,
-    y: Float32Array, batchMean: Float32Array | null): void {
+  forward(raw: Float32Array, x: Float32Array, s: AffineShape, runningMean: Float32Array | null, y: Float32Array, batchMean: Float32Array | null): void {
     const { hw, planes, rawSize, xSize, meanSize, same } = affineSizes(s);
     const training = runningMean === null;
     const cvn = s.volumeNorm === 'cvn';
@@ -37,7 +36,9 @@ export class AffineKernels {
     const nb = Math.ceil(s.height / rows);
     const a = this.k.arena;
     a.reset();
-    const rawP = this.k.input(raw, rawSize), xP = this.k.input(x, xSize), yP = this.k.outputAt(y, xSize);
+    const rawP = this.k.input(raw, rawSize),
+      xP = this.k.input(x, xSize),
+      yP = this.k.outputAt(y, xSize);
     const sclP = training || !same ? a.floats(planes * hw) : 0;
     const meanP = a.floats(meanSize);
     const accP = training && cvn ? a.floats(2 * hw) : 0;
@@ -46,9 +47,29 @@ export class AffineKernels {
     const meanKind = training ? (cvn ? 1 : 2) : runningMean!.length === 1 ? 0 : cvn ? 1 : 2;
     if (runningMean) this.k.put(meanP, runningMean, runningMean.length);
     const base = (same ? A_SAME : 0) | (s.inverse ? A_INVERSE : 0);
-    const params = (flags: number): number[] => [K_AFFINE, rawP, xP, sclP, yP, meanP, accP, s.batch, s.channels, s.height, s.width,
-      s.outHeight, s.outWidth, rows, flags | base | (meanKind << A_MEAN_SHIFT), f32bits(s.clamp * 0.636), f32bits(1 / s.clamp),
-      t.ri, t.ci, t.rowStart, partP];
+    const params = (flags: number): number[] => [
+      K_AFFINE,
+      rawP,
+      xP,
+      sclP,
+      yP,
+      meanP,
+      accP,
+      s.batch,
+      s.channels,
+      s.height,
+      s.width,
+      s.outHeight,
+      s.outWidth,
+      rows,
+      flags | base | (meanKind << A_MEAN_SHIFT),
+      f32bits(s.clamp * 0.636),
+      f32bits(1 / s.clamp),
+      t.ri,
+      t.ci,
+      t.rowStart,
+      partP,
+    ];
     const work = rawSize * TRANSCENDENTAL_WORK;
     if (!training) {
       this.k.run(params(A_APPLY), nb, work, PARALLEL_ELEMS);
@@ -78,8 +99,16 @@ export class AffineKernels {
     return out;
   }
 
-  backward(gy: Float32Array, raw: Float32Array, x: Float32Array, mean: Float32Array, s: AffineShape,
-    training: boolean, gx: Float32Array | null, graw: Float32Array): void {
+  backward(
+    gy: Float32Array,
+    raw: Float32Array,
+    x: Float32Array,
+    mean: Float32Array,
+    s: AffineShape,
+    training: boolean,
+    gx: Float32Array | null,
+    graw: Float32Array,
+  ): void {
     const { hw, planes, rawSize, xSize, meanSize, same } = affineSizes(s);
     const cvn = s.volumeNorm === 'cvn';
     if (mean.length !== 1 && mean.length !== meanSize) throw new Error(`fusedAffineBackward: mean of ${mean.length} values, expected 1 or ${meanSize}`);
@@ -89,10 +118,14 @@ export class AffineKernels {
     const nb = Math.ceil(s.height / rows);
     const a = this.k.arena;
     a.reset();
-    const gyP = this.k.input(gy, xSize), rawP = this.k.input(raw, rawSize), xP = this.k.input(x, xSize);
-    const gxP = gx ? this.k.outputAt(gx, xSize) : 0, grawP = this.k.outputAt(graw, rawSize);
+    const gyP = this.k.input(gy, xSize),
+      rawP = this.k.input(raw, rawSize),
+      xP = this.k.input(x, xSize);
+    const gxP = gx ? this.k.outputAt(gx, xSize) : 0,
+      grawP = this.k.outputAt(graw, rawSize);
     const sclP = same ? 0 : a.floats(planes * hw);
-    const meanP = a.floats(meanSize), gmeanP = a.floats(meanSize);
+    const meanP = a.floats(meanSize),
+      gmeanP = a.floats(meanSize);
     const accP = training && cvn ? a.floats(2 * hw) : 0;
     const partP = training && !cvn ? a.floats(2 * nb * planes) : 0;
     const t = same ? NO_TABLES : nearestTables(this.k, s.outHeight, s.height, s.outWidth, s.width, true);
@@ -100,9 +133,33 @@ export class AffineKernels {
     const meanKind = mean.length === 1 ? 0 : cvn ? 1 : 2;
     const base = (same ? A_SAME : 0) | (meanKind << A_MEAN_SHIFT);
     const d = s.clamp * 0.636 * (1 / s.clamp);
-    const params = (flags: number): number[] => [K_AFFINE_BACK, gyP, rawP, xP, sclP, gxP, grawP, meanP, accP, s.batch, s.channels,
-      s.height, s.width, s.outHeight, s.outWidth, rows, flags | base, f32bits(s.clamp * 0.636), f32bits(1 / s.clamp),
-      t.ri, t.ci, t.rowStart, partP, gmeanP, f32bits(d)];
+    const params = (flags: number): number[] => [
+      K_AFFINE_BACK,
+      gyP,
+      rawP,
+      xP,
+      sclP,
+      gxP,
+      grawP,
+      meanP,
+      accP,
+      s.batch,
+      s.channels,
+      s.height,
+      s.width,
+      s.outHeight,
+      s.outWidth,
+      rows,
+      flags | base,
+      f32bits(s.clamp * 0.636),
+      f32bits(1 / s.clamp),
+      t.ri,
+      t.ci,
+      t.rowStart,
+      partP,
+      gmeanP,
+      f32bits(d),
+    ];
     const work = rawSize * TRANSCENDENTAL_WORK;
     if (!training) {
       this.k.run(params(A_SOFT | A_APPLY), nb, work, PARALLEL_ELEMS);

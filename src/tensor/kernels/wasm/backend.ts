@@ -11,7 +11,7 @@
  * fused affine tail (affine.ts). load-kernels.ts loads the module; kernel-ids.ts numbers the
  * kernels. All are checked against the JS reference (test/tensor/kernels/).
  */
-import { type AffineShape, type BinaryOp, type ConvShape, type KernelBackend } from '../backend.js';
+import type { AffineShape, BinaryOp, ConvShape, KernelBackend } from '../backend.js';
 import type { FloatAllocator } from '../../storage.js';
 import { nodePlatform, type Platform } from './platform.js';
 import { HEAP_OFFSET, type ThreadPool } from './pool.js';
@@ -158,8 +158,11 @@ export class WasmBackend implements KernelBackend {
    */
   conv2dBackward(x: Float32Array, dy: Float32Array, w: Float32Array, s: ConvShape, dx: Float32Array, dw: Float32Array): void {
     this.check(s);
-    if (this.algorithm('gradInput', s) === 'fft' && this.algorithm('gradWeight', s) === 'fft' &&
-        this.fftTile('gradInput', s) === this.fftTile('gradWeight', s)) {
+    if (
+      this.algorithm('gradInput', s) === 'fft' &&
+      this.algorithm('gradWeight', s) === 'fft' &&
+      this.fftTile('gradInput', s) === this.fftTile('gradWeight', s)
+    ) {
       this.fft.backward(x, dy, w, s, dx, dw);
       return;
     }
@@ -229,13 +232,27 @@ export class WasmBackend implements KernelBackend {
     this.live(this.resample).maxPool(x, gy, planes, height, width, gx);
   }
 
-  fusedAffineForward(raw: Float32Array, x: Float32Array, s: AffineShape, runningMean: Float32Array | null,
-    y: Float32Array, batchMean: Float32Array | null): void {
+  fusedAffineForward(
+    raw: Float32Array,
+    x: Float32Array,
+    s: AffineShape,
+    runningMean: Float32Array | null,
+    y: Float32Array,
+    batchMean: Float32Array | null,
+  ): void {
     this.live(this.affine).forward(raw, x, s, runningMean, y, batchMean);
   }
 
-  fusedAffineBackward(gy: Float32Array, raw: Float32Array, x: Float32Array, mean: Float32Array, s: AffineShape,
-    training: boolean, gx: Float32Array | null, graw: Float32Array): void {
+  fusedAffineBackward(
+    gy: Float32Array,
+    raw: Float32Array,
+    x: Float32Array,
+    mean: Float32Array,
+    s: AffineShape,
+    training: boolean,
+    gx: Float32Array | null,
+    graw: Float32Array,
+  ): void {
     this.live(this.affine).backward(gy, raw, x, mean, s, training, gx, graw);
   }
 

@@ -43,7 +43,11 @@ export class KernelCalls {
   readonly arena: Arena;
   readonly threads: number;
 
-  constructor(private readonly memory: WebAssembly.Memory, private readonly pool: ThreadPool, readonly heap: Heap) {
+  constructor(
+    private readonly memory: WebAssembly.Memory,
+    private readonly pool: ThreadPool,
+    readonly heap: Heap,
+  ) {
     this.arena = new Arena(heap);
     this.threads = pool.threads;
   }

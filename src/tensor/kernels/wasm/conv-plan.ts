@@ -23,7 +23,8 @@ export interface FftPlan {
 
 export function fftPlan(s: ConvShape, T: number): FftPlan {
   const V = T - s.kernel + 1;
-  const tY = Math.ceil(s.height / V), tX = Math.ceil(s.width / V);
+  const tY = Math.ceil(s.height / V),
+    tX = Math.ceil(s.width / V);
   const numTiles = s.batch * tY * tX;
   return { T, V, tY, tX, numTiles, G: Math.ceil(numTiles / 4), F: slotCount(T) };
 }
@@ -47,9 +48,7 @@ function estimateFft(pass: ConvPass, s: ConvShape, T: number): number {
   const L = pass === 'gradInput' ? C : O;
   const products = (plan.G * plan.F * R * Math.ceil(L / 4) * 4 * 4) / FFT_FMA;
   // input + output tile transforms, plus the filters (about 0.6 of a full transform each)
-  const transforms = pass === 'gradWeight'
-    ? plan.G * (C + O) + (O * C) / 4
-    : plan.G * (R + L) + 0.6 * ((R * Math.ceil(L / 4) * 4) / 4);
+  const transforms = pass === 'gradWeight' ? plan.G * (C + O) + (O * C) / 4 : plan.G * (R + L) + 0.6 * ((R * Math.ceil(L / 4) * 4) / 4);
   return (products + transforms * tf) * (TILE_CALIBRATION[T] ?? 1);
 }
 
@@ -60,7 +59,8 @@ const TILE_CALIBRATION: Record<number, number> = { 16: 0.95, 32: 1.08, 64: 1.1 }
 export function estimateSeconds(pass: ConvPass, s: ConvShape): { direct: number; fft: number; tile: number } {
   const { batch: N, inChannels: C, outChannels: O, height: H, width: W, kernel: K } = s;
   const direct = (2 * N * H * W * C * O * K * K) / DIRECT_FLOPS;
-  let fft = Infinity, tile = 0;
+  let fft = Infinity,
+    tile = 0;
   for (const T of fftTiles(K)) {
     const e = estimateFft(pass, s, T);
     if (e < fft) {

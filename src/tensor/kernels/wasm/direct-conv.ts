@@ -5,7 +5,7 @@
  * the FFT (fft-conv.ts) is conv-plan.ts's.
  */
 import type { ConvShape } from '../backend.js';
-import { KernelCalls, ceilTo, PARALLEL_ELEMS } from './calls.js';
+import { type KernelCalls, ceilTo, PARALLEL_ELEMS } from './calls.js';
 import { K_PAD, K_CROP, K_WEIGHTS_DIRECT, K_CONV_DIRECT, K_GRADW_DIRECT } from './kernel-ids.js';
 
 /**
@@ -19,8 +19,20 @@ export class DirectConvolutions {
   constructor(private readonly k: KernelCalls) {}
 
   /** Copies planes [N][C][H][W] to [N][Cd][Hd][Wd] (plane stride `plane`) at (ty, tx), zero elsewhere. */
-  private pad(src: number, dst: number, N: number, C: number, Cd: number, H: number, W: number,
-              Hd: number, Wd: number, ty: number, tx: number, plane: number): void {
+  private pad(
+    src: number,
+    dst: number,
+    N: number,
+    C: number,
+    Cd: number,
+    H: number,
+    W: number,
+    Hd: number,
+    Wd: number,
+    ty: number,
+    tx: number,
+    plane: number,
+  ): void {
     this.k.run([K_PAD, src, dst, N, C, Cd, H, W, Hd, Wd, ty, tx, plane], N * Cd, N * Cd * Hd * Wd, PARALLEL_ELEMS);
   }
 
@@ -35,11 +47,17 @@ export class DirectConvolutions {
     const Cout = mode === 0 ? s.outChannels : s.inChannels;
     const p = (K - 1) >> 1;
     const KK = K * K;
-    const Wq = ceilTo(W, 8), Wp = Wq + K - 1, Hp = H + K - 1, Oq = ceilTo(Cout, 4);
+    const Wq = ceilTo(W, 8),
+      Wp = Wq + K - 1,
+      Hp = H + K - 1,
+      Oq = ceilTo(Cout, 4);
     // A 1x1 convolution reads the input as it is: no padded copy (nor the cache-set spacing).
     const noPad = K === 1 && Wq === W;
-    const planeX = noPad ? H * W : planeStride(Hp, Wp), planeY = noPad ? H * W : planeStride(H, Wq);
-    const inLen = N * Cin * H * W, outLen = N * Cout * H * W, wLen = s.outChannels * s.inChannels * KK;
+    const planeX = noPad ? H * W : planeStride(Hp, Wp),
+      planeY = noPad ? H * W : planeStride(H, Wq);
+    const inLen = N * Cin * H * W,
+      outLen = N * Cout * H * W,
+      wLen = s.outChannels * s.inChannels * KK;
     const direct = Wq === W && Oq === Cout && planeY === H * Wq;
     const a = this.k.arena;
     a.reset();
@@ -74,11 +92,17 @@ export class DirectConvolutions {
     const { batch: N, inChannels: C, outChannels: O, height: H, width: W, kernel: K } = s;
     const p = (K - 1) >> 1;
     const KK = K * K;
-    const Wq = ceilTo(W, 8), Wp = Wq + K - 1, Hp = H + K - 1, Oq = ceilTo(O, 4);
+    const Wq = ceilTo(W, 8),
+      Wp = Wq + K - 1,
+      Hp = H + K - 1,
+      Oq = ceilTo(O, 4);
     // 1x1: the inputs as they are (the kernel's extra tap column reads one value past a row: heap slack)
     const noPad = K === 1 && Wq === W;
-    const planeX = noPad ? H * W : planeStride(Hp, Wp), planeY = noPad ? H * W : planeStride(H, Wq);
-    const xLen = N * C * H * W, dyLen = N * O * H * W, wLen = O * C * KK;
+    const planeX = noPad ? H * W : planeStride(Hp, Wp),
+      planeY = noPad ? H * W : planeStride(H, Wq);
+    const xLen = N * C * H * W,
+      dyLen = N * O * H * W,
+      wLen = O * C * KK;
     const a = this.k.arena;
     a.reset();
     const xin = this.k.input(xa, xLen);

@@ -12,7 +12,7 @@
 import type { ConvShape } from '../backend.js';
 import { fftPlan, slotCount, type ConvPass, type FftPlan } from './conv-plan.js';
 import { FilterCache, type FilterKey } from './filter-cache.js';
-import { KernelCalls, ceilTo, f32bits, PARALLEL_FLOPS } from './calls.js';
+import { type KernelCalls, ceilTo, f32bits, PARALLEL_FLOPS } from './calls.js';
 import { K_FFT_INPUT, K_FFT_FILTER, K_FFT_CONV, K_FFT_GRADW, K_FFT_GRADW_INV, K_FFT_FUSED, K_FFT_BACKWARD } from './kernel-ids.js';
 
 /**
@@ -29,7 +29,7 @@ const quadsPerTask = (Fq: number, threads: number): number => Math.max(1, Math.c
  * 1 when the weight-gradient products should touch the next quad's spectra ahead (kind 9):
  * only when a chunk's spectra outgrow the L2 cache (~1 MB a core), where it pays.
  */
-const touchAhead = (Fq: number, Tn: number, tileBytes: number): number => (Fq * Tn * tileBytes > (2 << 20) ? 1 : 0);
+const touchAhead = (Fq: number, Tn: number, tileBytes: number): number => (Fq * Tn * tileBytes > 2 << 20 ? 1 : 0);
 
 /** The knobs tests and benchmarks turn (WasmBackend's fields). */
 export interface FftSettings {
@@ -42,7 +42,11 @@ export class FftConvolutions {
   readonly filters: FilterCache;
 
   /** tensorLimit: the byte below which cached spectra stay (as tensors do). */
-  constructor(private readonly k: KernelCalls, private readonly settings: FftSettings, private readonly tensorLimit: number) {
+  constructor(
+    private readonly k: KernelCalls,
+    private readonly settings: FftSettings,
+    private readonly tensorLimit: number,
+  ) {
     this.filters = new FilterCache(k.heap);
   }
 
@@ -80,11 +84,14 @@ export class FftConvolutions {
       OB = Math.min(Lq, 8);
       while (OB > 4 && G * Math.ceil(Lq / OB) < 3 * this.k.threads) OB -= 4;
     }
-    const inLen = N * R * H * W, outLen = N * L * H * W, wLen = s.outChannels * s.inChannels * KK;
+    const inLen = N * R * H * W,
+      outLen = N * L * H * W,
+      wLen = s.outChannels * s.inChannels * KK;
     const a = this.k.arena;
     a.reset();
     if (xa.length < inLen) throw new Error(`array too short: ${xa.length} < ${inLen}`);
-    const xResident = this.k.heap.owns(xa), yResident = this.k.heap.owns(ya);
+    const xResident = this.k.heap.owns(xa),
+      yResident = this.k.heap.owns(ya);
     const xin = xResident ? xa.byteOffset : a.floats(inLen);
     const Xs = fused ? 0 : a.floats(G * F * R * 8);
     const yout = this.k.outputAt(ya, outLen);
@@ -97,22 +104,29 @@ export class FftConvolutions {
     const tpi = tY * tX;
     if (fused && !yResident && this.k.threads > 1 && N >= 2 && tpi % 4 === 0) {
       // One job per image, each image's output copied out while the next one is computed.
-      const gPer = tpi / 4, imgOut = L * H * W;
+      const gPer = tpi / 4,
+        imgOut = L * H * W;
       for (let n = 0; n < N; n++) {
-        this.k.run([K_FFT_FUSED, xin, Ws, yout, N, R, L, Lq, H, W, T, V, tY, tX, numTiles, OB, sc.base, sc.per, p, n * gPer],
-          gPer, productFlops / N, PARALLEL_FLOPS, n > 0 ? () => this.k.getRange(yout, ya, (n - 1) * imgOut, imgOut) : undefined);
+        this.k.run(
+          [K_FFT_FUSED, xin, Ws, yout, N, R, L, Lq, H, W, T, V, tY, tX, numTiles, OB, sc.base, sc.per, p, n * gPer],
+          gPer,
+          productFlops / N,
+          PARALLEL_FLOPS,
+          n > 0 ? () => this.k.getRange(yout, ya, (n - 1) * imgOut, imgOut) : undefined,
+        );
       }
       this.k.getRange(yout, ya, (N - 1) * imgOut, imgOut);
       return;
     }
     if (fused) {
-      this.k.run([K_FFT_FUSED, xin, Ws, yout, N, R, L, Lq, H, W, T, V, tY, tX, numTiles, OB, sc.base, sc.per, p, 0],
-        G, productFlops);
+      this.k.run([K_FFT_FUSED, xin, Ws, yout, N, R, L, Lq, H, W, T, V, tY, tX, numTiles, OB, sc.base, sc.per, p, 0], G, productFlops);
     } else {
-      this.k.run([K_FFT_INPUT, xin, Xs, N, R, T, V, tY, tX, H, W, p, T, F * R * 32, R * 32, numTiles, sc.base, sc.per, CB, 0, 0, 0],
-        G * Math.ceil(R / CB), G * R * tfFlops);
-      this.k.run([K_FFT_CONV, Xs, Ws, yout, N, R, L, Lq, H, W, T, V, tY, tX, numTiles, OB, sc.base, sc.per],
-        G * Math.ceil(Lq / OB), productFlops);
+      this.k.run(
+        [K_FFT_INPUT, xin, Xs, N, R, T, V, tY, tX, H, W, p, T, F * R * 32, R * 32, numTiles, sc.base, sc.per, CB, 0, 0, 0],
+        G * Math.ceil(R / CB),
+        G * R * tfFlops,
+      );
+      this.k.run([K_FFT_CONV, Xs, Ws, yout, N, R, L, Lq, H, W, T, V, tY, tX, numTiles, OB, sc.base, sc.per], G * Math.ceil(Lq / OB), productFlops);
     }
     this.k.output(yout, ya, outLen);
   }
@@ -134,15 +148,29 @@ export class FftConvolutions {
       const ng = Math.min(CG, G - g0);
       const tiles = ng * 4;
       // the first chunk copies a non-resident dy in while the workers transform x
-      this.k.run([K_FFT_INPUT, xin, Xs, N, C, T, V, tY, tX, H, W, p, T, 4 * txB, Tn * txB, numTiles, sc.base, sc.per, CB, 1, txB, g0],
-        ng * Math.ceil(C / CB), ng * C * tfFlops, PARALLEL_FLOPS, g0 === 0 && !dyResident ? () => this.k.put(dyin, dya, dyLen) : undefined);
-      this.k.run([K_FFT_INPUT, dyin, DYs, N, O, T, V, tY, tX, H, W, 0, V, 4 * tdB, Tn * tdB, numTiles, sc.base, sc.per, CB, 1, tdB, g0],
-        ng * Math.ceil(O / CB), ng * O * tfFlops);
-      this.k.run([K_FFT_GRADW, Xs, DYs, Racc, C, O, tiles, Fq, qPer, txB, tdB, g0 > 0 ? 1 : 0, Tn, touchAhead(Fq, Tn, txB + tdB)],
-        Math.ceil(Fq / qPer), Fq * tiles * O * C * 32);
+      this.k.run(
+        [K_FFT_INPUT, xin, Xs, N, C, T, V, tY, tX, H, W, p, T, 4 * txB, Tn * txB, numTiles, sc.base, sc.per, CB, 1, txB, g0],
+        ng * Math.ceil(C / CB),
+        ng * C * tfFlops,
+        PARALLEL_FLOPS,
+        g0 === 0 && !dyResident ? () => this.k.put(dyin, dya, dyLen) : undefined,
+      );
+      this.k.run(
+        [K_FFT_INPUT, dyin, DYs, N, O, T, V, tY, tX, H, W, 0, V, 4 * tdB, Tn * tdB, numTiles, sc.base, sc.per, CB, 1, tdB, g0],
+        ng * Math.ceil(O / CB),
+        ng * O * tfFlops,
+      );
+      this.k.run(
+        [K_FFT_GRADW, Xs, DYs, Racc, C, O, tiles, Fq, qPer, txB, tdB, g0 > 0 ? 1 : 0, Tn, touchAhead(Fq, Tn, txB + tdB)],
+        Math.ceil(Fq / qPer),
+        Fq * tiles * O * C * 32,
+      );
     }
-    this.k.run([K_FFT_GRADW_INV, Racc, dw, O * C, K, T, f32bits(1 / (4 * T * T)), sc.base, sc.per, 0, O],
-      Math.ceil((O * C) / 4), Math.ceil((O * C) / 4) * tfFlops);
+    this.k.run(
+      [K_FFT_GRADW_INV, Racc, dw, O * C, K, T, f32bits(1 / (4 * T * T)), sc.base, sc.per, 0, O],
+      Math.ceil((O * C) / 4),
+      Math.ceil((O * C) / 4) * tfFlops,
+    );
     this.k.output(dw, dwa, wLen);
   }
 
@@ -158,8 +186,10 @@ export class FftConvolutions {
     const plan = fftPlan(s, this.settings.fftTile('gradWeight', s));
     const { T, V, tY, tX, numTiles, G, F } = plan;
     const Cq = ceilTo(C, 4);
-    const OB = Math.min(Cq, 16), CB = 8;
-    const xLen = N * C * H * W, wLen = O * C * KK;
+    const OB = Math.min(Cq, 16),
+      CB = 8;
+    const xLen = N * C * H * W,
+      wLen = O * C * KK;
     const { Fq, txB, tdB, CG, Tn, xin, dyin, dyResident, dyLen, Xs, DYs, Racc } = this.weightGradientArrays(plan, s, xa, dya);
     const dx = this.k.outputAt(dxa, xLen);
     const dw = this.k.outputAt(dwa, wLen);
@@ -171,15 +201,49 @@ export class FftConvolutions {
     const qPer = quadsPerTask(Fq, this.k.threads);
     for (let g0 = 0; g0 < G; g0 += CG) {
       const ng = Math.min(CG, G - g0);
-      this.k.run([K_FFT_BACKWARD, dyin, Ws, dx, N, O, C, Cq, H, W, T, V, tY, tX, numTiles, OB, sc.base, sc.per, p,
-        g0, ng, DYs, tdB, Tn * tdB, xin, Xs, txB, Tn * txB, CB],
-        ng * (1 + Math.ceil(C / CB)), ng * (F * O * Cq * 32 + (O + 2 * C) * tfFlops));
+      this.k.run(
+        [
+          K_FFT_BACKWARD,
+          dyin,
+          Ws,
+          dx,
+          N,
+          O,
+          C,
+          Cq,
+          H,
+          W,
+          T,
+          V,
+          tY,
+          tX,
+          numTiles,
+          OB,
+          sc.base,
+          sc.per,
+          p,
+          g0,
+          ng,
+          DYs,
+          tdB,
+          Tn * tdB,
+          xin,
+          Xs,
+          txB,
+          Tn * txB,
+          CB,
+        ],
+        ng * (1 + Math.ceil(C / CB)),
+        ng * (F * O * Cq * 32 + (O + 2 * C) * tfFlops),
+      );
       // conj(X block) * DY window, accumulated as Racc[f][c*O + o]
-      this.k.run([K_FFT_GRADW, DYs, Xs, Racc, O, C, ng * 4, Fq, qPer, tdB, txB, g0 > 0 ? 1 : 0, Tn, touchAhead(Fq, Tn, txB + tdB)],
-        Math.ceil(Fq / qPer), Fq * ng * 4 * O * C * 32);
+      this.k.run(
+        [K_FFT_GRADW, DYs, Xs, Racc, O, C, ng * 4, Fq, qPer, tdB, txB, g0 > 0 ? 1 : 0, Tn, touchAhead(Fq, Tn, txB + tdB)],
+        Math.ceil(Fq / qPer),
+        Fq * ng * 4 * O * C * 32,
+      );
     }
-    this.k.run([K_FFT_GRADW_INV, Racc, dw, O * C, K, T, scale, sc.base, sc.per, 1, O],
-      Math.ceil((O * C) / 4), Math.ceil((O * C) / 4) * tfFlops);
+    this.k.run([K_FFT_GRADW_INV, Racc, dw, O * C, K, T, scale, sc.base, sc.per, 1, O], Math.ceil((O * C) / 4), Math.ceil((O * C) / 4) * tfFlops);
     this.k.output(dx, dxa, xLen);
     this.k.output(dw, dwa, wLen);
   }
@@ -199,13 +263,20 @@ export class FftConvolutions {
       return cached;
     }
     const { T, K, R, L, mode } = key;
-    const Lq = ceilTo(L, 4), F = slotCount(T), CB = Math.min(R, 8);
+    const Lq = ceilTo(L, 4),
+      F = slotCount(T),
+      CB = Math.min(R, 8);
     const bytes = F * R * Lq * 8;
     let Ws = cache ? this.filters.reserve(wa, wLen, key, bytes, this.tensorLimit) : -1;
     if (Ws < 0) Ws = this.k.arena.floats(bytes / 4);
     const win = this.k.input(wa, wLen);
-    this.k.run([K_FFT_FILTER, win, Ws, L, Lq, R, K, T, mode, f32bits(1 / (4 * T * T)), sc.base, sc.per, CB],
-      (Lq >> 2) * Math.ceil(R / CB), ((R * Lq) >> 2) * transformFlops(T), PARALLEL_FLOPS, meanwhile);
+    this.k.run(
+      [K_FFT_FILTER, win, Ws, L, Lq, R, K, T, mode, f32bits(1 / (4 * T * T)), sc.base, sc.per, CB],
+      (Lq >> 2) * Math.ceil(R / CB),
+      ((R * Lq) >> 2) * transformFlops(T),
+      PARALLEL_FLOPS,
+      meanwhile,
+    );
     return Ws;
   }
 
@@ -220,7 +291,8 @@ export class FftConvolutions {
   private weightGradientArrays(plan: FftPlan, s: ConvShape, xa: Float32Array, dya: Float32Array) {
     const { batch: N, inChannels: C, outChannels: O, height: H, width: W } = s;
     const Fq = Math.ceil(plan.F / 4);
-    const txB = C * 32 + 64, tdB = O * 32 + 64;
+    const txB = C * 32 + 64,
+      tdB = O * 32 + 64;
     const CG = this.chunkGroups(plan.G, Fq * 4 * (txB + tdB));
     const Tn = CG * 4;
     const dyLen = N * O * H * W;

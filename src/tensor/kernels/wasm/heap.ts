@@ -28,7 +28,11 @@ export class Heap {
   /** Bytes the memory may grow to. */
   readonly limit: number;
 
-  constructor(private readonly memory: WebAssembly.Memory, base: number, private readonly maxPages: number) {
+  constructor(
+    private readonly memory: WebAssembly.Memory,
+    base: number,
+    private readonly maxPages: number,
+  ) {
     this.limit = maxPages * PAGE;
     this.top = Math.ceil(base / ALIGN) * ALIGN;
     this.buffers.add(memory.buffer);
@@ -40,7 +44,8 @@ export class Heap {
    */
   alloc(bytes: number, limit?: number): number {
     const size = Math.ceil((Math.max(bytes, 4) + SLACK) / ALIGN) * ALIGN;
-    let at = -1, best = -1;
+    let at = -1,
+      best = -1;
     for (let i = 0; i < this.free.length; i++) {
       const b = this.free[i]!;
       if (b.size >= size && (best < 0 || b.size < this.free[best]!.size)) best = i;
@@ -80,13 +85,15 @@ export class Heap {
     this.used.delete(offset);
     this.inUse -= size;
     // Insert in address order, merging with the neighbours.
-    let lo = 0, hi = this.free.length;
+    let lo = 0,
+      hi = this.free.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
       if (this.free[mid]!.start < offset) lo = mid + 1;
       else hi = mid;
     }
-    const prev = this.free[lo - 1], next = this.free[lo];
+    const prev = this.free[lo - 1],
+      next = this.free[lo];
     if (prev && prev.start + prev.size === offset) {
       prev.size += size;
       if (next && prev.start + prev.size === next.start) {
@@ -127,7 +134,7 @@ export class Heap {
     const need = Math.ceil(end / PAGE);
     const have = this.memory.buffer.byteLength / PAGE;
     if (need > this.maxPages) {
-      throw new Error(`out of WebAssembly memory: need ${(end / 2 ** 30).toFixed(2)} GiB, the limit is ${(this.maxPages * PAGE / 2 ** 30).toFixed(2)} GiB`);
+      throw new Error(`out of WebAssembly memory: need ${(end / 2 ** 30).toFixed(2)} GiB, the limit is ${((this.maxPages * PAGE) / 2 ** 30).toFixed(2)} GiB`);
     }
     if (need > have) {
       this.memory.grow(need - have);

@@ -48,8 +48,10 @@ export async function loadKernels(platform: Platform, threads: number, relaxedSi
   // A module built from another table would run the wrong kernel for an id: refuse it.
   const built = (instance.exports.kernelProtocol as (() => number) | undefined)?.();
   if (built !== PROTOCOL_HASH) {
-    throw new Error(`wasm backend: ${relaxed ? 'kernels-relaxed' : 'kernels-simd'}.wasm was not built from ` +
-      'src/tensor/kernels/wasm/kernel-ids.ts as it is now (kernel ids may differ): run npm run build:wasm');
+    throw new Error(
+      `wasm backend: ${relaxed ? 'kernels-relaxed' : 'kernels-simd'}.wasm was not built from ` +
+        'src/tensor/kernels/wasm/kernel-ids.ts as it is now (kernel ids may differ): run npm run build:wasm',
+    );
   }
   const runTask = instance.exports.runTask as (job: number, task: number, thread: number) => void;
   (instance.exports.initTables as () => void)();

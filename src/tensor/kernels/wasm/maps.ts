@@ -5,7 +5,7 @@
  * that the unfused path reproduces the fused one bit for bit.
  */
 import type { BinaryOp } from '../backend.js';
-import { KernelCalls, ceilTo, f32bits, PARALLEL_ELEMS, TRANSCENDENTAL_WORK } from './calls.js';
+import { type KernelCalls, ceilTo, f32bits, PARALLEL_ELEMS, TRANSCENDENTAL_WORK } from './calls.js';
 import { K_MAP, MAP_EXP, MAP_SOFT_CLAMP, MAP_LEAKY, MAP_LEAKY_GRAD, MAP_ADD, MAP_SUB, MAP_MUL } from './kernel-ids.js';
 
 export class MapKernels {
@@ -39,7 +39,8 @@ export class MapKernels {
   private map(op: number, a: Float32Array, b: Float32Array | null, n: number, dst: Float32Array, f0: number, f1: number): void {
     if (n <= 0) return;
     this.k.arena.reset();
-    const ap = this.k.input(a, n), bp = b ? this.k.input(b, n) : 0;
+    const ap = this.k.input(a, n),
+      bp = b ? this.k.input(b, n) : 0;
     const dp = this.k.outputAt(dst, n);
     const transcendental = op === MAP_EXP || op === MAP_SOFT_CLAMP;
     const work = transcendental ? n * TRANSCENDENTAL_WORK : n;

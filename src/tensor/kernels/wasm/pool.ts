@@ -14,7 +14,12 @@ export const JOB_WORDS = 64;
 /** First byte free for buffers. */
 export const HEAP_OFFSET = 131072;
 
-const SEQ = 0, PENDING = 1, NEXT = 2, NTASKS = 3, SHUTDOWN = 4, FAILED = 5;
+const SEQ = 0,
+  PENDING = 1,
+  NEXT = 2,
+  NTASKS = 3,
+  SHUTDOWN = 4,
+  FAILED = 5;
 
 type RunTask = (job: number, task: number, thread: number) => void;
 

@@ -4,7 +4,7 @@
  * for about 4 a thread. nearestTables also serves the fused affine kernels (affine.ts).
  */
 import { nearestIndex } from '../backend.js';
-import { KernelCalls, ceilTo, PARALLEL_ELEMS } from './calls.js';
+import { type KernelCalls, ceilTo, PARALLEL_ELEMS } from './calls.js';
 import { K_BLUR, K_NEAREST, K_NEAREST_GRAD, K_MAX_POOL } from './kernel-ids.js';
 
 /** Byte offsets of a nearest resize's index tables in the shared memory (rowStart 0 when not asked for). */
@@ -20,7 +20,8 @@ export interface NearestTables {
 
 /** Writes the index tables of a nearest resize from inH x inW to outH x outW into this call's scratch. */
 export function nearestTables(k: KernelCalls, outH: number, inH: number, outW: number, inW: number, rowStart: boolean): NearestTables {
-  const ri = nearestIndex(outH, inH), ci = nearestIndex(outW, inW);
+  const ri = nearestIndex(outH, inH),
+    ci = nearestIndex(outW, inW);
   const mode = outH === 2 * inH && outW === 2 * inW ? 1 : inH === 2 * outH && inW === 2 * outW ? 2 : 0;
   let rs: Int32Array | null = null;
   if (rowStart) {
@@ -57,7 +58,8 @@ export class ResampleKernels {
     const n = planes * height * width;
     const ar = this.k.arena;
     ar.reset();
-    const xp = this.k.input(x, n), yp = this.k.outputAt(y, n);
+    const xp = this.k.input(x, n),
+      yp = this.k.outputAt(y, n);
     const per = ceilTo((width + 16) * 4 + 64, 64); // per-thread row buffer (bytes)
     const scratch = ar.floats((per * this.k.threads) / 4);
     const rows = this.rowsPerTask(height, planes);
@@ -67,27 +69,39 @@ export class ResampleKernels {
 
   nearest(x: Float32Array, planes: number, height: number, width: number, outHeight: number, outWidth: number, y: Float32Array): void {
     checkDims('nearest', planes, height, width, outHeight, outWidth);
-    const nIn = planes * height * width, nOut = planes * outHeight * outWidth;
+    const nIn = planes * height * width,
+      nOut = planes * outHeight * outWidth;
     this.k.arena.reset();
-    const xp = this.k.input(x, nIn), yp = this.k.outputAt(y, nOut);
+    const xp = this.k.input(x, nIn),
+      yp = this.k.outputAt(y, nOut);
     const t = nearestTables(this.k, outHeight, height, outWidth, width, false);
     let rows = this.rowsPerTask(outHeight, planes);
     if (t.mode === 1 && rows % 2) rows++; // keep the row pairs of 2x upsampling together
-    this.k.run([K_NEAREST, xp, yp, planes, height, width, outHeight, outWidth, t.ri, t.ci, rows, t.mode],
-      planes * Math.ceil(outHeight / rows), nOut, PARALLEL_ELEMS);
+    this.k.run(
+      [K_NEAREST, xp, yp, planes, height, width, outHeight, outWidth, t.ri, t.ci, rows, t.mode],
+      planes * Math.ceil(outHeight / rows),
+      nOut,
+      PARALLEL_ELEMS,
+    );
     this.k.output(yp, y, nOut);
   }
 
   /** Tasks are bands of input rows, each summing the output rows that read them (rowStart). */
   nearestGrad(gy: Float32Array, planes: number, height: number, width: number, outHeight: number, outWidth: number, gx: Float32Array): void {
     checkDims('nearestGrad', planes, height, width, outHeight, outWidth);
-    const nIn = planes * height * width, nOut = planes * outHeight * outWidth;
+    const nIn = planes * height * width,
+      nOut = planes * outHeight * outWidth;
     this.k.arena.reset();
-    const gp = this.k.input(gy, nOut), xp = this.k.outputAt(gx, nIn);
+    const gp = this.k.input(gy, nOut),
+      xp = this.k.outputAt(gx, nIn);
     const t = nearestTables(this.k, outHeight, height, outWidth, width, true);
     const rows = this.rowsPerTask(height, planes);
-    this.k.run([K_NEAREST_GRAD, gp, xp, planes, height, width, outHeight, outWidth, t.ri, t.ci, rows, t.mode, t.rowStart],
-      planes * Math.ceil(height / rows), nOut + nIn, PARALLEL_ELEMS);
+    this.k.run(
+      [K_NEAREST_GRAD, gp, xp, planes, height, width, outHeight, outWidth, t.ri, t.ci, rows, t.mode, t.rowStart],
+      planes * Math.ceil(height / rows),
+      nOut + nIn,
+      PARALLEL_ELEMS,
+    );
     this.k.output(xp, gx, nIn);
   }
 
@@ -95,13 +109,15 @@ export class ResampleKernels {
   maxPool(x: Float32Array, gy: Float32Array | null, planes: number, height: number, width: number, dst: Float32Array): void {
     checkDims('maxPool2', planes, height, width);
     if (height % 2 || width % 2) throw new Error(`maxPool2: size ${height}x${width} is not even`);
-    const n = planes * height * width, nOut = n / 4;
+    const n = planes * height * width,
+      nOut = n / 4;
     this.k.arena.reset();
-    const xp = this.k.input(x, n), gyp = gy ? this.k.input(gy, nOut) : 0, dp = this.k.outputAt(dst, gy ? n : nOut);
+    const xp = this.k.input(x, n),
+      gyp = gy ? this.k.input(gy, nOut) : 0,
+      dp = this.k.outputAt(dst, gy ? n : nOut);
     const h2 = height / 2;
     const rows = this.rowsPerTask(h2, planes);
-    this.k.run([K_MAX_POOL, xp, gy ? 0 : dp, gyp, gy ? dp : 0, planes, height, width, rows, gy ? 1 : 0],
-      planes * Math.ceil(h2 / rows), n, PARALLEL_ELEMS);
+    this.k.run([K_MAX_POOL, xp, gy ? 0 : dp, gyp, gy ? dp : 0, planes, height, width, rows, gy ? 1 : 0], planes * Math.ceil(h2 / rows), n, PARALLEL_ELEMS);
     this.k.output(dp, dst, gy ? n : nOut);
   }
 }
