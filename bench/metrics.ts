@@ -94,7 +94,7 @@ export async function run(args: string[]): Promise<void> {
     if (result) {
       const { curves, ...metrics } = result;
       void curves;
-      console.log('  ' + JSON.stringify(metrics));
+      console.log(`  ${JSON.stringify(metrics)}`);
     }
   }
 }

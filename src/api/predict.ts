@@ -20,7 +20,7 @@ export function expandInputs(inputs: string[]): string[] {
   if (inputs.length === 0) throw new PyramidFlowError('no input images given');
   const files: string[] = [];
   for (const p of inputs) {
-    let st;
+    let st: ReturnType<typeof fs.statSync>;
     try {
       st = fs.statSync(p);
     } catch {

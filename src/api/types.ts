@@ -19,7 +19,6 @@ import type { ModelConfig, ModelOptions } from '../flow/types.js';
 import type { DatasetFormat, FolderLayoutOptions } from '../data/dataset-types.js';
 import type { AugmentKind } from '../data/augment.js';
 import type { Thresholds, ImagePrediction } from '../detect/types.js';
-import type { Metrics as MetricSet, PlotCurve as Curve } from '../metrics/types.js';
 import type { OptionValue, RecordedOptions, ResumedChange, OptionChange } from '../flow/saved-model.js';
 
 export type { OptionValue, RecordedOptions, ResumedChange, OptionChange };

@@ -241,7 +241,7 @@ async function synthesizeCategory(out: string, spec: CategorySpec, settings: Set
     defectTypes: usedTypes,
   };
   // Written last: its presence means the category is complete.
-  writeFileAtomic(join(dir, SYNTH_MARKER_FILE), JSON.stringify(marker, null, 2) + '\n');
+  writeFileAtomic(join(dir, SYNTH_MARKER_FILE), `${JSON.stringify(marker, null, 2)}\n`);
   return { name: spec.name, kind: spec.kind, train: settings.train, testGood: settings.testGood, testDefect: settings.testDefect, defectTypes: usedTypes };
 }
 

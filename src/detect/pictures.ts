@@ -54,7 +54,7 @@ export function scalePosition(value: number, scaleMin: number, scaleMax: number)
   if (Number.isNaN(value)) return 0;
   if (!(scaleMax > scaleMin)) return value >= scaleMax ? 1 : 0;
   const t = (value - scaleMin) / (scaleMax - scaleMin);
-  return t <= 0 ? 0 : t >= 1 ? 1 : t;
+  return t <= 0 ? 0 : Math.min(t, 1);
 }
 
 /** Colours a map on the fixed scale scaleMin..scaleMax; returns RGB interleaved. */

@@ -17,7 +17,7 @@ import type { EvaluateInput, Evaluation, PlotCurve } from './types.js';
 export function evaluate(input: EvaluateInput): Evaluation {
   const fprLimit = input.fprLimit ?? DEFAULT_FPR_LIMIT;
   const pixel = pixelMetrics(input, { fprLimit, curvePoints: DEFAULT_CURVE_POINTS, officialPro: true });
-  const imageLabels = input.masks.map((mask) => (mask && mask.some((value) => value !== 0) ? 1 : 0));
+  const imageLabels = input.masks.map((mask) => (mask?.some((value) => value !== 0) ? 1 : 0));
   const image = sweepScores(pixel.imageMax, imageLabels, { rocPoints: DEFAULT_CURVE_POINTS, rocThresholds: false });
   const { sweep } = pixel;
   return {

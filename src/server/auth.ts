@@ -24,6 +24,7 @@ export const TOKEN_ENV = 'PYRAMIDFLOW_TOKEN';
 /** A bearer token is one word (RFC 6750 token68-like): one with whitespace could never be sent. */
 export function checkToken(token: string, source = 'the token'): string {
   if (token.length === 0) throw new PyramidFlowError(`serve: ${source} is empty`, 'E_OPTION');
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this refuses
   if (/[\s\0-\x1f\x7f]/.test(token)) {
     throw new PyramidFlowError(`serve: ${source} holds whitespace or control characters; a bearer token is one word`, 'E_OPTION');
   }

@@ -99,6 +99,6 @@ export class Metrics {
       const [model, result] = key.split('\0') as [string, string];
       out.push(`pyramidflow_model_reloads_total${labels({ model, result })} ${n}`);
     }
-    return out.join('\n') + '\n';
+    return `${out.join('\n')}\n`;
   }
 }

@@ -136,7 +136,9 @@ test('--max-pixels is an option of train, test, predict and calibrate, and reach
       },
     });
     await runCli(argv(...args, '--max-pixels', '1000'), ctx);
-    assert.equal((ctx.calls[0]?.args[0] as { maxPixels?: number }).maxPixels, 1000, fn);
+    const call = ctx.calls[0];
+    assert.ok(call, fn);
+    assert.equal((call.args[0] as { maxPixels?: number }).maxPixels, 1000, fn);
     const help = fakeContext();
     await runCli(argv(fn, '--help'), help);
     assert.match(help.stdout.text, /--max-pixels <n>\s+refuse an image of more pixels than this.*\(default\s+40000000\)/s, fn);

@@ -87,7 +87,7 @@ describe("Pillow-exact bilinear (the official code's resize)", () => {
 
 describe('resizeImage', () => {
   it('resizes all three planes to the requested height x width', () => {
-    const c = PIL_UINT8_CASES['down']!;
+    const c = PIL_UINT8_CASES.down!;
     const img = { width: c.w, height: c.h, rgb: lcgBytes(c.w * c.h * 3, c.seed) };
     const out = resizeImage(img, c.outH, c.outW);
     assert.equal(out.width, c.outW);

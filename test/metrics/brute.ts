@@ -167,7 +167,12 @@ export function mvtecTrapezoid(x: number[], y: number[], xMax: number): number {
 export function bruteOfficialPro(set: TestSet): number {
   let min = Infinity;
   let max = -Infinity;
-  for (const map of set.maps) for (const v of map) (min = Math.min(min, v)), (max = Math.max(max, v));
+  for (const map of set.maps) {
+    for (const v of map) {
+      min = Math.min(min, v);
+      max = Math.max(max, v);
+    }
+  }
   const range = Math.fround(max - min);
   const normalised = set.maps.map((map) => map.map((v) => Math.fround(Math.fround(v - min) / range)));
   const labels = set.maps.map((map, i) => bruteLabel(set.masks[i] ?? new Uint8Array(map.length), set.widths[i]!, set.heights[i]!, 8));
@@ -225,7 +230,7 @@ export function randomTestSet(random: Random, images: number, sizes: () => [numb
       }
     }
     for (let p = 0; p < map.length; p++) {
-      const lift = mask && mask[p] ? random.int(4) : 0;
+      const lift = mask?.[p] ? random.int(4) : 0;
       map[p] = (random.int(levels) + lift) / 8;
     }
     set.maps.push(map);

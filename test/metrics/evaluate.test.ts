@@ -19,7 +19,7 @@ test('every field agrees with brute force on random sets of mixed image sizes', 
     const scores = set.maps.flatMap((map) => Array.from(map));
     const labels = set.maps.flatMap((map, i) => Array.from(map, (_, p) => (set.masks[i]?.[p] ? 1 : 0)));
     const imageScores = set.maps.map((map) => Math.max(...map));
-    const imageLabels = set.masks.map((mask) => (mask && mask.includes(1) ? 1 : 0));
+    const imageLabels = set.masks.map((mask) => (mask?.includes(1) ? 1 : 0));
     const pro = bruteProCurve(set);
     const pixelF1 = bruteF1Max(scores, labels);
     const imageF1 = bruteF1Max(imageScores, imageLabels);

@@ -52,7 +52,7 @@ test('random maps of several sizes agree with the official procedure run literal
     const set = randomTestSet(random, 2 + random.int(4), () => [1 + random.int(10), 1 + random.int(10)], 3 + random.int(200));
     // Shift and scale so that normalisation does real float32 work.
     set.maps = set.maps.map((map) => map.map((v) => v * 3.7 - 1.3));
-    const hasRegion = set.masks.some((m) => m && m.some((v) => v !== 0));
+    const hasRegion = set.masks.some((m) => m?.some((v) => v !== 0));
     const expected = hasRegion ? bruteOfficialPro(set) : NaN;
     assertClose(official(set), expected, 1e-12, `trial ${trial}`);
   }

@@ -67,7 +67,7 @@ test('random maps with ties and images of different sizes agree with the definit
     const set = randomTestSet(random, 1 + random.int(5), () => [1 + random.int(12), 1 + random.int(12)], 2 + random.int(30));
     const expected = bruteProCurve(set);
     const hasNormal = expected.fpr.at(-1) === 1;
-    const hasRegion = set.masks.some((m) => m && m.some((v) => v !== 0));
+    const hasRegion = set.masks.some((m) => m?.some((v) => v !== 0));
     const { curve } = run(set, 0.3, Infinity);
     if (!hasNormal || !hasRegion) {
       assert.deepEqual(curve, { fpr: [], pro: [] });

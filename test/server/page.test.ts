@@ -131,7 +131,7 @@ test('with a token, the page asks for it, keeps it for the session and sends it 
     });
     const apiCalls: Array<string | undefined> = [];
     page.on('request', (req) => {
-      if (req.url().includes('/v1/')) apiCalls.push(req.headers()['authorization']);
+      if (req.url().includes('/v1/')) apiCalls.push(req.headers().authorization);
     });
     await page.goto(`${guarded.url}/`);
     const tokenInput = page.locator('#token');

@@ -163,7 +163,7 @@ for (const [ci, options] of CONFIGS.entries())
       cacheFilters(0);
       assert.equal(inUse(), base, 'every resident array freed after the steps and inference, and the filter spectra');
       setFloatAllocator(null);
-      let plain;
+      let plain: ReturnType<typeof stepRun>;
       try {
         plain = stepRun(saveMemory, options);
       } finally {

@@ -75,7 +75,7 @@ function powerOfTwoAtLeast(n: number): number {
 }
 
 export function clamp01(v: number): number {
-  return v < 0 ? 0 : v > 1 ? 1 : v;
+  return v < 0 ? 0 : Math.min(v, 1);
 }
 
 /** Symmetric uniform in [-amplitude, amplitude). */

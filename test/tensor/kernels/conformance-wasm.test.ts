@@ -37,7 +37,7 @@ for (const relaxed of [false, true]) {
     for (const name of files) {
       const report = runConformance(join(dir, name));
       const failed = report.checks.filter((c) => !c.ok);
-      assert.deepEqual(failed, [], `${b.name} ${name}: ` + failed.map((c) => `${c.name}: ${c.maxError} > ${c.tolerance}`).join('\n'));
+      assert.deepEqual(failed, [], `${b.name} ${name}: ${failed.map((c) => `${c.name}: ${c.maxError} > ${c.tolerance}`).join('\n')}`);
     }
   });
 }

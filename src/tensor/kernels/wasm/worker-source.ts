@@ -7,6 +7,7 @@
  * Control words (Int32 at data.ctrl): 0 job sequence, 1 workers still busy, 2 next task,
  * 3 task count, 4 shutdown, 5 a task failed in a worker. See pool.ts for the other side.
  */
+// biome-ignore lint/complexity/noUselessStringRaw: the worker's source is kept raw so that a backslash added later stays literal
 export const WORKER_MAIN = String.raw`
 function workerMain(data, ready) {
   const inst = new WebAssembly.Instance(data.module, { env: { memory: data.memory } });
