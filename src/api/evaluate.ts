@@ -4,12 +4,14 @@ import type { GalleryItem, MetricSet, TestImageResult, TestOptions, TestResult }
 import { PyramidFlowError } from '../util/errors.js';
 import { openDataset, type Sample } from '../data/datasets.js';
 import { readImage, readMask, readMaskOriginal, resizeImage, planarToInterleaved, writeFloatTiff } from '../data/image.js';
+import { MAP_FILE_RULE } from '../data/tiff.js';
 import { evaluate } from '../metrics/index.js';
 import { maxOf } from '../detect/inference.js';
 import { readDetector } from './image-detector.js';
 import { ensureBackend } from './runtime.js';
 import { checkApiOptions } from './options.js';
-import { writeReport } from '../report/index.js';
+import { REPORT_FILE_RULE, writeReport } from '../report/index.js';
+import { checkOutputFile } from '../util/output-file.js';
 
 interface Evaluated {
   sample: Sample;
@@ -40,6 +42,8 @@ export async function test(opts: TestOptions): Promise<TestResult> {
   checkApiOptions('test', opts); // the option table's types and ranges, the CLI's messages
   await ensureBackend(opts.threads);
   const model = readDetector(opts.model);
+  // Where the report and the maps go is checked before any work: a file that is not ours stops the run now.
+  if (opts.report !== undefined) checkOutputFile(join(opts.report, 'index.html'), REPORT_FILE_RULE);
   const dataset = await openDataset({
     data: opts.data,
     category: opts.category,
@@ -60,6 +64,8 @@ export async function test(opts: TestOptions): Promise<TestResult> {
         'give test the same --normal-dir, --normal-test-dir and --normal-split-ratio as train',
     );
   }
+  const mapFile = (s: Sample): string => join(opts.maps!, dataset.category, 'test', s.type, `${basename(s.path, extname(s.path))}.tiff`);
+  if (opts.maps) for (const s of dataset.test) checkOutputFile(mapFile(s), MAP_FILE_RULE);
   if (dataset.test.length === 0) throw new PyramidFlowError(`${dataset.category}: the data set has no test images${notes.length ? ` (${notes[0]})` : ''}`);
   const evalSize = opts.evalSize ?? 'model';
   const fprLimit = opts.fprLimit ?? 0.3;
@@ -96,8 +102,7 @@ export async function test(opts: TestOptions): Promise<TestResult> {
 
   if (opts.maps) {
     for (const e of evaluated) {
-      const rel = join(dataset.category, 'test', e.sample.type, `${basename(e.sample.path, extname(e.sample.path))}.tiff`);
-      await writeFloatTiff(join(opts.maps, rel), e.map, e.width, e.height);
+      await writeFloatTiff(mapFile(e.sample), e.map, e.width, e.height);
     }
   }
 

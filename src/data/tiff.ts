@@ -6,6 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../util/atomic-file.js';
+import { checkOutputFile, type OutputRule } from '../util/output-file.js';
 import { PyramidFlowError } from '../util/errors.js';
 import { describeFsError } from './decode.js';
 
@@ -72,7 +73,17 @@ export function encodeFloatTiff(data: Float32Array, width: number, height: numbe
   return bytes;
 }
 
+/** The rule for map files: a TIFF is replaced (an earlier map), any other file is not. */
+export const MAP_FILE_RULE: OutputRule = {
+  kind: 'TIFF map',
+  recognise: (h) =>
+    h.length >= 4 && ((h[0] === 0x49 && h[1] === 0x49 && h[2] === 0x2a && h[3] === 0) || (h[0] === 0x4d && h[1] === 0x4d && h[2] === 0 && h[3] === 0x2a)),
+  force: true,
+  forceFlag: '',
+};
+
 export async function writeFloatTiff(path: string, data: Float32Array, width: number, height: number): Promise<void> {
+  checkOutputFile(path, MAP_FILE_RULE);
   const bytes = encodeFloatTiff(data, width, height);
   try {
     writeFileAtomic(path, bytes);

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { Metrics as MetricSet } from '../metrics/types.js';
 import type { TestResult } from './types.js';
 import { writeFileAtomic } from '../util/atomic-file.js';
+import { checkOutputFile, type OutputRule } from '../util/output-file.js';
 import { binEdges, histogramCounts, histogramSvg, lineChartSvg } from './charts.js';
 import { escapeHtml } from './escape.js';
 import { galleryHtml } from './gallery.js';
@@ -182,6 +183,7 @@ export async function renderReport(result: TestResult, opts: ReportOptions = {})
 <html lang="en">
 <head>
 <meta charset="utf-8">
+<meta name="generator" content="pyramidflow">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'">
 <title>${escapeHtml(title)}</title>
@@ -210,10 +212,19 @@ ${gallery}
 `;
 }
 
-/** Writes dir/index.html atomically and returns its path. */
+/** The rule for the report's file: an earlier report of ours is replaced, any other file is not. */
+export const REPORT_FILE_RULE: OutputRule = {
+  kind: 'pyramidflow report',
+  recognise: (head) => new TextDecoder().decode(head).includes('<meta name="generator" content="pyramidflow">'),
+  force: true,
+  forceFlag: '',
+};
+
+/** Writes dir/index.html atomically and returns its path (never over a file that is not a report of ours). */
 export async function writeReport(dir: string, result: TestResult, opts: ReportOptions = {}): Promise<string> {
-  const html = await renderReport(result, opts);
   const file = join(dir, 'index.html');
+  checkOutputFile(file, REPORT_FILE_RULE);
+  const html = await renderReport(result, opts);
   writeFileAtomic(file, html);
   return file;
 }

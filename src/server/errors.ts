@@ -86,6 +86,10 @@ export function toErrorReply(err: unknown): ErrorReply {
   if (err instanceof HttpError) {
     return { status: err.status, code: err.code, message: err.message, headers: err.headers, internal: false }; // deliberate replies
   }
+  // An image the model could not judge (a non-finite score): the server's fault, never a verdict.
+  if (err instanceof PyramidFlowError && err.code === 'E_NOT_JUDGED') {
+    return { status: 500, code: err.code, message: err.message, headers: {}, internal: false };
+  }
   // Bad input found while decoding or predicting (the API's user-facing errors).
   if (err instanceof PyramidFlowError) {
     return { status: 400, code: err.code, message: err.message, headers: {}, internal: false };

@@ -17,7 +17,7 @@ export interface OutputRule {
   force?: boolean;
   /** The existing file is being continued (a resumed training): it is expected to be there. */
   resume?: boolean;
-  /** How the user asks to replace it, for the message (default '--force'). */
+  /** How the user asks to replace it, for the message (default '--force'; '' when nothing would). */
   forceFlag?: string;
 }
 
@@ -36,10 +36,8 @@ export function checkOutputFile(path: string, rule: OutputRule): boolean {
   if (stat) {
     if (!stat.isFile()) throw new PyramidFlowError(`${path} is not a regular file; refusing to write the ${rule.kind} there`, 'E_OUTPUT');
     if (!rule.recognise(readHead(path))) {
-      throw new PyramidFlowError(
-        `${path} exists and is not a ${rule.kind}; refusing to overwrite it (even with ${rule.forceFlag ?? '--force'}): choose another name`,
-        'E_OUTPUT',
-      );
+      const even = rule.forceFlag === '' ? '' : ` (even with ${rule.forceFlag ?? '--force'})`;
+      throw new PyramidFlowError(`${path} exists and is not a ${rule.kind}; refusing to overwrite it${even}: choose another name`, 'E_OUTPUT');
     }
     if (!rule.force && !rule.resume) {
       throw new PyramidFlowError(`${path} exists; give ${rule.forceFlag ?? '--force'} to replace it, or choose another name`, 'E_OUTPUT');

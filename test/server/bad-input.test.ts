@@ -1,4 +1,5 @@
 /** Bad input gets a 4xx JSON error `{ error: { code, message } }`, and the server keeps serving. */
+import { PyramidFlowError } from '../../src/util/errors.js';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { testImage } from './fake-detector.js';
@@ -99,6 +100,20 @@ test('an unknown model is 404 and the message names the models there are', async
   const r = await postBytes(`${server.url}/v1/models/nope/predict`, png);
   await assertError(r, 404, 'E_UNKNOWN_MODEL');
   assert.match(r.body.error.message, /fake/);
+});
+
+test('an image the model could not judge is a 500 with the reason, never a verdict', async () => {
+  const detector = server.loader.latest('/models/fake.pfm');
+  detector.failWith = new PyramidFlowError('request body: the anomaly score is NaN; the image could not be judged', 'E_NOT_JUDGED');
+  try {
+    const r = await postBytes(predictUrl(), png);
+    assert.equal(r.status, 500);
+    assert.equal(r.body.error.code, 'E_NOT_JUDGED');
+    assert.match(r.body.error.message, /could not be judged/);
+    assert.equal(r.body.verdict, undefined);
+  } finally {
+    detector.failWith = null;
+  }
 });
 
 test('a detector that crashes gives a 500 without details, logs the stack, and the next request works', async () => {
