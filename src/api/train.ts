@@ -6,7 +6,7 @@ import { checkOutputFile } from '../util/output-file.js';
 import { removeStaleTemporaries } from '../util/atomic-file.js';
 import { Random } from '../util/random.js';
 import { openDataset } from '../data/datasets.js';
-import { resolveAugment } from '../data/augment.js';
+import { resolveAugment } from '../data/augment-mode.js';
 import { loadResized } from '../data/loader.js';
 import { resolveConfig } from '../flow/config.js';
 import type { OptionValue, RecordedOptions, SavedModel, TrainingRecord } from '../flow/saved-model.js';

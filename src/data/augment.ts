@@ -3,22 +3,14 @@
  * albumentations Compose([HorizontalFlip(p=.5), VerticalFlip(p=.5), RandomRotate90(p=.5)]).
  * RandomRotate90 draws k = randint(0, 3) (0 included) and applies np.rot90(img, k): a
  * counter-clockwise rotation, so a rotation other than 0 happens with probability .5 * 3/4.
- * We draw in the same order: flip-h?, flip-v?, rotate?, then k only when rotating.
+ * We draw in the same order: flip-h?, flip-v?, rotate?, then k only when rotating. Pure pixel
+ * work (no files): which mode a data set gets is augment-mode.ts's.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { PyramidFlowError } from '../util/errors.js';
 import type { Random } from '../util/random.js';
-import type { DecodedImage } from './decode.js';
+import type { DecodedImage } from './pixels.js';
 
 /** How training images are varied: 'texture' (random flips and 90-degree rotations, as the official code does for textures) or 'none'. */
 export type AugmentKind = 'texture' | 'none';
-
-/** The official code's texture categories: the only ones it augments. */
-export const TEXTURE_CATEGORIES = ['carpet', 'grid', 'leather', 'tile', 'wood'] as const;
-
-/** Written by our synthetic-data generator into each category folder. */
-export const SYNTH_MARKER_FILE = 'pyramidflow-synth.json';
 
 export function augmentTexture(img: DecodedImage, rng: Random): DecodedImage {
   let out = img;
@@ -83,47 +75,4 @@ export function rotate90(img: DecodedImage, k: number): DecodedImage {
     }
   }
   return { width: outW, height: outH, rgb: out };
-}
-
-export interface ResolvedAugment {
-  mode: AugmentKind;
-  note?: string;
-}
-
-/**
- * 'auto': a category made by our generator says its kind in its marker file; else the
- * official texture list -> texture; anything else -> none, with a note on how to turn it on.
- */
-export function resolveAugment(mode: 'texture' | 'none' | 'auto', category: string, datasetRoot?: string): ResolvedAugment {
-  if (mode !== 'auto') return { mode };
-  // The marker describes this very data, so it wins over the name.
-  if (datasetRoot !== undefined) {
-    const fromMarker = readSynthAugment(join(datasetRoot, category, SYNTH_MARKER_FILE));
-    if (fromMarker !== null) return { mode: fromMarker, note: `augmentation "${fromMarker}" as recorded in ${SYNTH_MARKER_FILE}.` };
-  }
-  if ((TEXTURE_CATEGORIES as readonly string[]).includes(category)) {
-    return { mode: 'texture', note: `"${category}" is a texture category of the official code: flips and 90-degree rotations are on.` };
-  }
-  return {
-    mode: 'none',
-    note: `no augmentation for "${category}" (not a known texture category); pass --augment texture for texture-like data whose orientation does not matter.`,
-  };
-}
-
-function readSynthAugment(path: string): AugmentKind | null {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    return null; // no marker: not one of ours
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new PyramidFlowError(`"${path}" is not valid JSON.`);
-  }
-  const augment = (parsed as { augment?: unknown } | null)?.augment;
-  if (augment === 'texture' || augment === 'none') return augment;
-  throw new PyramidFlowError(`"${path}" has no valid "augment" entry (expected "texture" or "none").`);
 }

@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../util/atomic-file.js';
 import { PyramidFlowError } from '../util/errors.js';
 import { Random } from '../util/random.js';
-import { SYNTH_MARKER_FILE } from './augment.js';
+import { SYNTH_MARKER_FILE } from './augment-mode.js';
 import { describeFsError } from './decode.js';
 import { encodePng } from './png.js';
 import { canvasToRgb, cloneCanvas, maskToGrey } from './synth/canvas.js';

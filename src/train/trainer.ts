@@ -15,7 +15,7 @@ import type { TrainProgress } from './types.js';
 import { PyramidFlowError } from '../util/errors.js';
 import { Random } from '../util/random.js';
 import { augmentTexture } from '../data/augment.js';
-import { normalizeImage, resizeImage, type DecodedImage } from '../data/image.js';
+import { normalizeImage, resizeImage, type DecodedImage } from '../data/pixels.js';
 import { PyramidFlow } from '../flow/model.js';
 import { restoreModel, type SavedModel, type TrainingRecord } from '../flow/saved-model.js';
 import { toBatch } from '../flow/batch.js';

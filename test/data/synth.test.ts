@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { resolveAugment } from '../../src/data/augment.js';
+import { resolveAugment } from '../../src/data/augment-mode.js';
 import { checkMaskSizes, openDataset } from '../../src/data/datasets.js';
 import { readImage, readMaskOriginal } from '../../src/data/image.js';
 import { defectImage, synthCategorySpec, synthesize, SYNTH_CATEGORIES } from '../../src/data/synth.js';
