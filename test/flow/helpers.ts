@@ -1,5 +1,6 @@
 /** Small models, pyramids and comparisons shared by the flow tests. */
 import { type Tensor, reshape, concatChannels } from '../../src/tensor/index.js';
+import type { TrainingRecord } from '../../src/flow/saved-model.js';
 import { PyramidFlow } from '../../src/flow/model.js';
 import { resolveConfig } from '../../src/flow/config.js';
 import { AffineParams } from '../../src/flow/affine.js';
@@ -42,4 +43,30 @@ export function randomPyramid(N: number, C: number, H: number, W: number, levels
 /** All levels as one tensor [1, total, 1, 1] (differentiable), for gradient checks of pyramid-valued maps. */
 export function flatten(levels: readonly Tensor[]): Tensor {
   return concatChannels(levels.map((z) => reshape(z, [1, z.size, 1, 1])));
+}
+
+/** A training record for tests that need one (a model file, a checkpoint): plain defaults, overridable. */
+export function trainingRecord(over: Partial<TrainingRecord> = {}): TrainingRecord {
+  return {
+    data: 'd',
+    category: 'c',
+    format: 'mvtec',
+    augment: 'none',
+    seed: 1,
+    batch: 2,
+    lr: 2e-4,
+    epochs: 1,
+    epochsDone: 0,
+    steps: 0,
+    threads: 1,
+    saveMemory: false,
+    holdout: 0,
+    fpr: { image: 0.01, pixel: 0.001 },
+    checkpointEvery: 0,
+    trainFiles: [],
+    holdoutFiles: [],
+    lossPerEpoch: [],
+    seconds: 0,
+    ...over,
+  };
 }

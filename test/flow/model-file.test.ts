@@ -11,28 +11,9 @@ import { PyramidFlowError } from '../../src/util/errors.js';
 import { Random } from '../../src/util/random.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { readModelFile, saveModelFile } from '../../src/api/model-files.js';
+import { trainingRecord } from './helpers.js';
 
-const record: TrainingRecord = {
-  data: 'd',
-  category: 'c',
-  format: 'mvtec',
-  augment: 'none',
-  seed: 1,
-  batch: 2,
-  lr: 2e-4,
-  epochs: 1,
-  epochsDone: 0,
-  steps: 0,
-  threads: 1,
-  saveMemory: false,
-  holdout: 0,
-  fpr: { image: 0.01, pixel: 0.001 },
-  checkpointEvery: 0,
-  trainFiles: [],
-  holdoutFiles: [],
-  lossPerEpoch: [],
-  seconds: 0,
-};
+const record: TrainingRecord = trainingRecord();
 
 test('encode/decode round trip keeps nested float arrays exactly', () => {
   const content = { a: 1, b: [Float32Array.from([1.5, -2, Math.fround(0.1)]), { c: new Float32Array(0), d: 'x' }] };

@@ -15,6 +15,7 @@ import type { PyramidFlowError } from '../../src/util/errors.js';
 import { trainLoop, type CheckpointSink } from '../../src/train/trainer.js';
 import { lossOnly } from '../../src/train/gradients.js';
 import { DivergenceWatch, DIVERGENCE_RULES, describePosition, resumeCommand, shellWord, suggestedLr } from '../../src/train/divergence.js';
+import { trainingRecord } from '../flow/helpers.js';
 
 test('the watch: a falling or noisy loss is healthy; a spike is suspicious; far above the median, NaN or a streak is divergence', () => {
   // A loss that starts large and falls fast, with noise of 2x either way: never anything but healthy.
@@ -75,28 +76,7 @@ async function trainingImages() {
 }
 
 function record(over: Partial<TrainingRecord>): TrainingRecord {
-  return {
-    data,
-    category: 'fabric',
-    format: 'mvtec',
-    augment: 'texture',
-    seed: 5,
-    batch: 2,
-    lr: 2e-4,
-    epochs: 4,
-    epochsDone: 0,
-    steps: 0,
-    threads: 1,
-    saveMemory: false,
-    holdout: 0,
-    fpr: { image: 0.01, pixel: 0.001 },
-    checkpointEvery: 0,
-    trainFiles: [],
-    holdoutFiles: [],
-    lossPerEpoch: [],
-    seconds: 0,
-    ...over,
-  };
+  return trainingRecord({ data, category: 'fabric', augment: 'texture', seed: 5, epochs: 4, ...over });
 }
 
 function memorySink(name: string): CheckpointSink & { saved: SavedModel[] } {

@@ -12,7 +12,7 @@ import {
   WASM_MEMORY_LIMIT,
   type AvailableMemory,
 } from '../../src/train/memory.js';
-import type { TrainingRecord } from '../../src/flow/saved-model.js';
+import { trainingRecord } from '../flow/helpers.js';
 
 const MB = 2 ** 20;
 
@@ -103,27 +103,7 @@ test('trainLoop refuses before it allocates anything', async () => {
     created++;
     return create(...args);
   };
-  const record = {
-    data: 'd',
-    category: 'c',
-    format: 'mvtec',
-    augment: 'none',
-    seed: 1,
-    batch: 2,
-    lr: 2e-4,
-    epochs: 1,
-    epochsDone: 0,
-    steps: 0,
-    threads: 1,
-    saveMemory: true,
-    holdout: 0,
-    fpr: { image: 0.01, pixel: 0.001 },
-    checkpointEvery: 0,
-    trainFiles: [],
-    holdoutFiles: [],
-    lossPerEpoch: [],
-    seconds: 0,
-  } satisfies TrainingRecord;
+  const record = trainingRecord({ saveMemory: true });
   const tiny = { width: 1, height: 1, rgb: new Uint8Array(3) };
   const t0 = Date.now();
   try {

@@ -4,32 +4,13 @@ import { readFileSync } from 'node:fs';
 import { PROGRAM } from '../../src/util/version.js';
 import { PyramidFlow } from '../../src/flow/model.js';
 import { resolveConfig } from '../../src/flow/config.js';
-import { decodeSavedModel, encodeSavedModel, snapshot, type TrainingRecord } from '../../src/flow/saved-model.js';
+import { decodeSavedModel, encodeSavedModel, snapshot } from '../../src/flow/saved-model.js';
+import { trainingRecord } from '../flow/helpers.js';
 
 test('the version written into model files is the package version', () => {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { name: string; version: string };
   assert.deepEqual(PROGRAM, { name: pkg.name, version: pkg.version });
-  const record = {
-    data: 'd',
-    category: 'c',
-    format: 'folder',
-    augment: 'none',
-    seed: 0,
-    batch: 2,
-    lr: 1e-4,
-    epochs: 0,
-    epochsDone: 0,
-    steps: 0,
-    threads: 1,
-    saveMemory: false,
-    holdout: 0,
-    fpr: { image: 0.01, pixel: 0.001 },
-    checkpointEvery: 0,
-    trainFiles: [],
-    holdoutFiles: [],
-    lossPerEpoch: [],
-    seconds: 0,
-  } satisfies TrainingRecord;
+  const record = trainingRecord({ format: 'folder', seed: 0, lr: 1e-4, epochs: 0 });
   const m = PyramidFlow.create(resolveConfig({ channels: 2, kernel: 3, levels: 2, stacks: 1, size: 8 }), 0);
   assert.deepEqual(decodeSavedModel(encodeSavedModel(snapshot(m, record)), 'v.pflow').program, { name: pkg.name, version: pkg.version });
 });
