@@ -150,7 +150,7 @@ export async function train(opts: TrainOptions, onProgress?: (p: TrainProgress) 
     if (!resumeFrom.resume) {
       throw new PyramidFlowError(
         `${opts.out}: this model finished training (${resumeFrom.training.epochsDone} epochs); nothing to resume. ` +
-          `Remove --resume to train a new one, or train it further into a new file with --from ${opts.out} --out <new file>.`,
+          `Give --force instead of --resume to train a new one in its place, or train it further into a new file with --from ${opts.out} --out <new file>.`,
       );
     }
   } else if (opts.from !== undefined) {
