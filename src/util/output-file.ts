@@ -37,7 +37,10 @@ export function checkOutputFile(path: string, rule: OutputRule): boolean {
     if (!stat.isFile()) throw new PyramidFlowError(`${path} is not a regular file; refusing to write the ${rule.kind} there`, 'E_OUTPUT');
     if (!rule.recognise(readHead(path))) {
       const even = rule.forceFlag === '' ? '' : ` (even with ${rule.forceFlag ?? '--force'})`;
-      throw new PyramidFlowError(`${path} exists and is not a ${rule.kind}; refusing to overwrite it${even}: choose another name`, 'E_OUTPUT');
+      throw new PyramidFlowError(
+        `${path} exists and is not ${article(rule.kind)} ${rule.kind}; refusing to overwrite it${even}: choose another name`,
+        'E_OUTPUT',
+      );
     }
     if (!rule.force && !rule.resume) {
       throw new PyramidFlowError(`${path} exists; give ${rule.forceFlag ?? '--force'} to replace it, or choose another name`, 'E_OUTPUT');
@@ -61,4 +64,9 @@ function readHead(path: string): Uint8Array {
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/** 'a' or 'an' before a kind's name (an ONNX model, a pyramidflow model file). */
+function article(kind: string): string {
+  return /^[aeiou]/i.test(kind) ? 'an' : 'a';
 }
