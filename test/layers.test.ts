@@ -32,6 +32,8 @@ export const LAYER_RANK: Record<string, number> = {
   detect: 3,
   train: 4,
   report: 5, // the HTML report of a test run: the library's test() writes it
+  export: 5, // other runtimes' formats of a finished model (ONNX): builds on flow and detect
+  import: 5, // other programs' checkpoints (the official PyTorch code's) into this network
   api: 6,
   server: 7,
   cli: 8, // the command line starts the server

@@ -12,7 +12,23 @@ export type { ImageDetector, ImageInput, RawImage } from './image-detector.js';
 export { loadDetector } from './image-detector.js';
 export { train, trainingOptions } from './train.js';
 export { test } from './evaluate.js';
+export { trainCategories, testCategories, categoryMean, categoryModelFile } from './categories.js';
+export type {
+  TrainCategoriesOptions,
+  TrainCategoriesResult,
+  CategoryTrainResult,
+  CategoryTrainProgress,
+  CategoryStatus,
+  TestCategoriesOptions,
+  TestCategoriesResult,
+  CategoryTestResult,
+  CategoryMean,
+} from './categories.js';
 export { predict, calibrate, info } from './predict.js';
+export { exportModel, EXPORT_FORMATS } from './export.js';
+export type { ExportOptions, ExportSummary, ExportFormat, InputLayout, OnnxOutputs } from './export.js';
+export { importCheckpoint } from './import.js';
+export type { ImportOptions, ImportSummary, CheckpointFormat, OfficialState } from './import.js';
 export { synthesize as synth } from '../data/synth.js';
 export type { SynthOptions, SynthSummary, SynthCategorySummary } from '../data/synth.js';
 

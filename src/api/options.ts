@@ -18,6 +18,7 @@ import { DEFAULT_FPR } from '../detect/thresholds.js';
 import { DEFAULT_MIN_AREA } from '../detect/detector.js';
 import { DEFAULT_FPR_LIMIT } from '../metrics/pixel.js';
 import { DEFAULT_NORMAL_SPLIT_RATIO } from '../data/dataset-types.js';
+import { DEFAULT_OPSET, INPUT_LAYOUTS, ONNX_OUTPUTS, OPSET_RANGE } from '../export/onnx-options.js';
 import { PyramidFlowError } from '../util/errors.js';
 
 /**
@@ -36,7 +37,7 @@ export function optionError(message: string): PyramidFlowError {
   return new PyramidFlowError(message, OPTION_ERROR);
 }
 
-export const COMMANDS = ['train', 'test', 'predict', 'calibrate', 'info', 'serve', 'synth', 'demo', 'conformance'] as const;
+export const COMMANDS = ['train', 'test', 'predict', 'calibrate', 'info', 'serve', 'synth', 'demo', 'conformance', 'export', 'import'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 /** The value types: what a flag's text is parsed as, and what a config file or the library must give. */
@@ -118,7 +119,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   // the model file a command reads
   {
     name: 'model', flag: 'model', kind: 'path', arg: 'model-file', help: 'trained model file', commands: MODEL_COMMANDS, required: MODEL_COMMANDS,
-    per: { calibrate: { help: 'model file (its thresholds are updated in place)' } },
+    per: { calibrate: { help: 'model file (its thresholds are updated in place)' }, test: { help: 'trained model file (with --categories: --model-dir instead)' } },
   },
   {
     name: 'model', flag: 'model', kind: 'list', repeatable: true, arg: 'file|name=file', help: 'model to serve (repeatable)', commands: ['serve'],
@@ -164,11 +165,28 @@ export const OPTIONS: readonly OptionSpec[] = [
     name: 'out', flag: 'out', kind: 'path', arg: 'path', help: 'where to write', commands: ['train', 'predict', 'synth', 'demo'], required: ['train', 'synth'],
     resume: 'run',
     per: {
-      train: { help: 'model file to write' },
+      train: { help: 'model file to write (with --categories: --out-dir instead)' },
       predict: { help: 'write heat map, overlay and outline PNGs per image to DIR' },
       synth: { help: 'folder to write' },
       demo: { help: 'folder for the data, model and report', default: 'pyramidflow-demo' },
     },
+  },
+  // many categories at once (src/api/categories.ts): one model file per category
+  {
+    name: 'categories', flag: 'categories', kind: 'list', arg: 'a,b|all', commands: ['train', 'test'], resume: 'run', unrecorded: true,
+    help: 'MVTec/BTAD categories, comma-separated, or all (every category folder of --data): one model each, CATEGORY.pflow',
+    per: {
+      train: { help: 'MVTec/BTAD categories, comma-separated, or all (every category folder of --data): one model each, --out-dir/CATEGORY.pflow' },
+      test: { help: 'MVTec/BTAD categories, comma-separated, or all: each with --model-dir/CATEGORY.pflow, one row each and the mean' },
+    },
+  },
+  {
+    name: 'outDir', flag: 'out-dir', kind: 'path', arg: 'dir', commands: ['train'], resume: 'run', unrecorded: true,
+    help: 'with --categories, instead of --out: folder of the model files (CATEGORY.pflow); --resume skips finished ones and continues the others',
+  },
+  {
+    name: 'modelDir', flag: 'model-dir', kind: 'path', arg: 'dir', commands: ['test'],
+    help: 'with --categories, instead of --model: folder of the model files (CATEGORY.pflow)',
   },
   // the network
   {
@@ -342,6 +360,73 @@ export const OPTIONS: readonly OptionSpec[] = [
     name: 'backend', flag: 'backend', kind: 'choice', choices: ['wasm', 'js'], default: 'wasm',
     help: 'kernels to check: wasm (what training and detection use) or js (the reference)', commands: ['conformance'],
   },
+  // export (src/api/export.ts)
+  { name: 'model', flag: 'model', kind: 'path', arg: 'model-file', help: 'finished model file to export', commands: ['export'], required: ['export'] },
+  {
+    name: 'format', flag: 'format', kind: 'choice', choices: ['onnx', 'safetensors'], help: 'file format to write: onnx (one graph from image to anomaly map and score) or safetensors (the weights under the official PyTorch names, for its load_state_dict)',
+    commands: ['export'], required: ['export'],
+  },
+  { name: 'out', flag: 'out', kind: 'path', arg: 'file', help: 'file to write', commands: ['export'], required: ['export'] },
+  {
+    name: 'input', flag: 'input', kind: 'choice', choices: INPUT_LAYOUTS, default: INPUT_LAYOUTS[0],
+    help: 'onnx: the image input: uint8 RGB [N,H,W,3] normalised in the graph, or normalised float32 [N,3,H,W]', commands: ['export'],
+  },
+  {
+    name: 'outputs', flag: 'outputs', kind: 'choice', choices: ONNX_OUTPUTS, default: ONNX_OUTPUTS[0],
+    help: 'onnx: anomaly map and score, or those and the latent pyramid', commands: ['export'],
+  },
+  { name: 'opset', flag: 'opset', kind: 'int', arg: 'n', range: OPSET_RANGE, default: DEFAULT_OPSET, help: 'onnx: operator set (IR version 8)', commands: ['export'] },
+  {
+    name: 'force', flag: 'force', kind: 'bool', help: 'replace an existing file of the format at --out (any other file is never replaced)', commands: ['export'],
+  },
+  { name: 'json', flag: 'json', kind: 'bool', help: 'print the summary as one JSON object', cliOnly: true, commands: ['export'] },
+  // import (src/api/import.ts): a checkpoint of the official PyTorch code into a model file
+  {
+    name: 'checkpoint', flag: 'checkpoint', kind: 'path', arg: 'file', commands: ['import'], required: ['import'],
+    help: 'checkpoint of the official code: the .npz its train.py saves, a torch.save state dict, or safetensors',
+  },
+  { name: 'out', flag: 'out', kind: 'path', arg: 'file', help: 'model file to write', commands: ['import'], required: ['import'] },
+  {
+    name: 'good', flag: 'good', kind: 'path', arg: 'dir', commands: ['import'], required: ['import'],
+    help: 'folder of good images: their mean latents are the template, held-out ones set the thresholds',
+  },
+  {
+    name: 'state', flag: 'state', kind: 'choice', choices: ['pixel', 'pro'], default: 'pixel', commands: ['import'],
+    help: '.npz: the state dict to take, the best by pixel AUROC (state_dict_pixel) or by PRO (state_dict_pro)',
+  },
+  {
+    name: 'size', flag: 'size', kind: 'int', arg: 'px', range: CONFIG_LIMITS.height, commands: ['import'], defaultText: 'from the file, else required',
+    help: 'square image size the model was trained at (a checkpoint does not say it; CVN running means do)',
+  },
+  { name: 'height', flag: 'height', kind: 'int', arg: 'px', range: CONFIG_LIMITS.height, help: 'image height (instead of --size)', commands: ['import'] },
+  { name: 'width', flag: 'width', kind: 'int', arg: 'px', range: CONFIG_LIMITS.width, help: 'image width (instead of --size)', commands: ['import'] },
+  {
+    name: 'levels', flag: 'levels', kind: 'int', arg: 'n', range: CONFIG_LIMITS.levels, defaultText: 'from the file or the weights',
+    help: 'pyramid levels, for a state dict whose weights fit several', commands: ['import'],
+  },
+  {
+    name: 'volumeNorm', flag: 'volume-norm', kind: 'choice', choices: ['cvn', 'svn'], defaultText: 'from the file or the running means',
+    help: 'volume normalisation, for a state dict that does not say it', commands: ['import'],
+  },
+  {
+    name: 'holdout', flag: 'holdout', kind: 'number', arg: 'share', range: { min: 0, max: 0.9 }, default: 0.1, commands: ['import'],
+    help: 'share of the good images kept out of the template to set the thresholds',
+  },
+  {
+    name: 'fpr', flag: 'fpr', kind: 'number', arg: 'rate', range: { above: 0, below: 1 }, default: DEFAULT_FPR.image, apiPath: ['fpr', 'image'],
+    help: 'image false-positive rate the image threshold is set for', commands: ['import'],
+  },
+  {
+    name: 'pixelFpr', flag: 'pixel-fpr', kind: 'number', arg: 'rate', range: { above: 0, below: 1 }, default: DEFAULT_FPR.pixel, apiPath: ['fpr', 'pixel'],
+    help: 'pixel false-positive rate the pixel threshold is set for', commands: ['import'],
+  },
+  { name: 'force', flag: 'force', kind: 'bool', help: 'replace an existing model file at --out (any other file is never replaced)', commands: ['import'] },
+  {
+    name: 'maxPixels', flag: 'max-pixels', kind: 'int', arg: 'n', range: { min: 1 }, default: MAX_PIXELS, commands: ['import'],
+    help: 'refuse an image of more pixels than this, read from its header before decoding',
+  },
+  { name: 'threads', flag: 'threads', kind: 'int', arg: 'n', range: { min: 1, max: 1024 }, defaultText: 'all cores', help: 'kernel threads', commands: ['import'] },
+  { name: 'json', flag: 'json', kind: 'bool', help: 'print the summary as one JSON object', cliOnly: true, commands: ['import'] },
   // output and config files
   {
     name: 'json', flag: 'json', kind: 'bool', help: 'print one JSON object', cliOnly: true, resume: 'run',

@@ -9,6 +9,8 @@ import { Command, CommanderError } from 'commander';
 import { PyramidFlowError } from '../util/errors.js';
 import { defaultContext, type CliContext } from './context.js';
 import { registerDemo } from './demo.js';
+import { registerExport } from './export.js';
+import { registerImport } from './import.js';
 import { registerModelCommands } from './model.js';
 import { USAGE_ERROR } from './options.js';
 import { registerPredict } from './predict.js';
@@ -61,6 +63,8 @@ Start here:
   registerModelCommands(program, ctx);
   registerSynth(program, ctx);
   registerServe(program, ctx);
+  registerExport(program, ctx);
+  registerImport(program, ctx);
   return program;
 }
 

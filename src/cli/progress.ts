@@ -22,6 +22,8 @@ export function epochSummaryLine(p: TrainProgress): string {
 export class TrainProgressPrinter {
   private bar: cliProgress.SingleBar | null = null;
   private readonly barStream: TextSink | null;
+  /** Put before every line and the bar (`[2/3 carpet] `): the category of a many-category run. */
+  prefix = '';
 
   constructor(
     private readonly stdout: TextSink,
@@ -38,20 +40,20 @@ export class TrainProgressPrinter {
     }
     switch (p.kind) {
       case 'start':
-        this.stderr.write(`training: ${p.epochs} epochs of ${p.stepsPerEpoch} steps${p.epoch > 1 ? `, resuming at epoch ${p.epoch}` : ''}\n`);
+        this.stderr.write(`${this.prefix}training: ${p.epochs} epochs of ${p.stepsPerEpoch} steps${p.epoch > 1 ? `, resuming at epoch ${p.epoch}` : ''}\n`);
         break;
       case 'step':
         this.updateBar(p);
         break;
       case 'epoch':
         this.stopBar();
-        this.stdout.write(`${epochSummaryLine(p)}\n`);
+        this.stdout.write(`${this.prefix}${epochSummaryLine(p)}\n`);
         break;
       case 'checkpoint':
       case 'note':
         if (p.message) {
           this.stopBar(); // a fresh bar starts at the next step, below the message
-          this.stderr.write(`${p.kind === 'checkpoint' ? 'checkpoint: ' : ''}${p.message}\n`);
+          this.stderr.write(`${this.prefix}${p.kind === 'checkpoint' ? 'checkpoint: ' : ''}${p.message}\n`);
         }
         break;
       case 'done':
@@ -76,7 +78,13 @@ export class TrainProgressPrinter {
     };
     if (!this.bar) {
       this.bar = new cliProgress.SingleBar(
-        { format: BAR_FORMAT, stream: this.barStream as NodeJS.WritableStream, hideCursor: true, clearOnComplete: true, barsize: 24 },
+        {
+          format: `${this.prefix.replace(/[{}]/g, '')}${BAR_FORMAT}`,
+          stream: this.barStream as NodeJS.WritableStream,
+          hideCursor: true,
+          clearOnComplete: true,
+          barsize: 24,
+        },
         cliProgress.Presets.shades_classic,
       );
       this.bar.start(p.stepsPerEpoch, p.step, payload);

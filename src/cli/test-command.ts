@@ -1,10 +1,13 @@
 /** `pyramidflow test`: evaluate a model on a labelled test set, optionally write the report. */
 import type { Command } from 'commander';
 import type { MetricSet, TestOptions, TestResult } from '../api/types.js';
+import type { CategoryTestResult } from '../api/categories.js';
+import type { OptionValue } from '../api/options.js';
 import type { CliContext } from './context.js';
 import { readConfigFile } from './config-file.js';
 import { formatCount, formatNumber, formatPercent, formatRate, formatSigned, formatTable, jsonLine } from './format.js';
 import { addOptions, commandOptions, wantsJson, type CliValues, type FileValues } from './options.js';
+import { formatTestCategories, manyCategoryValues, testCategoriesJson, testCategoryLine, toTestCategoriesOptions } from './summary.js';
 
 export type TestCliOptions = CliValues;
 
@@ -73,10 +76,17 @@ export function registerTest(program: Command, ctx: CliContext): void {
       'after',
       `
 Example:
-  $ pyramidflow test --model carpet.pflow --data ./mvtec --category carpet --report ./carpet-report`,
+  $ pyramidflow test --model carpet.pflow --data ./mvtec --category carpet --report ./carpet-report
+  $ pyramidflow test --model-dir ./models --data ./mvtec --categories all      (one row per category and the mean;
+                                                                               --report DIR: DIR/CATEGORY/index.html)`,
     )
     .action(async (cli: TestCliOptions) => {
       const file = await readConfigFile('test', cli);
+      const many = manyCategoryValues('test', cli, file);
+      if (many) {
+        await testManyCategories(ctx, many, wantsJson(cli, file));
+        return;
+      }
       const opts = toTestOptions(cli, file);
       const result = await ctx.api.test(opts); // writes the report too, with --report
       const reportFile = result.reportFile;
@@ -87,4 +97,22 @@ Example:
       ctx.stdout.write(`${formatTestResult(result)}\n`);
       if (reportFile) ctx.stdout.write(`\nreport: ${reportFile}\n`);
     });
+}
+
+/** The --json object of one category of `test --categories`: the single model's object, or the failure. */
+export function testCategoryJson(r: CategoryTestResult): Record<string, unknown> {
+  if (r.result) return { kind: 'category', status: r.status, ...testResultJson(r.result) };
+  return { kind: 'category', status: r.status, category: r.category, model: r.model, error: r.error };
+}
+
+/** `test --categories --model-dir`: a line per category as it is done, then the table and the mean; exit code 1 if any failed. */
+async function testManyCategories(ctx: CliContext, values: Record<string, OptionValue>, json: boolean): Promise<void> {
+  const opts = toTestCategoriesOptions(values);
+  const { testCategories } = await import('../api/categories.js');
+  const result = await testCategories(opts, (r, index, count) => {
+    if (json) ctx.stdout.write(jsonLine(testCategoryJson(r)));
+    else ctx.stderr.write(`${testCategoryLine(r, index, count)}\n`);
+  });
+  ctx.stdout.write(json ? jsonLine(testCategoriesJson(result)) : `${formatTestCategories(result)}\n`);
+  if (result.failed > 0) ctx.exitCode = 1;
 }
