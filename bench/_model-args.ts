@@ -4,7 +4,8 @@
  * messages. Options of a benchmark alone (--steps, --images) stay in the benchmark.
  */
 import type { ModelOptions } from '../src/api/types.js';
-import { argOf, helpOf, nestOptions, optionOf, optionsOf, parseOptionText, type CommandName, type OptionSpec, type OptionValue } from '../src/api/options.js';
+import { argOf, helpOf, optionOf, optionsOf, type CommandName, type OptionSpec, type OptionValue } from '../src/api/options.js';
+import { nestOptions, parseOptionText } from '../src/api/option-values.js';
 
 /** The options that define the network (the table's `network` rows of train). */
 export const MODEL_OPTIONS: readonly string[] = optionsOf('train')

@@ -13,7 +13,8 @@ import { listCategories } from '../data/datasets.js';
 import { readModelFile } from './model-files.js';
 import { isModelFileHead, train } from './train.js';
 import { test } from './evaluate.js';
-import { checkApiOptions, optionError } from './options.js';
+import { optionError } from './options.js';
+import { checkApiOptions } from './option-values.js';
 
 /** What `trainCategories` trains: the options of `train`, with categories and a folder instead of one category and one file. */
 export interface TrainCategoriesOptions extends Omit<TrainOptions, 'out' | 'category'> {

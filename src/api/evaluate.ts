@@ -9,7 +9,7 @@ import { evaluate } from '../metrics/index.js';
 import { maxOf } from '../detect/inference.js';
 import { readDetector } from './image-detector.js';
 import { ensureBackend } from './runtime.js';
-import { checkApiOptions } from './options.js';
+import { checkApiOptions } from './option-values.js';
 import { REPORT_FILE_RULE, writeReport } from '../report/index.js';
 import { checkOutputFile } from '../util/output-file.js';
 

@@ -12,7 +12,8 @@ import { Detector } from '../detect/detector.js';
 import { DEFAULT_OPSET, exportOnnx, INPUT_LAYOUTS, isOnnxHead, ONNX_OUTPUTS, type InputLayout, type OnnxOutputs } from '../export/onnx.js';
 import { exportSafetensors, isSafetensorsHead, safetensorsMetadata, safetensorsTensors } from '../export/safetensors.js';
 import { readModelFile } from './model-files.js';
-import { checkApiOptions, optionError } from './options.js';
+import { optionError } from './options.js';
+import { checkApiOptions } from './option-values.js';
 
 export type { InputLayout, OnnxOutputs };
 

@@ -16,7 +16,8 @@ import { type CheckpointFormat, type OfficialState, officialModel, readCheckpoin
 import { PyramidFlowError } from '../util/errors.js';
 import { checkOutputFile } from '../util/output-file.js';
 import { saveModelFile } from './model-files.js';
-import { checkApiOptions, numberDefault, optionError } from './options.js';
+import { numberDefault, optionError } from './options.js';
+import { checkApiOptions } from './option-values.js';
 import { expandInputs } from './predict.js';
 import { ensureBackend } from './runtime.js';
 import { holdoutSplit, isModelFileHead } from './train.js';

@@ -12,7 +12,7 @@ import { describeModel } from '../detect/detector.js';
 import { readModelFile, saveModelFile } from './model-files.js';
 import { readDetector } from './image-detector.js';
 import { calibrateThresholds } from '../detect/thresholds.js';
-import { checkApiOptions } from './options.js';
+import { checkApiOptions } from './option-values.js';
 import { ensureBackend } from './runtime.js';
 
 /** Image files named directly or found in the folders named (sorted by name). */

@@ -13,17 +13,8 @@ import type { OptionValue, RecordedOptions, SavedModel, TrainingRecord } from '.
 import { fileCheckpoints, readModelFile, saveModelFile } from './model-files.js';
 import { trainLoop } from '../train/trainer.js';
 import { finishModel } from '../detect/finish.js';
-import {
-  checkApiOptions,
-  numberDefault,
-  optionError,
-  optionOf,
-  optionsOf,
-  recordedTrainOptions,
-  resolvedTrainOptions,
-  resolveSaveMemory,
-  sameValue,
-} from './options.js';
+import { numberDefault, optionError, optionOf, optionsOf, resolveSaveMemory } from './options.js';
+import { checkApiOptions, recordedTrainOptions, resolvedTrainOptions, sameValue } from './option-values.js';
 import { ensureBackend } from './runtime.js';
 import { availableMemory, checkTrainingFits, estimateTrainingMemory } from '../train/memory.js';
 

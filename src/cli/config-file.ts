@@ -6,7 +6,8 @@
  * that repeats a training.
  */
 import { readFileSync } from 'node:fs';
-import { byFlag, checkOptionValue, COMMANDS, optionSpec, OPTIONS, type CommandName, type OptionValue } from '../api/options.js';
+import { COMMANDS, optionSpec, OPTIONS, type CommandName, type OptionValue } from '../api/options.js';
+import { byFlag, checkOptionValue } from '../api/option-values.js';
 import type { TrainingOptionsOfModel } from '../api/types.js';
 import { usageError, type CliValues, type FileValues } from './options.js';
 

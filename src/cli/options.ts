@@ -7,23 +7,8 @@
  * model (size divisible by 2^(L-1), odd kernel) are the model's to check.
  */
 import { Option, type Command } from 'commander';
-import {
-  camelFlag,
-  flagsOf,
-  helpOf,
-  nestOptions,
-  OPTION_ERROR,
-  optionError,
-  optionsOf,
-  parseChoiceText,
-  parseIntegerText,
-  parseListText,
-  parseNumberText,
-  parseOptionText,
-  type CommandName,
-  type OptionValue,
-  type Range,
-} from '../api/options.js';
+import { camelFlag, flagsOf, helpOf, OPTION_ERROR, optionError, optionsOf, type CommandName, type OptionValue, type Range } from '../api/options.js';
+import { nestOptions, parseChoiceText, parseIntegerText, parseListText, parseNumberText, parseOptionText } from '../api/option-values.js';
 import type { PyramidFlowError } from '../util/errors.js';
 
 export type { Range };

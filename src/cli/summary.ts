@@ -10,7 +10,8 @@ import type {
   TrainCategoriesOptions,
   TrainCategoriesResult,
 } from '../api/categories.js';
-import { camelFlag, nestOptions, optionsOf, parseOptionText, type CommandName, type OptionValue } from '../api/options.js';
+import { camelFlag, optionsOf, type CommandName, type OptionValue } from '../api/options.js';
+import { nestOptions, parseOptionText } from '../api/option-values.js';
 import { formatDuration, formatNumber, formatPercent, formatTable } from './format.js';
 import { usageError, type CliValues, type FileValues } from './options.js';
 

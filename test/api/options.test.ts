@@ -4,19 +4,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  checkApiOptions,
-  COMMANDS,
-  CONFIG_COMMANDS,
-  defaultOf,
-  helpOf,
-  OPTIONS,
-  optionOf,
-  optionsOf,
-  parseOptionText,
-  resolvedTrainOptions,
-  type CommandName,
-} from '../../src/api/options.js';
+import { COMMANDS, CONFIG_COMMANDS, defaultOf, helpOf, OPTIONS, optionOf, optionsOf, type CommandName } from '../../src/api/options.js';
+import { checkApiOptions, parseOptionText, resolvedTrainOptions } from '../../src/api/option-values.js';
 import { train } from '../../src/api/index.js';
 import { CONFIG_LIMITS, DEFAULT_CONFIG } from '../../src/flow/config.js';
 import { DEFAULT_FPR } from '../../src/detect/thresholds.js';
