@@ -3,6 +3,14 @@
 import { defaultContext } from './context.js';
 import { runCli } from './program.js';
 
+// A reader that went away (`pyramidflow --help | head`) is not an error of ours: stop quietly.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
+}
+
 const ctx = defaultContext();
 const code = await runCli(process.argv, ctx);
 if (ctx.keepAlive) {

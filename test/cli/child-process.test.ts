@@ -43,3 +43,9 @@ test('a missing model file is one line on stderr and exit code 1 (a stack only w
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a reader that goes away (`pyramidflow --help | head -1`) ends the command quietly', () => {
+  const r = spawnSync('sh', ['-c', `"${process.execPath}" --import tsx src/cli/main.ts --help | head -c 5 > /dev/null`], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.doesNotMatch(r.stderr, /EPIPE|\n\s+at /);
+});
