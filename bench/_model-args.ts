@@ -4,7 +4,8 @@
  * messages. Options of a benchmark alone (--steps, --images) stay in the benchmark.
  */
 import type { ModelOptions } from '../src/api/types.js';
-import { argOf, helpOf, optionOf, optionsOf, type CommandName, type OptionSpec, type OptionValue } from '../src/api/options.js';
+import { argOf, helpOf, numberDefault, optionOf, optionsOf, type CommandName, type OptionSpec, type OptionValue } from '../src/api/options.js';
+import type { TrainingRecord } from '../src/flow/saved-model.js';
 import { nestOptions, parseOptionText } from '../src/api/option-values.js';
 
 /** The options that define the network (the table's `network` rows of train). */
@@ -70,4 +71,30 @@ export function printBreakdown(ms: Record<string, number>): void {
   for (const [k, v] of Object.entries(ms).sort((a, b) => b[1] - a[1])) {
     console.log(`    ${k.padEnd(40)} ${String(v).padStart(7)} ms  ${((100 * v) / total).toFixed(1).padStart(5)}%`);
   }
+}
+
+/** The training record of a bench model made without training (the table's defaults, no files). */
+export function benchRecord(): TrainingRecord {
+  const d = (name: string): number => numberDefault('train', name);
+  return {
+    data: 'bench',
+    category: 'bench',
+    format: 'mvtec',
+    augment: 'none',
+    seed: d('seed'),
+    batch: d('batch'),
+    lr: d('lr'),
+    epochs: 0,
+    epochsDone: 0,
+    steps: 0,
+    threads: 0,
+    saveMemory: false,
+    holdout: 0,
+    fpr: { image: d('fpr'), pixel: d('pixelFpr') },
+    checkpointEvery: 0,
+    trainFiles: [],
+    holdoutFiles: [],
+    lossPerEpoch: [],
+    seconds: 0,
+  };
 }

@@ -9,17 +9,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveConfig } from '../src/flow/config.js';
 import { PyramidFlow } from '../src/flow/model.js';
-import type { TrainingRecord } from '../src/flow/saved-model.js';
 import { saveModelFile } from '../src/api/model-files.js';
 import { finishModel } from '../src/detect/finish.js';
-import { numberDefault } from '../src/api/options.js';
 import { readDetector } from '../src/api/image-detector.js';
 import { ensureBackend } from '../src/api/runtime.js';
 import { setProfiling, profileTotals } from '../src/tensor/index.js';
 import type { DecodedImage } from '../src/data/image.js';
 import { Random } from '../src/util/random.js';
 import { countOption, median, peakRssMb } from './_util.js';
-import { MODEL_OPTIONS, modelOptionsFrom, printBreakdown, tableArgs, tableHelp, tableUsage, tableValues } from './_model-args.js';
+import { benchRecord, MODEL_OPTIONS, modelOptionsFrom, printBreakdown, tableArgs, tableHelp, tableUsage, tableValues } from './_model-args.js';
 import { describe, medianBreakdown } from './train.js';
 
 /** The options of `pyramidflow train` / `predict` this benchmark takes (the option table's). */
@@ -47,28 +45,7 @@ export async function run(args: string[]): Promise<void> {
   // A model file like a trained one (untrained weights): finished as `train` finishes one, the
   // template and thresholds from a few images.
   const model = PyramidFlow.create(config, 0);
-  const d = (name: string): number => numberDefault('train', name);
-  const record: TrainingRecord = {
-    data: 'bench',
-    category: 'bench',
-    format: 'mvtec',
-    augment: 'none',
-    seed: d('seed'),
-    batch: d('batch'),
-    lr: d('lr'),
-    epochs: 0,
-    epochsDone: 0,
-    steps: 0,
-    threads: 0,
-    saveMemory: false,
-    holdout: 0,
-    fpr: { image: d('fpr'), pixel: d('pixelFpr') },
-    checkpointEvery: 0,
-    trainFiles: [],
-    holdoutFiles: [],
-    lossPerEpoch: [],
-    seconds: 0,
-  };
+  const record = benchRecord();
   const file = join(mkdtempSync(join(tmpdir(), 'pf-bench-')), 'bench.pf');
   saveModelFile(file, finishModel({ model, record, trainImages: [image(), image()], holdoutImages: [] }).saved);
   const loaded = readDetector(file);

@@ -10,16 +10,14 @@ import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { resolveConfig } from '../src/flow/config.js';
 import { PyramidFlow } from '../src/flow/model.js';
-import type { TrainingRecord } from '../src/flow/saved-model.js';
 import { finishModel } from '../src/detect/finish.js';
 import { Detector } from '../src/detect/detector.js';
 import { exportOnnx } from '../src/export/onnx.js';
-import { numberDefault } from '../src/api/options.js';
 import { ensureBackend } from '../src/api/runtime.js';
 import type { DecodedImage } from '../src/data/pixels.js';
 import { Random } from '../src/util/random.js';
 import { countOption, median, peakRssMb } from './_util.js';
-import { MODEL_OPTIONS, modelOptionsFrom, tableArgs, tableHelp, tableUsage } from './_model-args.js';
+import { benchRecord, MODEL_OPTIONS, modelOptionsFrom, tableArgs, tableHelp, tableUsage } from './_model-args.js';
 import { describe } from './train.js';
 
 export const usage = `npm run bench -- onnx ${tableUsage('train', MODEL_OPTIONS)} [--threads n] [--images N] [--json]`;
@@ -58,28 +56,7 @@ export async function run(args: string[]): Promise<void> {
     });
   }
   model.training = false;
-  const d = (name: string): number => numberDefault('train', name);
-  const record: TrainingRecord = {
-    data: 'bench',
-    category: 'bench',
-    format: 'mvtec',
-    augment: 'none',
-    seed: d('seed'),
-    batch: d('batch'),
-    lr: d('lr'),
-    epochs: 0,
-    epochsDone: 0,
-    steps: 0,
-    threads: 0,
-    saveMemory: false,
-    holdout: 0,
-    fpr: { image: d('fpr'), pixel: d('pixelFpr') },
-    checkpointEvery: 0,
-    trainFiles: [],
-    holdoutFiles: [],
-    lossPerEpoch: [],
-    seconds: 0,
-  };
+  const record = benchRecord();
   const { saved } = finishModel({ model, record, trainImages: [image(), image()], holdoutImages: [] });
   const detector = Detector.fromSavedModel(saved, 'bench');
   const t0 = performance.now();
