@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { synth, train } from '../../src/api/index.js';
 import { readModelFile } from '../../src/api/model-files.js';
+import type { StateDict } from '../../src/flow/state.js';
 
 test('the same weights on 1 and 2 threads (cvn and svn, plain and memory saving)', { timeout: 120_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'pf-threads-'));
@@ -18,15 +19,15 @@ test('the same weights on 1 and 2 threads (cvn and svn, plain and memory saving)
     await synth({ out: data, categories: ['fabric'], size: 128, train: 6, testGood: 1, testDefect: 1, seed: 2 });
     for (const volumeNorm of ['cvn', 'svn'] as const) {
       for (const saveMemory of [false, true]) {
-        const weights = [];
+        const weights: StateDict[] = [];
         for (const threads of [1, 2]) {
           const out = join(dir, `${volumeNorm}-${saveMemory}-${threads}.pflow`);
           await train({ data, category: 'fabric', out, size: 128, channels: 8, kernel: 7, levels: 3, stacks: 1, epochs: 2, threads, volumeNorm, saveMemory });
           weights.push(readModelFile(out).params);
         }
-        const [one, two] = weights as [Record<string, { data: Float32Array }>, Record<string, { data: Float32Array }>];
-        for (const [name, p] of Object.entries(one)) {
-          assert.deepEqual(two[name]!.data, p.data, `${volumeNorm}, memory saving ${saveMemory}: ${name} differs between 1 and 2 threads`);
+        const [one, two] = weights;
+        for (const [name, p] of Object.entries(one!)) {
+          assert.deepEqual(two![name]!.data, p.data, `${volumeNorm}, memory saving ${saveMemory}: ${name} differs between 1 and 2 threads`);
         }
       }
     }
