@@ -5,6 +5,7 @@ import { writeFile } from 'node:fs/promises';
 import type { CalibrateOptions, ModelInfo, PredictedImage, PredictFailure, PredictOptions, PredictResult, Thresholds } from './types.js';
 import { PyramidFlowError } from '../util/errors.js';
 import { writeError } from '../util/atomic-file.js';
+import { readHead } from '../util/output-file.js';
 import { encodePng, readImage, sniffFormat } from '../data/image.js';
 import { listImageFiles, isImageFile } from '../data/files.js';
 import { restoreModel } from '../flow/saved-model.js';
@@ -50,16 +51,6 @@ function picturePaths(files: string[], out: string): Pictures[] {
   });
 }
 
-function readHead(path: string): Uint8Array {
-  const fd = fs.openSync(path, 'r');
-  try {
-    const head = new Uint8Array(8);
-    return head.subarray(0, fs.readSync(fd, head, 0, head.length, 0));
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
 /**
  * Before any image is scored: the folder `out` exists or is created and is writable, and no
  * picture would replace a file that is not a PNG, or one of the input images. An existing PNG of
@@ -89,7 +80,7 @@ function checkPictureFolder(out: string, files: string[], pictures: Pictures[]):
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
       throw writeError(path, err);
     }
-    if (!stat.isFile() || sniffFormat(readHead(path)) !== 'png') {
+    if (!stat.isFile() || sniffFormat(readHead(path, 8)) !== 'png') {
       throw new PyramidFlowError(`${path} exists and is not a PNG image; refusing to overwrite it: move it or choose another --out folder`, 'E_OUTPUT');
     }
   }

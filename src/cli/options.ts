@@ -92,16 +92,17 @@ export function addOptions(cmd: Command, command: CommandName): Command {
 
 /**
  * The values of a command by option name: the config file's, then the flags given on the
- * command line over them, each checked; required ones must be there.
+ * command line over them, each checked; required ones must be there (but `notRequired`, which a
+ * run of many categories replaces by another flag).
  */
-export function commandValues(command: CommandName, cli: CliValues, file?: FileValues): Record<string, OptionValue> {
+export function commandValues(command: CommandName, cli: CliValues, file?: FileValues, notRequired?: string): Record<string, OptionValue> {
   const values: Record<string, OptionValue> = { ...file?.values };
   for (const spec of optionsOf(command)) {
     const raw = cli[camelFlag(spec.flag)];
     if (raw !== undefined) values[spec.name] = parseOptionText(spec, raw);
   }
   for (const spec of optionsOf(command)) {
-    if (spec.required?.includes(command) && values[spec.name] === undefined) {
+    if (spec.required?.includes(command) && spec.name !== notRequired && values[spec.name] === undefined) {
       throw usageError(`--${spec.flag} is required${file ? ` (on the command line or in ${file.file})` : ''}`);
     }
   }

@@ -10,10 +10,10 @@ import type {
   TrainCategoriesOptions,
   TrainCategoriesResult,
 } from '../api/categories.js';
-import { camelFlag, optionsOf, type CommandName, type OptionValue } from '../api/options.js';
-import { nestOptions, parseOptionText } from '../api/option-values.js';
+import type { OptionValue } from '../api/options.js';
+import { nestOptions } from '../api/option-values.js';
 import { formatDuration, formatNumber, formatPercent, formatTable } from './format.js';
-import { usageError, type CliValues, type FileValues } from './options.js';
+import { commandValues, type CliValues, type FileValues } from './options.js';
 
 /** The flags that make a `train` or `test` run one of many categories. */
 const MANY = { train: 'outDir', test: 'modelDir' } as const;
@@ -29,16 +29,7 @@ const SINGLE = { train: 'out', test: 'model' } as const;
 export function manyCategoryValues(command: 'train' | 'test', cli: CliValues, file?: FileValues): Record<string, OptionValue> | undefined {
   const given = (name: string): boolean => cli[name] !== undefined || file?.values[name] !== undefined;
   if (!given('categories') && !given(MANY[command])) return undefined;
-  const values: Record<string, OptionValue> = { ...file?.values };
-  for (const spec of optionsOf(command as CommandName)) {
-    const raw = cli[camelFlag(spec.flag)];
-    if (raw !== undefined) values[spec.name] = parseOptionText(spec, raw);
-  }
-  for (const spec of optionsOf(command as CommandName)) {
-    if (spec.name === SINGLE[command] || !spec.required?.includes(command) || values[spec.name] !== undefined) continue;
-    throw usageError(`--${spec.flag} is required${file ? ` (on the command line or in ${file.file})` : ''}`);
-  }
-  return values;
+  return commandValues(command, cli, file, SINGLE[command]);
 }
 
 /** `--categories all` as the library takes it. */

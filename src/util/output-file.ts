@@ -56,10 +56,11 @@ export function checkOutputFile(path: string, rule: OutputRule): boolean {
   return stat !== null;
 }
 
-function readHead(path: string): Uint8Array {
+/** The first bytes of a file (up to `bytes`), to tell what it is. */
+export function readHead(path: string, bytes = 4096): Uint8Array {
   const fd = fs.openSync(path, 'r');
   try {
-    const head = new Uint8Array(4096);
+    const head = new Uint8Array(bytes);
     return head.subarray(0, fs.readSync(fd, head, 0, head.length, 0));
   } finally {
     fs.closeSync(fd);
