@@ -35,9 +35,11 @@ export const LAYER_RANK: Record<string, number> = {
   export: 5, // other runtimes' formats of a finished model (ONNX): builds on flow and detect
   import: 5, // other programs' checkpoints (the official PyTorch code's) into this network
   api: 6,
-  server: 7,
-  cli: 8, // the command line starts the server
-  index: 9, // the package entry (exports the server too)
+  browser: 6, // the browser's typed API (pyramidflow/browser): the same core as api, without Node
+  cluster: 7, // BullMQ/Redis jobs: workers run the api's train and predict
+  server: 8, // serve --redis hands predictions to the cluster
+  cli: 9, // the command line starts the server and the workers
+  index: 10, // the package entry (exports the server too)
 };
 
 test('every folder of src/ has a rank', () => {
