@@ -6,6 +6,8 @@ import type { DetectOptions, ImagePrediction, ModelInfo } from './types.js';
 import { checkPixels, decodeImage, encodePng, interleavedToPlanar, type DecodedImage } from '../data/image.js';
 import { PyramidFlowError } from '../util/errors.js';
 import { Detector } from '../detect/detector.js';
+import { autoInferenceBatch } from '../detect/inference.js';
+import type { ModelConfig } from '../flow/types.js';
 import { readModelFile } from './model-files.js';
 import { ensureBackend } from './runtime.js';
 
@@ -13,6 +15,26 @@ import { ensureBackend } from './runtime.js';
 export function readDetector(file: string): Detector {
   return Detector.fromSavedModel(readModelFile(file), file);
 }
+
+/** Images per flow pass for a model: the number given, or `auto`'s choice by memory (autoInferenceBatch). */
+export function inferenceBatchSize(value: number | 'auto', config: Pick<ModelConfig, 'channels' | 'height' | 'width'>): number {
+  return value === 'auto' ? autoInferenceBatch(config) : value;
+}
+
+/** One image's outcome in {@link ImageDetector.predictImages}: its prediction, or the error that stopped it (and only it). */
+export type ImageOutcome =
+  | {
+      /** The image's score, verdict, regions and map. */
+      prediction: ImagePrediction;
+      /** Absent: the image was judged. */
+      error?: undefined;
+    }
+  | {
+      /** Absent: the image was not judged. */
+      prediction?: undefined;
+      /** Why this image could not be read or judged. */
+      error: unknown;
+    };
 
 /**
  * Raw 8-bit pixels, as camera software hands them over: interleaved, rows top to bottom, no
@@ -83,10 +105,26 @@ export interface ImageDetector {
    * the same map and score either way.
    */
   predictImage(image: ImageInput, opts?: DetectOptions): Promise<ImagePrediction>;
+  /**
+   * {@link predictImage} of several images, decoded at once and judged in one pass of the flow
+   * (`opts[i]` goes with `images[i]`): the same predictions as one at a time (to float rounding),
+   * and an image that cannot be read or judged is that image's outcome only, never the others'.
+   */
+  predictImages?(images: readonly ImageInput[], opts?: readonly DetectOptions[]): Promise<ImageOutcome[]>;
   /** The heat map on the model's fixed colour scale, as PNG, at the image's size. */
   heatmapPng(pred: ImagePrediction): Promise<Buffer>;
   /** The binary defect mask (pixel threshold) as a grey PNG, at the image's size. */
   maskPng(pred: ImagePrediction, pixelThreshold?: number): Promise<Buffer>;
+}
+
+/** An encoded image's bytes decoded, or raw pixels checked, to the planar RGB the detector takes. */
+async function toPlanar(image: ImageInput, name: string): Promise<DecodedImage> {
+  if (image === null || typeof image !== 'object' || (!(image instanceof Uint8Array) && (ArrayBuffer.isView(image) || image instanceof ArrayBuffer))) {
+    throw new PyramidFlowError(
+      `${name}: expected an encoded image (Uint8Array or Buffer) or raw pixels { width, height, channels, data } (got ${describeValue(image)})`,
+    );
+  }
+  return image instanceof Uint8Array ? decodeImage(image, name) : rawImageToPlanar(image, name);
 }
 
 /** Loads a model file for repeated predictions (the kernels start once, with `threads` threads). */
@@ -98,13 +136,24 @@ export async function loadDetector(file: string, opts: { threads?: number } = {}
     info: detector.info(),
     async predictImage(image, o = {}) {
       const name = o.fileName ?? (image instanceof Uint8Array ? 'request body' : 'raw image');
-      if (image === null || typeof image !== 'object' || (!(image instanceof Uint8Array) && (ArrayBuffer.isView(image) || image instanceof ArrayBuffer))) {
-        throw new PyramidFlowError(
-          `${name}: expected an encoded image (Uint8Array or Buffer) or raw pixels { width, height, channels, data } (got ${describeValue(image)})`,
+      return detector.predict(await toPlanar(image, name), o);
+    },
+    async predictImages(images, opts = []) {
+      const decode = (i: number): Promise<{ img: DecodedImage } | { error: unknown }> =>
+        toPlanar(images[i]!, opts[i]?.fileName ?? (images[i] instanceof Uint8Array ? 'request body' : 'raw image')).then(
+          (img) => ({ img }),
+          (error: unknown) => ({ error }),
         );
-      }
-      const img = image instanceof Uint8Array ? await decodeImage(image, name) : rawImageToPlanar(image, name);
-      return detector.predict(img, o);
+      const decoded = await Promise.all(images.map((_, i) => decode(i)));
+      // libvips keeps one error message for all its threads: an image that failed among others
+      // is decoded again alone, so that its error is its own in its own words
+      if (images.length > 1) for (const [i, d] of decoded.entries()) if ('error' in d) decoded[i] = await decode(i);
+      const judged = decoded.flatMap((d, i) => ('img' in d ? [i] : []));
+      const outcomes = detector.predictBatch(
+        judged.map((i) => (decoded[i] as { img: DecodedImage }).img),
+        judged.map((i) => opts[i] ?? {}),
+      );
+      return decoded.map((d, i): ImageOutcome => ('img' in d ? outcomes[judged.indexOf(i)]! : { error: d.error }));
     },
     heatmapPng: (pred) => encodePng(detector.heatmap(pred)),
     maskPng: (pred, pixelThreshold) => encodePng(detector.mask(pred, pixelThreshold)),

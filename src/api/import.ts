@@ -20,7 +20,8 @@ import { numberDefault, optionError } from './options.js';
 import { checkApiOptions } from './option-values.js';
 import { expandInputs } from './predict.js';
 import { ensureBackend } from './runtime.js';
-import { holdoutSplit, isModelFileHead } from './train.js';
+import { holdoutSplit } from '../data/holdout.js';
+import { isModelFileHead } from '../flow/model-file.js';
 
 export type { CheckpointFormat, OfficialState };
 

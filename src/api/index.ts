@@ -8,7 +8,7 @@ import { runConformance } from '../train/conformance.js';
 import { ensureBackend } from './runtime.js';
 
 export * from './types.js';
-export type { ImageDetector, ImageInput, RawImage } from './image-detector.js';
+export type { ImageDetector, ImageInput, ImageOutcome, RawImage } from './image-detector.js';
 export { loadDetector } from './image-detector.js';
 export { train, trainingOptions } from './train.js';
 export { test } from './evaluate.js';

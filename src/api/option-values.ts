@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import type { ModelConfig } from '../flow/types.js';
 import type { OptionValue, TrainingRecord } from '../flow/saved-model.js';
 import { optionError, optionsOf, type CommandName, type OptionSpec, type Range } from './options.js';
+import { rangeProblem } from '../util/range.js';
 
 // ---- values: the text of a flag, a typed value of a config file or of the library ----
 
@@ -19,11 +20,8 @@ function shown(value: unknown): string {
 }
 
 export function checkRange(label: string, value: number, range: Range = {}): number {
-  const { min, max, above, below } = range;
-  if (min !== undefined && value < min) throw optionError(`${label} must be >= ${min} (got ${value})`);
-  if (max !== undefined && value > max) throw optionError(`${label} must be <= ${max} (got ${value})`);
-  if (above !== undefined && !(value > above)) throw optionError(`${label} must be > ${above} (got ${value})`);
-  if (below !== undefined && !(value < below)) throw optionError(`${label} must be < ${below} (got ${value})`);
+  const problem = rangeProblem(value, range);
+  if (problem !== undefined) throw optionError(`${label} ${problem} (got ${value})`);
   return value;
 }
 

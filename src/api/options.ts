@@ -14,12 +14,15 @@
 import type { ModelConfig } from '../flow/types.js';
 import type { OptionValue, TrainingRecord } from '../flow/saved-model.js';
 import { CONFIG_LIMITS, DEFAULT_CONFIG } from '../flow/config.js';
-import { DEFAULT_FPR } from '../detect/thresholds.js';
+import { DEFAULT_FPR, FPR_RANGE } from '../detect/thresholds.js';
 import { DEFAULT_MIN_AREA } from '../detect/detector.js';
+import { AUTO_BATCH_BYTES, AUTO_BATCH_MAX } from '../detect/inference.js';
 import { DEFAULT_FPR_LIMIT } from '../metrics/pixel.js';
 import { DEFAULT_NORMAL_SPLIT_RATIO } from '../data/dataset-types.js';
 import { DEFAULT_OPSET, INPUT_LAYOUTS, ONNX_OUTPUTS, OPSET_RANGE } from '../export/onnx-options.js';
 import { PyramidFlowError } from '../util/errors.js';
+import { TRAINING_OPTIONS } from '../train/training-options.js';
+import type { Range } from '../util/range.js';
 
 /**
  * The pixel limit of images unless --max-pixels says otherwise: src/data/decode.ts's
@@ -37,18 +40,29 @@ export function optionError(message: string): PyramidFlowError {
   return new PyramidFlowError(message, OPTION_ERROR);
 }
 
-export const COMMANDS = ['train', 'test', 'predict', 'calibrate', 'info', 'serve', 'synth', 'demo', 'conformance', 'export', 'import'] as const;
+export const COMMANDS = [
+  'train',
+  'test',
+  'predict',
+  'calibrate',
+  'info',
+  'serve',
+  'synth',
+  'demo',
+  'conformance',
+  'export',
+  'import',
+  'app',
+  'worker',
+  'submit',
+  'jobs',
+] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 /** The value types: what a flag's text is parsed as, and what a config file or the library must give. */
 export type OptionKind = 'int' | 'number' | 'choice' | 'bool' | 'text' | 'path' | 'list';
 
-export interface Range {
-  min?: number; // inclusive
-  max?: number; // inclusive
-  above?: number; // exclusive lower bound
-  below?: number; // exclusive upper bound
-}
+export type { Range } from '../util/range.js';
 
 /**
  * What `train --resume` does with an option given again:
@@ -111,7 +125,7 @@ export function resolveSaveMemory(value: OptionValue | undefined, c: Pick<ModelC
 const MODEL_COMMANDS = ['test', 'predict', 'calibrate'] as const;
 const THREAD_COMMANDS = ['train', 'test', 'predict', 'calibrate', 'serve', 'conformance'] as const;
 /** The commands with options: each reads a config file. */
-export const CONFIG_COMMANDS = ['train', 'test', 'predict', 'calibrate', 'serve', 'synth', 'demo', 'conformance'] as const;
+export const CONFIG_COMMANDS = ['train', 'test', 'predict', 'calibrate', 'serve', 'synth', 'demo', 'conformance', 'worker'] as const;
 
 /** The table, in the order help lists the options. Rows that share a flag take different commands. */
 // biome-ignore format: a table, one option a row or two, read across
@@ -162,13 +176,14 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: 'folder layout: masks of the defect images (same stem, optionally _mask; sub-folders per type)', commands: ['test'],
   },
   {
-    name: 'out', flag: 'out', kind: 'path', arg: 'path', help: 'where to write', commands: ['train', 'predict', 'synth', 'demo'], required: ['train', 'synth'],
+    name: 'out', flag: 'out', kind: 'path', arg: 'path', help: 'where to write', commands: ['train', 'predict', 'synth', 'demo', 'app'], required: ['train', 'synth', 'app'],
     resume: 'run',
     per: {
       train: { help: 'model file to write (with --categories: --out-dir instead)' },
       predict: { help: 'write heat map, overlay and outline PNGs per image to DIR' },
       synth: { help: 'folder to write' },
       demo: { help: 'folder for the data, model and report', default: 'pyramidflow-demo' },
+      app: { help: 'folder to write the static site to (new or empty, or an earlier app output)' },
     },
   },
   // many categories at once (src/api/categories.ts): one model file per category
@@ -231,19 +246,19 @@ export const OPTIONS: readonly OptionSpec[] = [
   },
   // training
   {
-    name: 'batch', flag: 'batch', kind: 'int', arg: 'n', range: { min: 2, max: 1024 }, default: 2, help: 'batch size (the loss compares pairs of images)',
+    name: 'batch', flag: 'batch', kind: 'int', arg: 'n', range: TRAINING_OPTIONS.batch.range, default: TRAINING_OPTIONS.batch.default, help: 'batch size (the loss compares pairs of images)',
     commands: ['train'], resume: 'refused', recorded: (r) => r.batch,
   },
   {
-    name: 'epochs', flag: 'epochs', kind: 'int', arg: 'n', range: { min: 0, max: 100000 }, default: 15, help: 'epochs (0 = the untrained flow, a baseline)',
+    name: 'epochs', flag: 'epochs', kind: 'int', arg: 'n', range: TRAINING_OPTIONS.epochs.range, default: TRAINING_OPTIONS.epochs.default, help: 'epochs (0 = the untrained flow, a baseline)',
     commands: ['train'], resume: 'honoured', recorded: (r) => r.epochs,
   },
   {
-    name: 'lr', flag: 'lr', kind: 'number', arg: 'rate', range: { above: 0, max: 1 }, default: 2e-4, help: 'learning rate',
+    name: 'lr', flag: 'lr', kind: 'number', arg: 'rate', range: TRAINING_OPTIONS.lr.range, default: TRAINING_OPTIONS.lr.default, help: 'learning rate',
     commands: ['train'], resume: 'honoured', recorded: (r) => r.lr,
   },
   {
-    name: 'seed', flag: 'seed', kind: 'int', arg: 'n', range: { min: 0, max: 2 ** 32 - 1 }, default: 0, help: 'random seed',
+    name: 'seed', flag: 'seed', kind: 'int', arg: 'n', range: TRAINING_OPTIONS.seed.range, default: TRAINING_OPTIONS.seed.default, help: 'random seed',
     commands: ['train', 'synth'], resume: 'refused', recorded: (r) => r.seed,
   },
   {
@@ -261,16 +276,16 @@ export const OPTIONS: readonly OptionSpec[] = [
     recorded: (r) => r.augment,
   },
   {
-    name: 'holdout', flag: 'holdout', kind: 'number', arg: 'share', range: { min: 0, max: 0.9 }, default: 0.1,
+    name: 'holdout', flag: 'holdout', kind: 'number', arg: 'share', range: TRAINING_OPTIONS.holdout.range, default: TRAINING_OPTIONS.holdout.default,
     help: 'share of good images kept aside to set the thresholds', commands: ['train'], resume: 'refused', recorded: (r) => r.holdout,
   },
   {
-    name: 'fpr', flag: 'fpr', kind: 'number', arg: 'rate', range: { above: 0, below: 1 }, default: DEFAULT_FPR.image, apiPath: ['fpr', 'image'],
+    name: 'fpr', flag: 'fpr', kind: 'number', arg: 'rate', range: FPR_RANGE, default: DEFAULT_FPR.image, apiPath: ['fpr', 'image'],
     help: 'image false-positive rate the image threshold is set for', commands: ['train', 'calibrate'], resume: 'honoured', recorded: (r) => r.fpr.image,
     per: { calibrate: { default: undefined, defaultText: 'kept from the model' } },
   },
   {
-    name: 'pixelFpr', flag: 'pixel-fpr', kind: 'number', arg: 'rate', range: { above: 0, below: 1 }, default: DEFAULT_FPR.pixel, apiPath: ['fpr', 'pixel'],
+    name: 'pixelFpr', flag: 'pixel-fpr', kind: 'number', arg: 'rate', range: FPR_RANGE, default: DEFAULT_FPR.pixel, apiPath: ['fpr', 'pixel'],
     help: 'pixel false-positive rate the pixel threshold is set for', commands: ['train', 'calibrate'], resume: 'honoured', recorded: (r) => r.fpr.pixel,
     per: { calibrate: { default: undefined, defaultText: 'kept from the model' } },
   },
@@ -329,6 +344,18 @@ export const OPTIONS: readonly OptionSpec[] = [
     name: 'minArea', flag: 'min-area', kind: 'int', arg: 'pixels', range: { min: 0 }, default: DEFAULT_MIN_AREA, help: 'smallest region reported',
     commands: ['predict'],
   },
+  // Not the training batch (train --batch, recorded in the model, which pairs images for the loss):
+  // how many images one pass of the flow judges together, which changes no result, only speed.
+  {
+    name: 'inferenceBatch', flag: 'batch', kind: 'int', auto: true, arg: 'n|auto', range: { min: 1, max: 64 }, default: 'auto', commands: ['predict', 'serve'],
+    help: `images judged in one pass of the flow (results as one at a time); auto: as many as fit ${AUTO_BATCH_BYTES >> 20} MB, at most ${AUTO_BATCH_MAX}`,
+    per: {
+      serve: {
+        default: 1,
+        help: `requests judged in one pass of the flow, from those waiting (a lone request never waits for others; 1: one at a time); auto: as many as fit ${AUTO_BATCH_BYTES >> 20} MB, at most ${AUTO_BATCH_MAX}`,
+      },
+    },
+  },
   // serve
   { name: 'port', flag: 'port', kind: 'int', arg: 'n', range: { min: 0, max: 65535 }, default: 8080, help: 'port (0 picks a free one)', commands: ['serve'] },
   { name: 'host', flag: 'host', kind: 'text', arg: 'address', default: '127.0.0.1', help: 'address to listen on', commands: ['serve'] },
@@ -347,6 +374,47 @@ export const OPTIONS: readonly OptionSpec[] = [
     name: 'logLevel', flag: 'log-level', kind: 'choice', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], arg: 'level', default: 'info',
     help: 'level of the JSON log: fatal, error, warn, info (access lines), debug, trace or silent', commands: ['serve'],
   },
+  // the cluster (src/cluster): `worker`, `submit train`, `jobs` on BullMQ queues in Redis
+  {
+    name: 'redis', flag: 'redis', kind: 'text', arg: 'url', commands: ['worker', 'submit', 'jobs', 'serve'], required: ['worker', 'submit', 'jobs'],
+    help: 'redis:// or rediss:// URL of the queues (password: in the URL or PYRAMIDFLOW_REDIS_PASSWORD; ?tls={...}: TLS options for ioredis)',
+    per: { serve: { help: 'redis:// or rediss:// URL of a cluster\'s queues: predictions go to its workers (password: in the URL or PYRAMIDFLOW_REDIS_PASSWORD)', defaultText: 'none (predict in this process)' } },
+  },
+  {
+    name: 'predictTimeout', flag: 'predict-timeout', kind: 'number', arg: 's', range: { above: 0 }, default: 60,
+    help: 'with --redis: seconds a request waits for a worker before a 504', commands: ['serve'],
+  },
+  { name: 'queues', flag: 'queues', kind: 'list', arg: 'train,predict', defaultText: 'every queue', help: 'queues to take jobs from', commands: ['worker'] },
+  {
+    name: 'concurrency', flag: 'concurrency', kind: 'int', arg: 'n', range: { min: 1, max: 64 }, default: 1, commands: ['worker'],
+    help: 'jobs of each queue run at once (a training job uses every kernel thread)',
+  },
+  { name: 'threads', flag: 'threads', kind: 'int', arg: 'n', range: { min: 1, max: 1024 }, defaultText: 'all cores', help: 'kernel threads', commands: ['worker'] },
+  {
+    name: 'dataRoot', flag: 'data-root', kind: 'path', arg: 'dir', default: '.', commands: ['worker', 'submit'],
+    help: 'folder the jobs\' --data paths are relative to (a job whose paths leave it is refused)',
+    per: { submit: { help: 'folder --data is relative to, as the workers\' --data-root (read here to list --categories all)' } },
+  },
+  {
+    name: 'store', flag: 'store', kind: 'path', arg: 'dir', default: 'models', commands: ['worker'],
+    help: 'model store: a folder shared by the workers, CATEGORY.pflow (and its generation in CATEGORY.pflow.json) per category',
+  },
+  {
+    name: 'lockDuration', flag: 'lock-duration', kind: 'number', auto: true, arg: 's|auto', range: { min: 1 }, default: 'auto', commands: ['worker'],
+    help: 'seconds a job stays locked to this worker between renewals; auto: from the estimated step time (at least 30)',
+  },
+  {
+    name: 'stalledInterval', flag: 'stalled-interval', kind: 'number', arg: 's', range: { above: 0 }, default: 30, commands: ['worker'],
+    help: 'seconds between checks for jobs whose worker is gone (they go back to the queue and resume from their checkpoint)',
+  },
+  {
+    name: 'force', flag: 'force', kind: 'bool', commands: ['submit'],
+    help: 'store the model even if another job stores a later generation of the category while this one runs',
+  },
+  { name: 'json', flag: 'json', kind: 'bool', cliOnly: true, help: 'print one JSON object per job', commands: ['submit', 'jobs'] },
+  { name: 'cancel', flag: 'cancel', kind: 'text', arg: 'job-id', help: 'cancel a job (a running one stops after its current step; its checkpoint is kept)', commands: ['jobs'] },
+  { name: 'retry', flag: 'retry', kind: 'text', arg: 'job-id', help: 'run a failed or cancelled job again (from its checkpoint, if any)', commands: ['jobs'] },
+  { name: 'limit', flag: 'limit', kind: 'int', arg: 'n', range: { min: 1 }, default: 50, help: 'newest jobs listed per state', commands: ['jobs'] },
   // synth
   { name: 'categories', flag: 'categories', kind: 'list', arg: 'a,b', defaultText: 'all', help: 'comma-separated categories', commands: ['synth'] },
   { name: 'size', flag: 'size', kind: 'int', arg: 'px', range: { min: 8, max: 16384 }, default: 256, help: 'image size', commands: ['synth'] },
@@ -409,15 +477,15 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: 'volume normalisation, for a state dict that does not say it', commands: ['import'],
   },
   {
-    name: 'holdout', flag: 'holdout', kind: 'number', arg: 'share', range: { min: 0, max: 0.9 }, default: 0.1, commands: ['import'],
+    name: 'holdout', flag: 'holdout', kind: 'number', arg: 'share', range: TRAINING_OPTIONS.holdout.range, default: TRAINING_OPTIONS.holdout.default, commands: ['import'],
     help: 'share of the good images kept out of the template to set the thresholds',
   },
   {
-    name: 'fpr', flag: 'fpr', kind: 'number', arg: 'rate', range: { above: 0, below: 1 }, default: DEFAULT_FPR.image, apiPath: ['fpr', 'image'],
+    name: 'fpr', flag: 'fpr', kind: 'number', arg: 'rate', range: FPR_RANGE, default: DEFAULT_FPR.image, apiPath: ['fpr', 'image'],
     help: 'image false-positive rate the image threshold is set for', commands: ['import'],
   },
   {
-    name: 'pixelFpr', flag: 'pixel-fpr', kind: 'number', arg: 'rate', range: { above: 0, below: 1 }, default: DEFAULT_FPR.pixel, apiPath: ['fpr', 'pixel'],
+    name: 'pixelFpr', flag: 'pixel-fpr', kind: 'number', arg: 'rate', range: FPR_RANGE, default: DEFAULT_FPR.pixel, apiPath: ['fpr', 'pixel'],
     help: 'pixel false-positive rate the pixel threshold is set for', commands: ['import'],
   },
   { name: 'force', flag: 'force', kind: 'bool', help: 'replace an existing model file at --out (any other file is never replaced)', commands: ['import'] },

@@ -9,9 +9,11 @@ import { readHead } from '../util/output-file.js';
 import { encodePng, readImage, sniffFormat } from '../data/image.js';
 import { listImageFiles, isImageFile } from '../data/files.js';
 import { restoreModel } from '../flow/saved-model.js';
-import { describeModel } from '../detect/detector.js';
+import { describeModel, type Detector } from '../detect/detector.js';
+import type { ImagePrediction } from '../detect/types.js';
+import type { DecodedImage } from '../data/pixels.js';
 import { readModelFile, saveModelFile } from './model-files.js';
-import { readDetector } from './image-detector.js';
+import { inferenceBatchSize, readDetector } from './image-detector.js';
 import { calibrateThresholds } from '../detect/thresholds.js';
 import { checkApiOptions } from './option-values.js';
 import { ensureBackend } from './runtime.js';
@@ -95,50 +97,137 @@ function failureOf(err: unknown): PredictFailure['error'] {
 }
 
 /**
+ * Bytes an image holds per pixel of its own size while it is judged: its decoded RGB (3), its
+ * map at its size (4), and the pictures drawn from them (RGB, 3, and a mask).
+ */
+const BYTES_PER_PIXEL = 12;
+
+/**
+ * What the images of one batch may hold at their own size (BYTES_PER_PIXEL each): batches of
+ * large photos are smaller than `inferenceBatch` (one image of 40 MP at a time).
+ */
+const IN_FLIGHT_BYTES = 512 << 20;
+
+/** Images in a batch of at most `batch` when the largest image seen has `pixels` pixels: 1 to `batch`, within IN_FLIGHT_BYTES. */
+export function imagesPerBatch(batch: number, pixels: number): number {
+  return Math.max(1, Math.min(batch, Math.floor(IN_FLIGHT_BYTES / (BYTES_PER_PIXEL * pixels))));
+}
+
+/** A decoded image, or why it could not be read (the decoding never rejects). */
+type Decoded = { img: DecodedImage; error?: undefined } | { img?: undefined; error: unknown };
+
+/** Starts reading and decoding files (sharp works on its own threads meanwhile). */
+function startDecoding(files: readonly string[], maxPixels: number | undefined): Array<Promise<Decoded>> {
+  return files.map((file) =>
+    readImage(file, { maxPixels }).then(
+      (img): Decoded => ({ img }),
+      (error: unknown): Decoded => ({ error }),
+    ),
+  );
+}
+
+/** Writes the three pictures of an image (encoded at once, on sharp's threads). */
+async function writePictures(detector: Detector, pred: ImagePrediction, img: DecodedImage, paths: Pictures, pixelThreshold: number): Promise<void> {
+  const write = async (path: string, png: Promise<Uint8Array>): Promise<void> => {
+    const bytes = await png;
+    try {
+      await writeFile(path, bytes);
+    } catch (err) {
+      throw writeError(path, err);
+    }
+  };
+  await Promise.all([
+    write(paths.heatmap, encodePng(detector.heatmap(pred))),
+    write(paths.overlay, encodePng(detector.overlay(pred, img))),
+    write(paths.outline, encodePng(detector.outline(pred, img, pixelThreshold))),
+  ]);
+}
+
+/**
  * Score, verdict and regions of each image, and its pictures when `out` is given. One image that
  * fails (unreadable, over the pixel limit, a score that is not finite) is a result with `error`
- * set; the others go on. `onResult` gets each result as soon as it is done, in input order.
- * The anomaly maps are dropped after each image unless `keepMaps` is set. Errors that concern
- * every image (the model, the inputs, the output folder) are thrown before any image is scored.
+ * set; the others go on, with the results they have alone. `onResult` gets each result as soon
+ * as it is done, in input order. Images go through the flow `inferenceBatch` at a time (`auto`:
+ * by memory, see autoInferenceBatch; fewer for large photos), the first one alone; the next
+ * batch's files are read and decoded while the flow runs on this one. The anomaly maps are dropped after each image unless `keepMaps` is set.
+ * Errors that concern every image (the model, the inputs, the output folder) are thrown before
+ * any image is scored.
  */
 export async function predict(opts: PredictOptions, onResult?: (result: PredictResult) => void): Promise<PredictResult[]> {
   checkApiOptions('predict', opts);
   await ensureBackend(opts.threads);
   const detector = readDetector(opts.model);
-  const pixelThreshold = opts.pixelThreshold ?? detector.thresholds.pixel;
+  void detector.thresholds; // a model without thresholds is refused before anything else
   const files = expandInputs(opts.inputs);
   const pictures = opts.out !== undefined ? picturePaths(files, opts.out) : undefined;
   if (opts.out !== undefined && pictures) checkPictureFolder(opts.out, files, pictures);
+  return predictFiles(detector, files, opts, pictures, onResult);
+}
+
+/** Where the pictures of one image go (`predict` with `out`). */
+export type PicturePaths = Pictures;
+
+/**
+ * The work of {@link predict} once its checks are done: `files` read, decoded and judged by a
+ * loaded detector in batches, the pictures written to `pictures[i]` for `files[i]` when given.
+ * The benchmark times this part: from reading the first file to the last result.
+ */
+export async function predictFiles(
+  detector: Detector,
+  files: readonly string[],
+  opts: Omit<PredictOptions, 'model' | 'inputs' | 'out'>,
+  pictures?: readonly PicturePaths[],
+  onResult?: (result: PredictResult) => void,
+): Promise<PredictResult[]> {
+  const pixelThreshold = opts.pixelThreshold ?? detector.thresholds.pixel;
+  const batch = inferenceBatchSize(opts.inferenceBatch ?? 'auto', detector.config);
   const results: PredictResult[] = [];
-  for (const [i, file] of files.entries()) {
-    let result: PredictResult;
-    try {
-      const img = await readImage(file, { maxPixels: opts.maxPixels });
-      const pred = detector.predict(img, { fileName: file, threshold: opts.threshold, pixelThreshold: opts.pixelThreshold, minArea: opts.minArea });
-      const { map, ...rest } = pred;
-      const done: PredictedImage = { ...rest, file };
-      const paths = pictures?.[i];
-      if (paths) {
-        const write = async (path: string, png: Promise<Uint8Array>): Promise<void> => {
-          const bytes = await png;
-          try {
-            await writeFile(path, bytes);
-          } catch (err) {
-            throw writeError(path, err);
-          }
-        };
-        await write(paths.heatmap, encodePng(detector.heatmap(pred)));
-        await write(paths.overlay, encodePng(detector.overlay(pred, img)));
-        await write(paths.outline, encodePng(detector.outline(pred, img, pixelThreshold)));
-        done.pictures = paths;
+  let next = 0;
+  /** The next `count` files, their reading and decoding started. */
+  const take = (count: number): { from: number; names: string[]; decoding: Array<Promise<Decoded>> } => {
+    const names = files.slice(next, next + count);
+    next += names.length;
+    return { from: next - names.length, names, decoding: startDecoding(names, opts.maxPixels) };
+  };
+  // The first image alone (its result comes as soon as it would one at a time, and its size says
+  // how many of the next ones fit IN_FLIGHT_BYTES), then batches of up to `batch`.
+  let chunk = take(1);
+  while (chunk.names.length > 0) {
+    const { from, names } = chunk;
+    const decoded = await Promise.all(chunk.decoding);
+    // libvips keeps one error message for all its threads: a file that failed among others is
+    // decoded again alone (before the next batch starts), so that its error is its own
+    if (names.length > 1)
+      for (const [k, d] of decoded.entries()) if (d.error !== undefined) decoded[k] = (await startDecoding([names[k]!], opts.maxPixels)[0])!;
+    chunk = take(imagesPerBatch(batch, Math.max(1, ...decoded.map((d) => (d.img ? d.img.width * d.img.height : 1)))));
+    const judged = decoded.flatMap((d, k) => (d.img ? [k] : []));
+    const outcomes = detector.predictBatch(
+      judged.map((k) => decoded[k]!.img!),
+      judged.map((k) => ({ fileName: names[k]!, threshold: opts.threshold, pixelThreshold: opts.pixelThreshold, minArea: opts.minArea })),
+    );
+    // Each image's result (its pictures written at once, on sharp's threads), printed in order.
+    const done = names.map(async (file, k): Promise<PredictResult> => {
+      const outcome = judged.includes(k) ? outcomes[judged.indexOf(k)]! : { error: decoded[k]!.error };
+      try {
+        if (!outcome.prediction) throw outcome.error ?? new PyramidFlowError(`${file}: the image could not be judged`, 'E_NOT_JUDGED');
+        const { map, ...rest } = outcome.prediction;
+        const result: PredictedImage = { ...rest, file };
+        const paths = pictures?.[from + k];
+        if (paths) {
+          await writePictures(detector, outcome.prediction, decoded[k]!.img!, paths, pixelThreshold);
+          result.pictures = paths;
+        }
+        if (opts.keepMaps) result.map = map;
+        return result;
+      } catch (err) {
+        return { file, error: failureOf(err) };
       }
-      if (opts.keepMaps) done.map = map;
-      result = done;
-    } catch (err) {
-      result = { file, error: failureOf(err) };
+    });
+    for (const pending of done) {
+      const result = await pending;
+      results.push(result);
+      onResult?.(result);
     }
-    results.push(result);
-    onResult?.(result);
   }
   return results;
 }

@@ -2,9 +2,9 @@
 import { resolve } from 'node:path';
 import type { ModelConfig, TrainingOptionsOfModel, TrainOptions, TrainProgress, TrainSummary } from './types.js';
 import { PyramidFlowError } from '../util/errors.js';
+import { Random } from '../util/random.js';
 import { checkOutputFile } from '../util/output-file.js';
 import { removeStaleTemporaries } from '../util/atomic-file.js';
-import { Random } from '../util/random.js';
 import { openDataset } from '../data/datasets.js';
 import { resolveAugment } from '../data/augment-mode.js';
 import { loadResized } from '../data/loader.js';
@@ -12,31 +12,13 @@ import { resolveConfig } from '../flow/config.js';
 import type { OptionValue, RecordedOptions, SavedModel, TrainingRecord } from '../flow/saved-model.js';
 import { fileCheckpoints, readModelFile, saveModelFile } from './model-files.js';
 import { trainLoop } from '../train/trainer.js';
+import { holdoutSplit } from '../data/holdout.js';
+import { isModelFileHead } from '../flow/model-file.js';
 import { finishModel } from '../detect/finish.js';
 import { numberDefault, optionError, optionOf, optionsOf, resolveSaveMemory } from './options.js';
 import { checkApiOptions, recordedTrainOptions, resolvedTrainOptions, sameValue } from './option-values.js';
 import { ensureBackend } from './runtime.js';
 import { availableMemory, checkTrainingFits, estimateTrainingMemory } from '../train/memory.js';
-
-/** Splits good training images into training and held-out calibration images, reproducibly. */
-export function holdoutSplit(files: string[], share: number, seed: number, batch: number): { train: string[]; holdout: string[] } {
-  if (share <= 0) return { train: files, holdout: [] };
-  const shuffled = new Random(seed ^ 0x51ed).shuffle([...files]);
-  let n = Math.max(1, Math.round(share * files.length));
-  n = Math.min(n, files.length - batch); // keep at least one batch to train on
-  if (n < 1) return { train: files, holdout: [] };
-  const holdout = shuffled.slice(0, n).sort();
-  const held = new Set(holdout);
-  return { train: files.filter((f) => !held.has(f)), holdout };
-}
-
-/** The first bytes of a model file (src/flow/model-file.ts): "PYRFLOW\0". */
-const MODEL_MAGIC = [0x50, 0x59, 0x52, 0x46, 0x4c, 0x4f, 0x57, 0x00];
-
-/** Whether a file's first bytes are a pyramidflow model file's (finished or a checkpoint). */
-export function isModelFileHead(head: Uint8Array): boolean {
-  return head.length >= MODEL_MAGIC.length && MODEL_MAGIC.every((b, i) => head[i] === b);
-}
 
 /**
  * The one rule for `out` (src/util/output-file.ts), checked before any work: its folder exists or

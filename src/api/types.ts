@@ -141,6 +141,11 @@ export interface PredictOptions {
   /** An image of more pixels than this fails, from its header, before decoding (default 40 MP). */
   maxPixels?: number;
   /**
+   * Images judged in one pass of the flow (default `auto`: as many as fit 400 MB, at most 8);
+   * the results are those of one image at a time. Not the training batch.
+   */
+  inferenceBatch?: number | 'auto';
+  /**
    * Keep each image's anomaly map in its result (`map`). Off by default: a map is the image's own
    * size in float32, and a folder of large images would otherwise be held in memory at once.
    */

@@ -7,17 +7,21 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { PyramidFlowError } from '../util/errors.js';
+import { registerApp } from './app.js';
 import { defaultContext, type CliContext } from './context.js';
 import { registerDemo } from './demo.js';
 import { registerExport } from './export.js';
 import { registerImport } from './import.js';
+import { registerJobs } from './jobs.js';
 import { registerModelCommands } from './model.js';
 import { USAGE_ERROR } from './options.js';
 import { registerPredict } from './predict.js';
 import { registerServe } from './serve.js';
+import { registerSubmit } from './submit.js';
 import { registerSynth } from './synth.js';
 import { registerTest } from './test-command.js';
 import { registerTrain } from './train.js';
+import { registerWorker } from './worker.js';
 
 /** The package's version, found by walking up from this file (src/cli or dist/src/cli). */
 export function packageVersion(): string {
@@ -65,6 +69,10 @@ Start here:
   registerServe(program, ctx);
   registerExport(program, ctx);
   registerImport(program, ctx);
+  registerWorker(program, ctx);
+  registerSubmit(program, ctx);
+  registerJobs(program, ctx);
+  registerApp(program, ctx);
   return program;
 }
 

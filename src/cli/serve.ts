@@ -12,9 +12,12 @@ export interface ServeSettings {
   host?: string;
   threads?: number;
   maxQueue?: number;
+  inferenceBatch?: number | 'auto'; // --batch: requests judged together, from those waiting
   tokenFile?: string; // the bearer token's file; else PYRAMIDFLOW_TOKEN; else none
   insecure?: boolean; // serve beyond loopback without a token
   logLevel?: ServeLogLevel;
+  redis?: string; // a cluster's queues: the workers predict
+  predictTimeout?: number; // seconds, with redis
 }
 
 export function toServeSettings(cli: ServeCliOptions, file?: FileValues): ServeSettings {
@@ -36,7 +39,8 @@ FILE, or the PYRAMIDFLOW_TOKEN variable) every route but /healthz and the page n
 
 Examples:
   $ pyramidflow serve --model carpet=carpet.pflow --model tile=tile.pflow --port 8080
-  $ pyramidflow serve --model carpet.pflow --host 0.0.0.0 --token-file /etc/pyramidflow/token --log-level warn`,
+  $ pyramidflow serve --model carpet.pflow --host 0.0.0.0 --token-file /etc/pyramidflow/token --log-level warn
+  $ pyramidflow serve --model /shared/models/carpet.pflow --redis redis://queue-host:6379   # workers predict`,
     )
     .action(async (cli: ServeCliOptions) => {
       const settings = toServeSettings(cli, await readConfigFile('serve', cli));

@@ -20,6 +20,21 @@ import type { DetectOptions, ImagePrediction, ModelInfo } from './types.js';
 /** Smallest defect region reported, in pixels of the image, unless a call says otherwise. */
 export const DEFAULT_MIN_AREA = 16;
 
+/** One image's outcome in {@link Detector.predictBatch}: its prediction, or the error that stopped it (and only it). */
+export type BatchOutcome =
+  | {
+      /** The image's score, verdict, regions and map. */
+      prediction: ImagePrediction;
+      /** Absent: the image was judged. */
+      error?: undefined;
+    }
+  | {
+      /** Absent: the image was not judged. */
+      prediction?: undefined;
+      /** Why this image could not be judged (a PyramidFlowError, or what the kernels threw). */
+      error: unknown;
+    };
+
 export class Detector {
   private constructor(
     /** The model's name in messages and results (its file on Node). */
@@ -64,11 +79,10 @@ export class Detector {
 
   /** Anomaly maps at the model size, one per image (any size in: resized as training images are). */
   modelMaps(images: readonly DecodedImage[], batch = 4): Float32Array[] {
-    const { height, width } = this.config;
     return anomalyMaps(
       this.model,
       this.template,
-      images.map((img) => normalizeImage(resizeImage(img, height, width))),
+      images.map((img) => this.modelInput(img)),
       batch,
     );
   }
@@ -78,8 +92,74 @@ export class Detector {
    * is not a finite number is an error, never a verdict: a part that could not be judged is not good.
    */
   predict(img: DecodedImage, opts: DetectOptions = {}): ImagePrediction {
-    const t = this.thresholds;
-    const modelMap = this.modelMaps([img])[0]!;
+    const [outcome] = this.predictBatch([img], [opts]);
+    if (outcome!.error !== undefined) throw outcome!.error;
+    return outcome!.prediction!;
+  }
+
+  /**
+   * {@link predict} of several images, their flow passes run as one batch (which keeps the
+   * cores busier in the small levels); `opts[i]` goes with `images[i]`. Each image gets its own
+   * outcome, in order: an image that cannot be judged (its pixels do not fit its size, a score
+   * that is not finite) is that image's error and changes nothing for the others, whose maps
+   * are those {@link predict} gives them one at a time (to float rounding: a batch may convolve
+   * with other FFT tiles). Errors of the model itself (no thresholds) are thrown.
+   */
+  predictBatch(images: readonly DecodedImage[], opts: readonly DetectOptions[] = []): BatchOutcome[] {
+    const t = this.thresholds; // the model's fault, not an image's: thrown
+    const outcomes: BatchOutcome[] = new Array(images.length);
+    const ready: number[] = [];
+    const inputs: Float32Array[] = [];
+    images.forEach((img, i) => {
+      try {
+        inputs.push(this.modelInput(img, opts[i]?.fileName));
+        ready.push(i);
+      } catch (error) {
+        outcomes[i] = { error };
+      }
+    });
+    const maps = this.mapsEachOrAll(inputs);
+    ready.forEach((i, k) => {
+      const map = maps[k]!;
+      try {
+        if (!(map instanceof Float32Array)) throw map.error;
+        outcomes[i] = { prediction: this.judge(images[i]!, map, opts[i] ?? {}, t) };
+      } catch (error) {
+        outcomes[i] = { error };
+      }
+    });
+    return outcomes;
+  }
+
+  /** The image resized to the model's size and normalised, as the flow reads it. */
+  private modelInput(img: DecodedImage, name = 'image'): Float32Array {
+    const { height, width } = this.config;
+    const expected = 3 * img.width * img.height;
+    if (!(img.rgb instanceof Uint8Array) || img.rgb.length !== expected) {
+      throw new PyramidFlowError(
+        `${name}: ${img.width} x ${img.height} RGB pixels take ${expected} values, the image holds ${img.rgb?.length}`,
+        'E_NOT_JUDGED',
+      );
+    }
+    return normalizeImage(img.width === width && img.height === height ? img : resizeImage(img, height, width));
+  }
+
+  /**
+   * The maps of the inputs in one batch; should the batch fail as a whole (out of memory), each
+   * input alone, so that an error belongs to the image that caused it.
+   */
+  private mapsEachOrAll(inputs: readonly Float32Array[]): Array<Float32Array | { error: unknown }> {
+    if (inputs.length === 0) return [];
+    try {
+      return anomalyMaps(this.model, this.template, inputs, inputs.length);
+    } catch (error) {
+      if (inputs.length === 1) return [{ error }];
+      return inputs.flatMap((input) => this.mapsEachOrAll([input]));
+    }
+  }
+
+  /** Score, verdict and regions of an image from its map at the model size. */
+  private judge(img: DecodedImage, modelMap: Float32Array, opts: DetectOptions, t: Thresholds): ImagePrediction {
     const score = maxOf(modelMap);
     const file = opts.fileName;
     if (!Number.isFinite(score)) {
@@ -165,8 +245,14 @@ function firstNonFinite(s: SavedModel): string | null {
     ...Object.entries(s.buffers).map(([k, v]): [string, Float32Array] => [k, v.data]),
     ...(s.template ?? []).map((t, k): [string, Float32Array] => [`the template's level ${k}`, t.data]),
   ];
-  for (const [name, data] of arrays) if (!data.every(Number.isFinite)) return name;
+  for (const [name, data] of arrays) if (!allFinite(data)) return name;
   const t = s.thresholds;
   if (t && ![t.image, t.pixel, t.scaleMin, t.scaleMax].every(Number.isFinite)) return 'the thresholds';
   return null;
+}
+
+/** Whether every value is a finite number (a plain loop: a model holds millions of them). */
+function allFinite(data: Float32Array): boolean {
+  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i]!)) return false;
+  return true;
 }

@@ -4,6 +4,7 @@
  */
 import { Tensor, noGrad, withResidentScope, cacheFilters } from '../tensor/index.js';
 import type { PyramidFlow } from '../flow/model.js';
+import type { ModelConfig } from '../flow/types.js';
 import { anomalyMap } from './anomaly-map.js';
 import { toBatch } from '../flow/batch.js';
 
@@ -14,6 +15,28 @@ export { toBatch };
  * convolutions need about 75 MB; larger models reuse what fits.
  */
 export const EVAL_FILTER_CACHE_BYTES = 256 << 20;
+
+/**
+ * Working memory of one image in an evaluation forward pass, in bytes per latent channel and
+ * pixel (measured on the wasm kernels: about 50 MB for the default model, 16 channels at
+ * 256 x 256, on top of the filter cache).
+ */
+export const EVAL_BYTES_PER_CHANNEL_PIXEL = 48;
+
+/** Working memory a batch of inference may take when its size is `auto`. */
+export const AUTO_BATCH_BYTES = 400 << 20;
+
+/**
+ * Most images an `auto` batch holds: past this the small levels are already busy, and a larger
+ * batch only delays its first result and takes memory.
+ */
+export const AUTO_BATCH_MAX = 8;
+
+/** The batch size `auto` means for inference: as many images as fit {@link AUTO_BATCH_BYTES}, 1 to {@link AUTO_BATCH_MAX}. */
+export function autoInferenceBatch(config: Pick<ModelConfig, 'channels' | 'height' | 'width'>): number {
+  const perImage = EVAL_BYTES_PER_CHANNEL_PIXEL * config.channels * config.height * config.width;
+  return Math.max(1, Math.min(AUTO_BATCH_MAX, Math.floor(AUTO_BATCH_BYTES / perImage)));
+}
 
 function inBatches<T>(count: number, batch: number, fn: (from: number, to: number) => T): T[] {
   const out: T[] = [];
@@ -63,7 +86,11 @@ export function computeTemplate(
   );
 }
 
-/** Anomaly maps (H*W each, model resolution) of normalised images. */
+/**
+ * Anomaly maps (H*W each, model resolution) of normalised images, `batch` images per flow pass.
+ * In evaluation mode each image's latents depend on that image only, so the batch size changes
+ * the maps at most by float rounding (the kernels may pick other FFT tiles for another batch).
+ */
 export function anomalyMaps(model: PyramidFlow, template: readonly Tensor[], images: readonly Float32Array[], batch = 4): Float32Array[] {
   const { height, width } = model.config;
   const wasTraining = model.training;
@@ -81,8 +108,16 @@ export function anomalyMaps(model: PyramidFlow, template: readonly Tensor[], ima
   return maps;
 }
 
+/**
+ * The largest value: an image's score from its map. NaN anywhere gives NaN (a map with a pixel
+ * that could not be computed is not judged on the others), an empty array -Infinity.
+ */
 export function maxOf(a: ArrayLike<number>): number {
   let m = -Infinity;
-  for (let i = 0; i < a.length; i++) if (a[i]! > m) m = a[i]!;
+  for (let i = 0; i < a.length; i++) {
+    const v = a[i]!;
+    if (v > m) m = v;
+    else if (Number.isNaN(v)) return Number.NaN;
+  }
   return m;
 }

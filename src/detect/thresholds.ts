@@ -5,6 +5,10 @@
  */
 import type { Thresholds } from './types.js';
 import { maxOf } from './inference.js';
+import type { Range } from '../util/range.js';
+
+/** The allowed false-positive rates: strictly between 0 and 1. */
+export const FPR_RANGE: Range = { above: 0, below: 1 };
 
 export const DEFAULT_FPR = { image: 0.01, pixel: 0.001 };
 

@@ -16,6 +16,11 @@ export const FORMAT_VERSION = 1;
 const MAGIC = 'PYRFLOW\0';
 const HASH_BYTES = 32;
 
+/** Whether a file's first bytes are a pyramidflow model file's (finished or a checkpoint). */
+export function isModelFileHead(head: Uint8Array): boolean {
+  return head.length >= MAGIC.length && [...MAGIC].every((c, i) => head[i] === c.charCodeAt(0));
+}
+
 export function encodeModelFile(content: unknown): Uint8Array {
   const blobs: Float32Array[] = [];
   const header = JSON.stringify(content, (_key, value: unknown) => {

@@ -12,7 +12,9 @@ import type { FastifyInstance } from 'fastify';
 import { PyramidFlowError } from '../util/errors.js';
 
 /** Routes anyone may fetch: the health probe (for load balancers) and the page (it asks for the token). */
-const OPEN_ROUTES = new Set(['/healthz', '/']);
+// The in-browser app is static files: it holds no data and runs on the visitor's machine, and a
+// browser's navigation cannot send a bearer token.
+const OPEN_ROUTES = new Set(['/healthz', '/', '/app', '/app/', '/app/*']);
 
 /** Whether a route (its URL as declared, e.g. '/v1/models/:name') is open to anyone even with a token. */
 export function isOpenRoute(url: string): boolean {

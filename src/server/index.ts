@@ -11,6 +11,8 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import multipart from '@fastify/multipart';
 import { loadDetector as loadDetectorFromApi } from '../api/index.js';
 import { DEFAULT_MAX_PIXELS } from '../data/decode.js';
+import { registerAppRoutes } from './app-route.js';
+import { describeOnlyLoader, openClusterPredict } from './cluster-predict.js';
 import { AccessLog, noteError, type LogLevel, type LogStream } from './access-log.js';
 import { checkListenAddress, checkToken, registerAuth } from './auth.js';
 import { errorBody, HttpError, toErrorReply } from './errors.js';
@@ -40,6 +42,11 @@ export interface ServerOptions {
   concurrency?: number;
   /** Requests waiting beyond that, default 16; more are answered 503. */
   maxQueue?: number;
+  /**
+   * Requests judged in one pass of the flow, taken only from those already waiting (default 1:
+   * one at a time; `auto`: as many as fit 400 MB, at most 8). Answers are those of one at a time.
+   */
+  inferenceBatch?: number | 'auto';
   /** Largest upload, default 20 MB. */
   maxBytes?: number;
   /** Largest image, default 40 megapixels. */
@@ -57,6 +64,14 @@ export interface ServerOptions {
   logStream?: LogStream;
   /** Where reload notes go; default stderr. */
   log?: (line: string) => void;
+  /** redis:// URL of a cluster's queues: predictions go to its workers (`pyramidflow worker`), not computed here. */
+  redis?: string;
+  /** With `redis`: its password (else the URL's, else PYRAMIDFLOW_REDIS_PASSWORD). */
+  redisPassword?: string;
+  /** With `redis`: seconds a request waits for a worker's answer before a 504, default 60. */
+  predictTimeout?: number;
+  /** The browser page's folder served at /app (default: the package's built dist/app). */
+  appDir?: string;
 }
 
 /** A server that listens: the server's options and where to listen. */
@@ -124,10 +139,12 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   const maxBytes = opts.maxBytes ?? DEFAULTS.maxBytes;
   const maxPixels = opts.maxPixels ?? DEFAULTS.maxPixels;
   const log = opts.log ?? ((line: string) => console.error(line));
-  const loader = opts.loadDetector ?? ((file: string) => loadDetectorFromApi(file, { threads: opts.threads }));
+  const loader = opts.loadDetector ?? (opts.redis !== undefined ? describeOnlyLoader : (file: string) => loadDetectorFromApi(file, { threads: opts.threads }));
   const registry = new ModelRegistry(opts.models, loader);
   await registry.loadAll();
-  const queue = new BoundedQueue(opts.concurrency ?? DEFAULTS.concurrency, opts.maxQueue ?? DEFAULTS.maxQueue);
+  // With --redis the workers predict; the queue's limit is the cluster's (cluster-predict.ts).
+  const cluster = opts.redis !== undefined ? await openClusterPredict({ ...opts, redis: opts.redis, maxQueue: opts.maxQueue ?? DEFAULTS.maxQueue }) : undefined;
+  const queue = cluster?.localQueue() ?? new BoundedQueue(opts.concurrency ?? DEFAULTS.concurrency, opts.maxQueue ?? DEFAULTS.maxQueue);
   const store = new OneTimeStore({ ttlMs: opts.resultTtlMs });
   const metrics = new Metrics();
 
@@ -178,7 +195,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     metrics.observeRequest(registry.get(name) ? name : '(unknown)', reply.statusCode, reply.elapsedTime / 1000);
   });
 
-  registerPredictRoutes(app, { registry, queue, store, maxBytes, maxPixels });
+  if (cluster) cluster.register(app, { registry, queue, store, maxBytes, maxPixels });
+  else registerPredictRoutes(app, { registry, queue, store, maxBytes, maxPixels, batch: opts.inferenceBatch });
 
   app.get('/v1/models', { schema: listModelsSchema }, async () => ({ models: registry.list().map(describe) }));
   app.get<{ Params: { name: string } }>('/v1/models/:name', { schema: getModelSchema }, async (request) => {
@@ -213,6 +231,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   app.get('/', { schema: pageSchema }, async (_request, reply) => {
     return reply.type('text/html; charset=utf-8').header('content-security-policy', PAGE_CSP).send(pageHtml);
   });
+  registerAppRoutes(app, { dir: opts.appDir }); // the in-browser training page at /app/
 
   // While closing, replies still being prepared (in flight or queued) close their connection,
   // so that close() need not wait out the keep-alive timeout of their clients; once no

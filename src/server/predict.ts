@@ -9,8 +9,10 @@ import type { DetectOptions, ImagePrediction } from '../api/index.js';
 import { formError, HttpError } from './errors.js';
 import { readImageHeader } from './image-header.js';
 import { shrink, shrinkFactor, shrunkSize } from '../detect/pictures.js';
-import type { ModelRegistry } from './models.js';
-import type { BoundedQueue } from './queue.js';
+import type { ModelEntry, ModelRegistry } from './models.js';
+import { BatchingQueue, type BoundedQueue, type ItemOutcome } from './queue.js';
+import type { ImageOutcome } from '../api/image-detector.js';
+import { autoInferenceBatch } from '../detect/inference.js';
 import type { OneTimeStore } from './results.js';
 import { PREDICT_URL, predictSchema, resultSchema } from './schemas.js';
 
@@ -20,9 +22,68 @@ export interface PredictDeps {
   store: OneTimeStore;
   maxBytes: number;
   maxPixels: number;
+  /** Requests judged in one pass of the flow, from those already waiting (default 1; auto: by memory). */
+  batch?: number | 'auto';
 }
 
-interface PredictQuery {
+/** One request's work: its image and options, and when it joined the queue. */
+interface PredictJob {
+  upload: Upload;
+  detectOpts: DetectOptions;
+  q: PredictQuery;
+  queuedAt: number;
+}
+
+/** What a request's work gave: the model entry that judged it, the prediction, the pictures. */
+interface PredictDone {
+  entry: ModelEntry;
+  pred: ImagePrediction;
+  pictures: Record<string, Buffer>;
+  queuedMs: number;
+}
+
+/**
+ * Judges the requests of a batch with the model's detector current when the batch starts (a
+ * reload meanwhile affects none of them): in one pass of the flow when there are several and the
+ * detector can, else one after the other. Every request gets its own outcome.
+ */
+async function judgeBatch(registry: ModelRegistry, name: string, jobs: PredictJob[]): Promise<Array<ItemOutcome<PredictDone>>> {
+  const startedAt = performance.now();
+  const entry = registry.get(name)!;
+  const { detector } = entry;
+  let outcomes: ImageOutcome[] = [];
+  if (jobs.length > 1 && detector.predictImages) {
+    outcomes = await detector.predictImages(
+      jobs.map((j) => j.upload.bytes),
+      jobs.map((j) => j.detectOpts),
+    );
+  } else {
+    for (const j of jobs)
+      outcomes.push(
+        await detector.predictImage(j.upload.bytes, j.detectOpts).then(
+          (prediction) => ({ prediction }),
+          (error: unknown) => ({ error }),
+        ),
+      );
+  }
+  return Promise.all(
+    jobs.map(async ({ q, queuedAt }, k): Promise<ItemOutcome<PredictDone>> => {
+      const pred = outcomes[k]?.prediction;
+      if (!pred) return { error: outcomes[k]?.error ?? new Error('the image was not judged') };
+      try {
+        const pictures: Record<string, Buffer> = {};
+        if (q.heatmap) pictures.heatmap = await detector.heatmapPng(pred);
+        if (q.mask) pictures.mask = await detector.maskPng(pred, q.pixel_threshold);
+        return { value: { entry, pred, pictures, queuedMs: startedAt - queuedAt } };
+      } catch (error) {
+        return { error };
+      }
+    }),
+  );
+}
+
+/** The predict route's query parameters (schemas.ts checks them). */
+export interface PredictQuery {
   heatmap?: 'png';
   mask?: 'png';
   map?: 'json';
@@ -52,14 +113,16 @@ export const FORM_LIMITS = { files: 1, fields: 8, parts: 9 };
 /** Query numbers that must be finite: Ajv's coercion turns "Infinity" and "1e999" into Infinity, which `type: number` (and `integer`) accept. */
 const FINITE_PARAMETERS = ['threshold', 'pixel_threshold', 'min_area'] as const;
 
-function checkFinite(q: PredictQuery): void {
+/** Refuses a threshold or area given as Infinity (400). */
+export function checkFinite(q: PredictQuery): void {
   for (const key of FINITE_PARAMETERS) {
     const v = q[key];
     if (v !== undefined && !Number.isFinite(v)) throw new HttpError(400, 'E_BAD_REQUEST', `the query parameter ${key} must be a finite number, got ${v}`);
   }
 }
 
-interface Upload {
+/** One uploaded image: its bytes and the name errors give it. */
+export interface Upload {
   bytes: Buffer;
   name: string;
 }
@@ -84,7 +147,8 @@ async function readForm(request: FastifyRequest, maxBytes: number): Promise<Uplo
   return upload;
 }
 
-async function readUpload(request: FastifyRequest, maxBytes: number): Promise<Upload> {
+/** The image of a request: the raw body or the one file of a multipart form (4xx otherwise). */
+export async function readUpload(request: FastifyRequest, maxBytes: number): Promise<Upload> {
   if (request.isMultipart()) return readForm(request, maxBytes);
   const body = request.body;
   if (body === undefined || body === null || body === '' || (Buffer.isBuffer(body) && body.length === 0)) {
@@ -101,7 +165,7 @@ async function readUpload(request: FastifyRequest, maxBytes: number): Promise<Up
 }
 
 /** An AbortSignal that fires when the client goes away before its reply was written. */
-function clientGone(reply: FastifyReply): AbortSignal {
+export function clientGone(reply: FastifyReply): AbortSignal {
   const controller = new AbortController();
   reply.raw.once('close', () => {
     if (!reply.raw.writableFinished) controller.abort();
@@ -109,7 +173,8 @@ function clientGone(reply: FastifyReply): AbortSignal {
   return controller.signal;
 }
 
-function dataUrl(png: Buffer): string {
+/** A PNG as a data: URL. */
+export function dataUrl(png: Buffer): string {
   return `data:image/png;base64,${png.toString('base64')}`;
 }
 
@@ -117,6 +182,12 @@ const round1 = (ms: number): number => Math.round(ms * 10) / 10;
 
 export function registerPredictRoutes(app: FastifyInstance, deps: PredictDeps): void {
   const { registry, queue, store } = deps;
+  const batch = deps.batch ?? 1;
+  const batcher = new BatchingQueue<PredictJob, PredictDone>(
+    queue,
+    (name) => (batch === 'auto' ? autoInferenceBatch(registry.get(name)!.detector.info.config) : batch),
+    (name, jobs) => judgeBatch(registry, name, jobs),
+  );
 
   app.post<{ Params: { name: string }; Querystring: PredictQuery }>(PREDICT_URL, { schema: predictSchema }, async (request, reply) => {
     const t0 = performance.now();
@@ -130,28 +201,24 @@ export function registerPredictRoutes(app: FastifyInstance, deps: PredictDeps): 
         .join(', ');
       throw new HttpError(404, 'E_UNKNOWN_MODEL', `unknown model "${name}"; this server has: ${known}`);
     }
-    const upload = await readUpload(request, deps.maxBytes);
-    const header = await readImageHeader(upload.bytes, upload.name);
-    const pixels = header.width * header.height;
-    if (pixels > deps.maxPixels) {
-      throw new HttpError(
-        413,
-        'E_TOO_MANY_PIXELS',
-        `${upload.name} has ${header.width}x${header.height} = ${pixels} pixels; the server accepts at most ${deps.maxPixels}`,
-      );
+    const arrived = batcher.arrive(); // a batch forming meanwhile waits for this request
+    let upload: Upload;
+    try {
+      upload = await readUpload(request, deps.maxBytes);
+      const header = await readImageHeader(upload.bytes, upload.name);
+      const pixels = header.width * header.height;
+      if (pixels > deps.maxPixels) {
+        throw new HttpError(
+          413,
+          'E_TOO_MANY_PIXELS',
+          `${upload.name} has ${header.width}x${header.height} = ${pixels} pixels; the server accepts at most ${deps.maxPixels}`,
+        );
+      }
+    } finally {
+      arrived();
     }
     const detectOpts: DetectOptions = { fileName: upload.name, threshold: q.threshold, pixelThreshold: q.pixel_threshold, minArea: q.min_area };
-    const queuedAt = performance.now();
-    const done = await queue.run(async () => {
-      const startedAt = performance.now();
-      // The detector current when the work starts; a reload meanwhile does not affect this request.
-      const entry = registry.get(name)!;
-      const pred: ImagePrediction = await entry.detector.predictImage(upload.bytes, detectOpts);
-      const pictures: Record<string, Buffer> = {};
-      if (q.heatmap) pictures.heatmap = await entry.detector.heatmapPng(pred);
-      if (q.mask) pictures.mask = await entry.detector.maskPng(pred, q.pixel_threshold);
-      return { entry, pred, pictures, queuedMs: startedAt - queuedAt };
-    }, clientGone(reply));
+    const done = await batcher.run(name, { upload, detectOpts, q, queuedAt: performance.now() }, clientGone(reply));
     const { entry, pred, pictures } = done;
     const saved = entry.detector.info.thresholds;
     const body: Record<string, unknown> = {

@@ -92,3 +92,163 @@ export class BoundedQueue {
     }
   }
 }
+
+/** What a batch did for one of its items: its value, or the error that is that item's alone. */
+export type ItemOutcome<O> =
+  | {
+      /** The item's result. */
+      value: O;
+      /** Absent: the item succeeded. */
+      error?: undefined;
+    }
+  | {
+      /** Absent: the item failed. */
+      value?: undefined;
+      /** Why this item failed. */
+      error: unknown;
+    };
+
+/**
+ * The longest a batch waits to fill up: for requests the server has received but not yet queued
+ * (their body still being read or checked), and for the clients of the last batch of its key
+ * when they were more than wait now (answered a moment ago, they are sending their next image).
+ */
+export const GATHER_MS = 20;
+
+interface PendingItem<I, O> {
+  key: string;
+  item: I;
+  resolve(value: O): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * Batches over a BoundedQueue. Each item still takes its own place in the queue (its 503 when
+ * the queue is full, its 499 when its client goes away while waiting), but the first of them to
+ * get a slot also takes up to `maxBatch(key) - 1` other items of the same key that are already
+ * waiting, and `runBatch` does them together; their own turns then find nothing left to do.
+ * Before a batch starts it waits (at most GATHER_MS) for items on their way (see `arrive`) and
+ * for as many items as its key had at once the last time; so a lone client's requests never wait
+ * (latency as without batches), while 4 clients make batches of 4, not 2 and 2 in turn. With
+ * `maxBatch` 1 every item runs alone at once, as `queue.run` would run it.
+ */
+export class BatchingQueue<I, O> {
+  private readonly pending: Array<PendingItem<I, O>> = [];
+  private arrivingCount = 0;
+  private onChange: Array<() => void> = [];
+  /** Per key: the items of its last batch and those that waited behind it (how many clients it has at once). */
+  private readonly demand = new Map<string, number>();
+
+  constructor(
+    /** The slots and the back-pressure. */
+    readonly queue: BoundedQueue,
+    /** The most items one batch of a key may hold (at least 1). */
+    private readonly maxBatch: (key: string) => number,
+    /** Does the items of one key; one outcome per item, in order. A throw fails every item of the batch. */
+    private readonly runBatch: (key: string, items: I[]) => Promise<Array<ItemOutcome<O>>>,
+  ) {}
+
+  /**
+   * Notes an item on its way (a request whose body is being read and checked): a batch that
+   * forms meanwhile waits for it, at most {@link GATHER_MS}. Call the function returned when the
+   * item is given to {@link run} or will not be (an error); a second call does nothing.
+   */
+  arrive(): () => void {
+    this.arrivingCount++;
+    let left = false;
+    return () => {
+      if (left) return;
+      left = true;
+      this.arrivingCount--;
+      this.changed();
+    };
+  }
+
+  /** Items waiting for a batch (not yet taken by one). */
+  get waiting(): number {
+    return this.pending.length;
+  }
+
+  /**
+   * Runs `item` in a batch of items of the same `key`. Rejects as `BoundedQueue.run` does while
+   * the item waits (503 when the queue is full, 499 when `signal` aborts); once a batch has taken
+   * the item, it settles with the batch, without waiting for its own turn in the queue.
+   */
+  run(key: string, item: I, signal?: AbortSignal): Promise<O> {
+    let entry!: PendingItem<I, O>;
+    const result = new Promise<O>((resolve, reject) => {
+      entry = { key, item, resolve, reject };
+    });
+    this.pending.push(entry);
+    this.changed();
+    this.queue
+      .run(() => this.runFrom(entry), signal)
+      .catch((err: unknown) => {
+        // refused, or the client left while waiting: the item leaves unless a batch took it
+        const i = this.pending.indexOf(entry);
+        if (i < 0) return;
+        this.pending.splice(i, 1);
+        entry.reject(err);
+      });
+    return result;
+  }
+
+  /** A slot's work: the item's batch, unless an earlier batch took the item already. */
+  private async runFrom(own: PendingItem<I, O>): Promise<void> {
+    if (!this.pending.includes(own)) return;
+    const limit = Math.max(1, Math.floor(this.maxBatch(own.key)));
+    if (limit > 1) await this.gather(own.key, limit);
+    if (!this.pending.includes(own)) return; // another slot's batch took it meanwhile
+    const same = this.pending.filter((p) => p !== own && p.key === own.key);
+    const batch = [own, ...same.slice(0, limit - 1)];
+    for (const p of batch) this.pending.splice(this.pending.indexOf(p), 1);
+    this.demand.set(own.key, 1 + same.length);
+    let outcomes: Array<ItemOutcome<O>>;
+    try {
+      outcomes = await this.runBatch(
+        own.key,
+        batch.map((p) => p.item),
+      );
+      if (outcomes.length !== batch.length) throw new Error(`a batch of ${batch.length} items gave ${outcomes.length} outcomes`);
+    } catch (error) {
+      for (const p of batch) p.reject(error);
+      return;
+    }
+    batch.forEach((p, k) => {
+      const outcome = outcomes[k]!;
+      if (outcome.error === undefined) p.resolve(outcome.value as O);
+      else p.reject(outcome.error);
+    });
+  }
+
+  /**
+   * Waits, at most GATHER_MS, while the batch of `key` is not full and items are on their way or
+   * fewer wait than the key's last demand.
+   */
+  private async gather(key: string, limit: number): Promise<void> {
+    const deadline = performance.now() + GATHER_MS;
+    const expected = Math.min(limit, this.demand.get(key) ?? 1);
+    const count = (): number => this.pending.filter((p) => p.key === key).length;
+    while (count() < limit && (this.arrivingCount > 0 || count() < expected)) {
+      const left = deadline - performance.now();
+      if (left <= 0) return;
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          clearTimeout(timer);
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          this.onChange = this.onChange.filter((f) => f !== done);
+          resolve();
+        }, left);
+        this.onChange.push(done);
+      });
+    }
+  }
+
+  private changed(): void {
+    const waiting = this.onChange;
+    this.onChange = [];
+    for (const f of waiting) f();
+  }
+}

@@ -127,6 +127,8 @@ export const PredictionSchema = {
       required: ['width', 'height', 'values'],
       additionalProperties: false,
     },
+    worker: { type: 'string', description: 'With serve --redis: the worker (host:pid) that judged the image.' },
+    model_sha256: { type: 'string', description: 'With serve --redis: SHA-256 of the model file the worker judged with.' },
     queued_ms: { type: 'number', minimum: 0, description: 'Time spent waiting for a prediction slot.' },
     elapsed_ms: { type: 'number', minimum: 0, description: 'Time from the request to the reply.' },
   },

@@ -16,7 +16,7 @@ import { synth, train, test as evaluateModel, predict, calibrate, type PredictRe
 import { defaultOf, optionsOf } from '../../src/api/options.js';
 import { DEFAULT_MAX_PIXELS } from '../../src/data/decode.js';
 import { Detector } from '../../src/detect/detector.js';
-import { isModelFileHead } from '../../src/api/train.js';
+import { isModelFileHead } from '../../src/flow/model-file.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pf-hardening-'));
 const data = join(dir, 'data');

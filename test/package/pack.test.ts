@@ -138,8 +138,8 @@ describe('the package as users get it', () => {
       'source maps are shipped',
     );
     const top = new Set(['LICENSE', 'README.md', 'package.json']);
-    const stray = files.filter((f) => !top.has(f) && !/^(bin\/|dist\/src\/|build\/[^/]+\.wasm$)/.test(f));
-    assert.deepEqual(stray, [], 'files outside bin/, dist/src/ and build/*.wasm');
+    const stray = files.filter((f) => !top.has(f) && !/^(bin\/|dist\/src\/|dist\/browser\/|dist\/app\/|build\/[^/]+\.wasm$)/.test(f));
+    assert.deepEqual(stray, [], 'files outside bin/, dist/src/, dist/browser/, dist/app/ and build/*.wasm');
     const needed = [
       'LICENSE',
       'README.md',
@@ -149,6 +149,14 @@ describe('the package as users get it', () => {
       'dist/src/index.js',
       'dist/src/index.d.ts',
       'dist/src/cli/main.js', // what bin/pyramidflow.js imports
+      'dist/browser/engine-worker.js', // what pyramidflow/browser starts, with the kernels next to it
+      'dist/browser/kernels-simd.wasm',
+      'dist/browser/kernels-relaxed.wasm',
+      'dist/app/index.html', // the page `pyramidflow app` copies and `serve` serves at /app
+      'dist/app/app.js',
+      'dist/app/pyramidflow-app.json',
+      'dist/app/lib/engine-worker.js',
+      'dist/app/lib/kernels-simd.wasm',
       strip(pkg.main),
       strip(pkg.types),
       ...Object.values(pkg.bin).map(strip),
