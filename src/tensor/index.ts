@@ -17,7 +17,7 @@ export {
 } from './tensor.js';
 export type { HostValues } from './tensor.js';
 export { add, sub, mul, div, scale, exp, atan, square, abs, leakyRelu, softClamp, movingAverage } from './ops/elementwise.js';
-export { meanOver, meanAll, meanAbsDiffOverChannels } from './ops/reduce.js';
+export { meanOver, meanAll, meanAbsDiffOverChannels, pairSquaredDiffMean } from './ops/reduce.js';
 export { fusedAffine, fusedAffineInverse } from './ops/affine.js';
 export type { FusedAffineOptions } from './ops/affine.js';
 export { reshape, concatChannels, sliceChannels, concatBatch, pairSquaredDiff } from './ops/shape.js';

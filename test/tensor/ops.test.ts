@@ -56,6 +56,29 @@ check('meanAbsDiffOverChannels', ([z, t]) => T.meanAbsDiffOverChannels(z!, t!), 
 check('fftAbsMean (power of two)', ([x]) => T.fftAbsMean(x!), [randomTensor([2, 8, 8], rng)]);
 check('fftAbsMean (Bluestein)', ([x]) => T.fftAbsMean(x!), [randomTensor([1, 6, 10], rng)]);
 
+const PAIRS3: [number, number][] = [
+  [0, 1],
+  [0, 2],
+  [1, 2],
+];
+check('pairSquaredDiffMean', ([a]) => T.pairSquaredDiffMean(a!, PAIRS3), [randomTensor([3, 2, 4, 4], rng)]);
+
+test('pairSquaredDiffMean gives the bits of meanOver(pairSquaredDiff), forward and backward', () => {
+  const a = randomTensor([3, 5, 6, 7], rng);
+  const g = randomTensor([3, 1, 6, 7], rng).data;
+  const run = (f: (x: T.Tensor) => T.Tensor): [Float32Array, Float32Array] => {
+    const x = T.markLeaf(T.Tensor.from(a.shape, a.data));
+    const tape = new T.Tape();
+    const y = T.withTape(tape, () => f(x));
+    tape.backward(y, g);
+    return [y.data.slice(), x.grad!.slice()];
+  };
+  const [y1, g1] = run((x) => T.pairSquaredDiffMean(x, PAIRS3));
+  const [y0, g0] = run((x) => T.meanOver(T.pairSquaredDiff(x, PAIRS3), [1]));
+  assert.deepEqual(y1, y0);
+  assert.deepEqual(g1, g0);
+});
+
 test('fft2 matches a direct DFT on a non-power-of-two size', () => {
   const H = 5,
     W = 6;
