@@ -79,6 +79,39 @@ test('pairSquaredDiffMean gives the bits of meanOver(pairSquaredDiff), forward a
   assert.deepEqual(g1, g0);
 });
 
+test('fftAbsMean on power-of-two planes (real-input path) equals the full complex transform, value and gradient', () => {
+  for (const [P, H, W] of [
+    [2, 16, 8],
+    [1, 2, 4],
+    [1, 8, 32],
+  ] as const) {
+    const x = T.markLeaf(randomTensor([P, H, W], rng));
+    const g = 0.7;
+    const tape = new T.Tape();
+    const y = T.withTape(tape, () => T.fftAbsMean(x));
+    tape.backward(y, Float32Array.from([g]));
+    let total = 0;
+    const grad = new Float64Array(P * H * W);
+    for (let p = 0; p < P; p++) {
+      const re = new Float64Array(H * W),
+        im = new Float64Array(H * W);
+      for (let i = 0; i < H * W; i++) re[i] = x.data[p * H * W + i]!;
+      T.fft2InPlace(re, im, H, W, -1);
+      for (let i = 0; i < H * W; i++) {
+        const m = Math.hypot(re[i]!, im[i]!);
+        total += m;
+        re[i] = m > 0 ? re[i]! / m : 0;
+        im[i] = m > 0 ? im[i]! / m : 0;
+      }
+      T.fft2InPlace(re, im, H, W, 1);
+      for (let i = 0; i < H * W; i++) grad[p * H * W + i] = (g / (P * H * W)) * re[i]!;
+    }
+    assert.ok(Math.abs(y.data[0]! - total / (P * H * W)) <= 1e-6 * Math.abs(total / (P * H * W)), `loss ${P}x${H}x${W}`);
+    const gmax = Math.max(...grad.map(Math.abs));
+    grad.forEach((v, i) => assert.ok(Math.abs(x.grad![i]! - v) <= 1e-6 * gmax, `gradient ${i} of ${P}x${H}x${W}`));
+  }
+});
+
 test('fft2 matches a direct DFT on a non-power-of-two size', () => {
   const H = 5,
     W = 6;

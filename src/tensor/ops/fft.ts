@@ -210,6 +210,7 @@ function fftAbsMeanUntimed(x: Tensor): Tensor {
     W = x.dim(-1);
   const planes = x.size / (H * W);
   const count = x.size;
+  if (isPow2(H) && isPow2(W) && H >= 2 && W >= 4) return realFftAbsMean(x, planes, H, W);
   const phaseRe: Float64Array[] = [],
     phaseIm: Float64Array[] = [];
   let total = 0;
@@ -242,6 +243,100 @@ function fftAbsMeanUntimed(x: Tensor): Tensor {
           im = phaseIm[p]!;
         fft2InPlace(re, im, H, W, 1);
         for (let i = 0; i < H * W; i++) gx[p * H * W + i] = c * re[i]!;
+      }
+      accumulateGrad(x, gx);
+    }),
+  );
+  return out;
+}
+
+/**
+ * The same for power-of-two planes, using that x is real (about half the work): two rows go
+ * through one complex row transform (as real and imaginary part) and are separated by symmetry;
+ * only the W/2 + 1 non-redundant columns are transformed, and the other columns' moduli are
+ * their mirror's (X[h][W-k] = conj(X[-h][k])). The gradient's inverse runs the same way back: its
+ * spectrum X/|X| has that symmetry, so its transform is real and two rows share one transform.
+ */
+function realFftAbsMean(x: Tensor, planes: number, H: number, W: number): Tensor {
+  const count = x.size,
+    Wh = W / 2 + 1,
+    HW = H * W;
+  const phaseRe: Float64Array[] = [],
+    phaseIm: Float64Array[] = [];
+  const zr = new Float64Array(W),
+    zi = new Float64Array(W);
+  let total = 0;
+  for (let p = 0; p < planes; p++) {
+    const re = new Float64Array(H * Wh),
+      im = new Float64Array(H * Wh);
+    const xd = x.data,
+      o = p * HW;
+    for (let h = 0; h < H; h += 2) {
+      for (let k = 0; k < W; k++) {
+        zr[k] = xd[o + h * W + k]!;
+        zi[k] = xd[o + (h + 1) * W + k]!;
+      }
+      fftRadix2(zr, zi, -1);
+      // A_k = (Z_k + conj(Z_-k)) / 2, B_k = (Z_k - conj(Z_-k)) / 2i
+      for (let k = 0; k < Wh; k++) {
+        const m = (W - k) & (W - 1);
+        const ar = zr[k]!,
+          ai = zi[k]!,
+          br = zr[m]!,
+          bi = zi[m]!;
+        re[h * Wh + k] = 0.5 * (ar + br);
+        im[h * Wh + k] = 0.5 * (ai - bi);
+        re[(h + 1) * Wh + k] = 0.5 * (ai + bi);
+        im[(h + 1) * Wh + k] = 0.5 * (br - ar);
+      }
+    }
+    fftRadix2(re, im, -1, H, Wh, Wh, 0);
+    for (let h = 0; h < H; h++) {
+      for (let k = 0; k < Wh; k++) {
+        const i = h * Wh + k;
+        const mag = Math.sqrt(re[i]! * re[i]! + im[i]! * im[i]!);
+        total += k === 0 || k === Wh - 1 ? mag : 2 * mag;
+        if (mag > 0) {
+          re[i] = re[i]! / mag;
+          im[i] = im[i]! / mag;
+        } else {
+          re[i] = 0;
+          im[i] = 0;
+        }
+      }
+    }
+    phaseRe.push(re);
+    phaseIm.push(im);
+  }
+  const out = Tensor.from([1], [total / count]);
+  recordOp(out, [x], (g) =>
+    timed('fft loss', () => {
+      const gx = allocFloats(x.size, false);
+      const c = g[0]! / count;
+      for (let p = 0; p < planes; p++) {
+        const re = phaseRe[p]!,
+          im = phaseIm[p]!,
+          o = p * HW;
+        fftRadix2(re, im, 1, H, Wh, Wh, 0);
+        // rows h, h+1 have Hermitian spectra Q_a, Q_b: one inverse of Q_a + i Q_b gives a + i b
+        for (let h = 0; h < H; h += 2) {
+          const a = h * Wh,
+            b = a + Wh;
+          for (let k = 0; k < Wh; k++) {
+            zr[k] = re[a + k]! - im[b + k]!;
+            zi[k] = im[a + k]! + re[b + k]!;
+          }
+          for (let k = Wh; k < W; k++) {
+            const m = W - k; // Q[k] = conj(Q[W - k])
+            zr[k] = re[a + m]! + im[b + m]!;
+            zi[k] = re[b + m]! - im[a + m]!;
+          }
+          fftRadix2(zr, zi, 1);
+          for (let k = 0; k < W; k++) {
+            gx[o + h * W + k] = c * zr[k]!;
+            gx[o + (h + 1) * W + k] = c * zi[k]!;
+          }
+        }
       }
       accumulateGrad(x, gx);
     }),
