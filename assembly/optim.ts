@@ -4,12 +4,7 @@
 // split into tasks (and the thread count) cannot change a bit.
 // Job: [K_ADAM, w, g, m, v, n, chunk, consts], float32 arrays of n values (w, m, v updated in
 // place) and consts: float64 [stepSize, bc2Sqrt, beta1, 1 - beta1, beta2, 1 - beta2, eps, weightDecay].
-
-// @ts-ignore: decorator
-@inline
-function P(job: usize, i: i32): i32 {
-  return load<i32>(job + (<usize>i << 2));
-}
+import { P, PU } from './simd';
 
 // @ts-ignore: decorator
 @inline
@@ -25,9 +20,9 @@ function store2(p: usize, v: v128): void {
 
 /** Elements [t * chunk, min(n, (t + 1) * chunk)): chunk is even, so only the last task has an odd tail. */
 export function adamTask(job: usize, t: i32): void {
-  const w = <usize>P(job, 1), g = <usize>P(job, 2), m = <usize>P(job, 3), v = <usize>P(job, 4);
+  const w = PU(job, 1), g = PU(job, 2), m = PU(job, 3), v = PU(job, 4);
   const n = P(job, 5), chunk = P(job, 6);
-  const c = <usize>P(job, 7);
+  const c = PU(job, 7);
   const stepSize = load<f64>(c), bc2Sqrt = load<f64>(c, 8), b1 = load<f64>(c, 16), nb1 = load<f64>(c, 24);
   const b2 = load<f64>(c, 32), nb2 = load<f64>(c, 40), eps = load<f64>(c, 48), wd = load<f64>(c, 56);
   const i0 = t * chunk, i1 = min(n, i0 + chunk);

@@ -90,8 +90,12 @@ export interface KernelBackend {
    * (resident tensors, src/tensor/storage.ts); absent when every array is alike to it.
    */
   readonly floatAllocator?: FloatAllocator;
-  /** y[n,o,h,w] = sum_{i,a,b} w[o,i,a,b] * x[n,i,h+a-p,w+b-p] (cross-correlation, as PyTorch). */
-  conv2d(x: Float32Array, w: Float32Array, s: ConvShape, y: Float32Array): void;
+  /**
+   * y[n,o,h,w] = sum_{i,a,b} w[o,i,a,b] * x[n,i,h+a-p,w+b-p] (cross-correlation, as PyTorch).
+   * With leakySlope: y = LeakyReLU(that) (as leakyRelu, the same bits), which a backend may
+   * apply as it stores the output instead of in a pass of its own.
+   */
+  conv2d(x: Float32Array, w: Float32Array, s: ConvShape, y: Float32Array, leakySlope?: number): void;
   /** dx[n,i,h,w] = sum_{o,a,b} w[o,i,a,b] * dy[n,o,h-a+p,w-b+p]: the gradient of conv2d for x. */
   conv2dGradInput(dy: Float32Array, w: Float32Array, s: ConvShape, dx: Float32Array): void;
   /** dw[o,i,a,b] = sum_{n,h,w} dy[n,o,h,w] * x[n,i,h+a-p,w+b-p]: the gradient of conv2d for w. */

@@ -11,7 +11,7 @@
  * fused affine tail (affine.ts). load-kernels.ts loads the module; kernel-ids.ts numbers the
  * kernels. All are checked against the JS reference (test/tensor/kernels/).
  */
-import type { AdamArrays, AdamConstants, AffineShape, BinaryOp, ConvShape, KernelBackend } from '../backend.js';
+import { convOutputSize, type AdamArrays, type AdamConstants, type AffineShape, type BinaryOp, type ConvShape, type KernelBackend } from '../backend.js';
 import type { FloatAllocator } from '../../storage.js';
 import { nodePlatform, type Platform } from './platform.js';
 import { HEAP_OFFSET, type ThreadPool } from './pool.js';
@@ -137,10 +137,13 @@ export class WasmBackend implements KernelBackend {
     return chooseTile(pass, s);
   }
 
-  conv2d(x: Float32Array, w: Float32Array, s: ConvShape, y: Float32Array): void {
+  conv2d(x: Float32Array, w: Float32Array, s: ConvShape, y: Float32Array, leakySlope?: number): void {
     this.check(s);
-    if (this.algorithm('forward', s) === 'fft') this.fft.convolve(x, w, s, y, 0);
+    // the FFT's fused job applies LeakyReLU as it stores the outputs; otherwise a map in place
+    let activated = false;
+    if (this.algorithm('forward', s) === 'fft') activated = this.fft.convolve(x, w, s, y, 0, leakySlope);
     else this.direct.convolve(x, w, s, y, 0);
+    if (leakySlope !== undefined && !activated) this.maps.leakyRelu(y, leakySlope, convOutputSize(s), y);
   }
 
   conv2dGradInput(dy: Float32Array, w: Float32Array, s: ConvShape, dx: Float32Array): void {
