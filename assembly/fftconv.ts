@@ -6,7 +6,7 @@
 // Spectra are stored as complex vectors (re v128, im v128; 32 bytes) in "slot" order (see
 // fwd2d); filter spectra as complex scalars (re f32, im f32). All slot values carry a factor 2
 // (fwd2d) which the scale passed with the filters / the weight gradient removes.
-import { P as Pm, PU, imin, imax, madd, nmadd, ld, st, splat, leaky4, leakyGrad4 } from './simd';
+import { P as Pm, PU, imin, imax, madd, nmadd, ld, st, splat, leaky4 } from './simd';
 import { fwd2d, inv2d, slotCount } from './fft';
 
 // @ts-ignore: decorator
@@ -331,13 +331,8 @@ export function convProducts(x0: usize, Ws: usize, Ys: usize, F: i32, R: i32, Lq
  * Inverse transforms of output channels o0..o1 (o < L) of the tile group whose lane table is
  * in the scratch, spectra at Ys[o - o0] (destroyed); writes y[n][o] cropped to H x W.
  */
-export function inverseOutputs(
-  base: usize, T: i32, V: i32, Ys: usize, o0: i32, o1: i32, L: i32, y: usize, H: i32, W: i32, act: i32 = 0, slope: f32 = 0, mask: usize = 0,
-): void {
-  // act 1: y = LeakyReLU(value); act 2: y = mask > 0 ? value : slope * value, mask laid out as y
-  // (the gradient through the LeakyReLU whose output was the convolution's input)
+export function inverseOutputs(base: usize, T: i32, V: i32, Ys: usize, o0: i32, o1: i32, L: i32, y: usize, H: i32, W: i32, leaky: bool = false, slope: f32 = 0): void {
   const sl = f32x4.splat(slope);
-  const md: isize = <isize>mask - <isize>y;
   const B = scrB(base), Pw = scrP(base, T), lanes = scrLanes(base, T);
   const F = slotCount(T);
   const fsB = <usize>F << 5;
@@ -366,7 +361,7 @@ export function inverseOutputs(
         const v0 = ld(s), v1 = ld(s + 32), v2 = ld(s + 64), v3 = ld(s + 96);
         let t0 = v128.shuffle<f32>(v0, v1, 0, 4, 1, 5), t1 = v128.shuffle<f32>(v2, v3, 0, 4, 1, 5);
         let t2 = v128.shuffle<f32>(v0, v1, 2, 6, 3, 7), t3 = v128.shuffle<f32>(v2, v3, 2, 6, 3, 7);
-        if (act == 1) {
+        if (leaky) {
           // the activation that follows (LeakyReLU), applied as the values are stored: elementwise, so before the lane shuffles
           t0 = leaky4(t0, sl);
           t1 = leaky4(t1, sl);
@@ -374,19 +369,10 @@ export function inverseOutputs(
           t3 = leaky4(t3, sl);
         }
         const jo = ro + (<usize>j << 2);
-        let u0 = v128.shuffle<f32>(t0, t1, 0, 1, 4, 5), u1 = v128.shuffle<f32>(t0, t1, 2, 3, 6, 7);
-        let u2 = v128.shuffle<f32>(t2, t3, 0, 1, 4, 5), u3 = v128.shuffle<f32>(t2, t3, 2, 3, 6, 7);
-        if (act == 2) {
-          // (a vector load may read past a row's or the array's end: heap blocks have slack; those lanes are not stored)
-          if (r < r0) u0 = leakyGrad4(ld(<usize>(<isize>(d0 + jo) + md)), u0, sl);
-          if (r < r1) u1 = leakyGrad4(ld(<usize>(<isize>(d1 + jo) + md)), u1, sl);
-          if (r < r2) u2 = leakyGrad4(ld(<usize>(<isize>(d2 + jo) + md)), u2, sl);
-          if (r < r3) u3 = leakyGrad4(ld(<usize>(<isize>(d3 + jo) + md)), u3, sl);
-        }
-        if (r < r0) storeCols(d0 + jo, u0, c0 - j);
-        if (r < r1) storeCols(d1 + jo, u1, c1 - j);
-        if (r < r2) storeCols(d2 + jo, u2, c2 - j);
-        if (r < r3) storeCols(d3 + jo, u3, c3 - j);
+        if (r < r0) storeCols(d0 + jo, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5), c0 - j);
+        if (r < r1) storeCols(d1 + jo, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7), c1 - j);
+        if (r < r2) storeCols(d2 + jo, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5), c2 - j);
+        if (r < r3) storeCols(d3 + jo, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7), c3 - j);
       }
     }
   }
@@ -436,7 +422,7 @@ export function fftConvFusedTask(job: usize, t: i32, thread: i32): void {
   for (let o0 = 0; o0 < Lq; o0 += OB) {
     const o1 = imin(Lq, o0 + OB);
     convProducts(Xg, Ws, Ys, F, R, Lq, o0, o1);
-    inverseOutputs(base, T, V, Ys, o0, o1, L, y, H, W, Pm(job, 20), reinterpret<f32>(Pm(job, 21)));
+    inverseOutputs(base, T, V, Ys, o0, o1, L, y, H, W, Pm(job, 20) != 0, reinterpret<f32>(Pm(job, 21)));
   }
 }
 

@@ -161,10 +161,8 @@ export function fftGradWInverseTask(job: usize, t: i32, thread: i32): void {
  * for the group (products with the gradient-of-input filter spectra Ws, inverse transforms).
  * Tasks t >= ng: transforms of the V x V blocks of x, CB channels a task, as frequency quads at
  * Xs (tile stride txB, quad stride xStrideF).
- * With the leaky flag, x is the output of a LeakyReLU (of that slope) and dx is passed back
- * through it as it is stored (x > 0 ? dx : slope * dx): the gradient of the LeakyReLU's input.
  * job: [kind, dy, Ws, dx, N, O, C, Cq, H, W, T, V, tY, tX, numTiles, OB, scratch, scratchPer, p,
- *       g0, ng, DYs, tdB, dyStrideF, x, Xs, txB, xStrideF, CB, leaky, slope (f32 bits)]
+ *       g0, ng, DYs, tdB, dyStrideF, x, Xs, txB, xStrideF, CB]
  */
 export function fftBackwardTask(job: usize, t: i32, thread: i32): void {
   const O = Pm(job, 5), C = Pm(job, 6), Cq = Pm(job, 7), H = Pm(job, 8), W = Pm(job, 9);
@@ -183,7 +181,7 @@ export function fftBackwardTask(job: usize, t: i32, thread: i32): void {
     for (let o0 = 0; o0 < Cq; o0 += OB) {
       const o1 = imin(Cq, o0 + OB);
       convProducts(Xg, Ws, Ys, F, O, Cq, o0, o1);
-      inverseOutputs(base, T, V, Ys, o0, o1, C, dx, H, W, Pm(job, 29) != 0 ? 2 : 0, reinterpret<f32>(Pm(job, 30)), PU(job, 24));
+      inverseOutputs(base, T, V, Ys, o0, o1, C, dx, H, W);
     }
     return;
   }

@@ -73,10 +73,3 @@ export function PU(job: usize, i: i32): usize {
 export function leaky4(x: v128, slope: v128): v128 {
   return v128.bitselect(x, f32x4.mul(x, slope), f32x4.gt(x, f32x4.splat(0)));
 }
-
-/** Its gradient: x > 0 ? g : slope * g, x the LeakyReLU's input or (slope > 0) its output. */
-// @ts-ignore: decorator
-@inline
-export function leakyGrad4(x: v128, g: v128, slope: v128): v128 {
-  return v128.bitselect(g, f32x4.mul(g, slope), f32x4.gt(x, f32x4.splat(0)));
-}

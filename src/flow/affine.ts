@@ -3,7 +3,7 @@
  * into log-scale and shift, soft clamp of the log-scale, then volume normalisation so that the
  * coupling preserves volume on average (CVN: per pixel, SVN: per channel).
  */
-import { Tensor, leakyConvPair, sliceChannels, softClamp, meanOver, sub, exp, fusedAffine, fusedAffineInverse, movingAverage } from '../tensor/index.js';
+import { Tensor, conv2d, conv2dLeaky, sliceChannels, softClamp, meanOver, sub, exp, fusedAffine, fusedAffineInverse, movingAverage } from '../tensor/index.js';
 import type { VolumeNorm } from './types.js';
 import type { FlowMode } from './invertible.js';
 
@@ -32,11 +32,10 @@ export class AffineParams {
 
   /**
    * The two convolutions: raw log-scale (first half of the channels) and shift (second half).
-   * One op with the LeakyReLU between them (leakyConvPair: the same bits as
-   * conv2d(leakyRelu(conv2d(input, conv0)), conv2), the activation fused into the kernels).
+   * The LeakyReLU between them is fused into the first (conv2dLeaky: same bits as leakyRelu(conv2d)).
    */
   raw(input: Tensor): Tensor {
-    return leakyConvPair(input, this.conv0, this.conv2, this.leakySlope);
+    return conv2d(conv2dLeaky(input, this.conv0, this.leakySlope), this.conv2);
   }
 
   /**

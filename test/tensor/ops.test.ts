@@ -45,13 +45,6 @@ check('nearest down', ([a]) => T.nearest(a!, 3, 4), [randomTensor([1, 2, 6, 8], 
 check('conv2d k3', ([x, w]) => T.conv2d(x!, w!), [randomTensor([2, 3, 6, 7], rng), randomTensor([4, 3, 3, 3], rng)]);
 check('conv2d k5', ([x, w]) => T.conv2d(x!, w!), [randomTensor([1, 2, 5, 9], rng), randomTensor([3, 2, 5, 5], rng)]);
 check('conv2dLeaky k3', ([x, w]) => T.conv2dLeaky(x!, w!, 0.2), [randomTensor([2, 3, 6, 7], rng), randomTensor([4, 3, 3, 3], rng)], TOL, 1e-3);
-check(
-  'leakyConvPair k3',
-  ([x, w0, w1]) => T.leakyConvPair(x!, w0!, w1!, 0.2),
-  [randomTensor([2, 3, 6, 7], rng), randomTensor([4, 3, 3, 3], rng), randomTensor([2, 4, 3, 3], rng)],
-  TOL,
-  1e-3,
-);
 check('channelMix', ([x, m]) => T.channelMix(x!, m!), [randomTensor([2, 3, 4, 4], rng), randomTensor([5, 3], rng)]);
 check('div', ([a, b]) => T.div(a!, b!), [
   randomTensor([2, 3, 4, 5], rng),

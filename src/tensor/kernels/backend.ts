@@ -102,11 +102,9 @@ export interface KernelBackend {
   conv2dGradWeight(x: Float32Array, dy: Float32Array, s: ConvShape, dw: Float32Array): void;
   /**
    * Both gradients at once (dx as conv2dGradInput, dw as conv2dGradWeight): a backend that can
-   * share work between them (the FFT of dy) implements it. With leakySlope (> 0), x is the
-   * output of a LeakyReLU of that slope and dx is passed back through it: dx = x > 0 ? dx :
-   * slope * dx (as leakyReluGrad, the same bits), the gradient of the LeakyReLU's input.
+   * share work between them (the FFT of dy) implements it.
    */
-  conv2dBackward?(x: Float32Array, dy: Float32Array, w: Float32Array, s: ConvShape, dx: Float32Array, dw: Float32Array, leakySlope?: number): void;
+  conv2dBackward?(x: Float32Array, dy: Float32Array, w: Float32Array, s: ConvShape, dx: Float32Array, dw: Float32Array): void;
   /**
    * Lets the backend keep work that depends on the weights only (FFT filter spectra) between
    * calls, up to `bytes` (0: off). Evaluation turns it on: every image runs the same weights.

@@ -1,5 +1,5 @@
 /** Convolution ops: the heavy ones, delegated to the active kernel backend. */
-import { Tensor, recordOp, accumulateGrad, isRecording, shapeSize } from '../tensor.js';
+import { Tensor, recordOp, accumulateGrad } from '../tensor.js';
 import { backend } from '../kernels/index.js';
 import type { ConvShape } from '../kernels/backend.js';
 import { timed } from '../profile.js';
@@ -30,49 +30,6 @@ export function conv2dLeaky(x: Tensor, w: Tensor, slope: number): Tensor {
     timed('leaky relu', () => backend().leakyReluGrad(out.data, g, slope, out.size, gc));
     convBackward(x, w, s, gc);
     release(gc);
-  });
-  return out;
-}
-
-/**
- * conv2d(conv2dLeaky(x, w0, slope), w1) as one op (the affine block's convolutions): the
- * activated map h is kept inside the op, not on the tape, and the gradient goes back through
- * the LeakyReLU as the second convolution's input gradient is stored (conv2dBackward with
- * leakySlope), instead of in a pass of its own. The same bits as the two ops.
- */
-export function leakyConvPair(x: Tensor, w0: Tensor, w1: Tensor, slope: number): Tensor {
-  if (!(slope > 0)) throw new Error(`leakyConvPair: slope must be positive, got ${slope}`);
-  const s0 = convShape(x, w0, 'leakyConvPair'),
-    b = backend();
-  const hShape = [s0.batch, s0.outChannels, s0.height, s0.width];
-  const h = new Tensor(hShape, allocFloats(shapeSize(hShape), false));
-  timed(`conv${s0.kernel} forward`, () => b.conv2d(x.data, w0.data, s0, h.data, slope));
-  const s1 = convShape(h, w1, 'leakyConvPair');
-  const out = Tensor.uninitialized([s1.batch, s1.outChannels, s1.height, s1.width]);
-  timed(`conv${s1.kernel} forward`, () => b.conv2d(h.data, w1.data, s1, out.data));
-  if (!isRecording()) {
-    release(h.data);
-    return out;
-  }
-  recordOp(out, [x, w0, w1], (g) => {
-    const k = backend();
-    const gh = allocFloats(h.size, false);
-    if (w1.requiresGrad && k.conv2dBackward) {
-      const gw = allocFloats(w1.size, false);
-      timed(`conv${s1.kernel} backward (input + weight)`, () => k.conv2dBackward!(h.data, g, w1.data, s1, gh, gw, slope));
-      accumulateGrad(w1, gw);
-    } else {
-      timed(`conv${s1.kernel} grad input`, () => k.conv2dGradInput(g, w1.data, s1, gh));
-      timed('leaky relu', () => k.leakyReluGrad(h.data, gh, slope, h.size, gh));
-      if (w1.requiresGrad) {
-        const gw = allocFloats(w1.size, false);
-        timed(`conv${s1.kernel} grad weight`, () => k.conv2dGradWeight(h.data, g, s1, gw));
-        accumulateGrad(w1, gw);
-      }
-    }
-    release(h.data);
-    convBackward(x, w0, s0, gh);
-    release(gh);
   });
   return out;
 }

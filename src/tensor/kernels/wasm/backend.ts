@@ -11,16 +11,7 @@
  * fused affine tail (affine.ts). load-kernels.ts loads the module; kernel-ids.ts numbers the
  * kernels. All are checked against the JS reference (test/tensor/kernels/).
  */
-import {
-  convInputSize,
-  convOutputSize,
-  type AdamArrays,
-  type AdamConstants,
-  type AffineShape,
-  type BinaryOp,
-  type ConvShape,
-  type KernelBackend,
-} from '../backend.js';
+import { convOutputSize, type AdamArrays, type AdamConstants, type AffineShape, type BinaryOp, type ConvShape, type KernelBackend } from '../backend.js';
 import type { FloatAllocator } from '../../storage.js';
 import { nodePlatform, type Platform } from './platform.js';
 import { HEAP_OFFSET, type ThreadPool } from './pool.js';
@@ -171,18 +162,17 @@ export class WasmBackend implements KernelBackend {
    * Both gradients. By FFT (when both passes choose it with the same tile), dy is transformed
    * once for the two; otherwise the two passes run one after the other.
    */
-  conv2dBackward(x: Float32Array, dy: Float32Array, w: Float32Array, s: ConvShape, dx: Float32Array, dw: Float32Array, leakySlope?: number): void {
+  conv2dBackward(x: Float32Array, dy: Float32Array, w: Float32Array, s: ConvShape, dx: Float32Array, dw: Float32Array): void {
     this.check(s);
     if (
       this.algorithm('gradInput', s) === 'fft' &&
       this.algorithm('gradWeight', s) === 'fft' &&
       this.fftTile('gradInput', s) === this.fftTile('gradWeight', s)
     ) {
-      this.fft.backward(x, dy, w, s, dx, dw, leakySlope); // (through the LeakyReLU as dx is stored)
+      this.fft.backward(x, dy, w, s, dx, dw);
       return;
     }
     this.conv2dGradInput(dy, w, s, dx);
-    if (leakySlope !== undefined) this.maps.leakyReluGrad(x, dx, leakySlope, convInputSize(s), dx);
     this.conv2dGradWeight(x, dy, s, dw);
   }
 

@@ -183,7 +183,7 @@ export class FftConvolutions {
    * the T x T windows of dy once, computes dx from them and keeps them as frequency quads, and
    * transforms the V x V blocks of x; the weight-gradient products pair the two.
    */
-  backward(xa: Float32Array, dya: Float32Array, wa: Float32Array, s: ConvShape, dxa: Float32Array, dwa: Float32Array, leakySlope?: number): void {
+  backward(xa: Float32Array, dya: Float32Array, wa: Float32Array, s: ConvShape, dxa: Float32Array, dwa: Float32Array): void {
     const { batch: N, inChannels: C, outChannels: O, height: H, width: W, kernel: K } = s;
     const p = (K - 1) >> 1;
     const KK = K * K;
@@ -236,8 +236,6 @@ export class FftConvolutions {
           txB,
           Tn * txB,
           CB,
-          leakySlope === undefined ? 0 : 1,
-          leakySlope === undefined ? 0 : f32bits(leakySlope),
         ],
         ng * (1 + Math.ceil(C / CB)),
         ng * (F * O * Cq * 32 + (O + 2 * C) * tfFlops),
