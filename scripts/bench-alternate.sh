@@ -7,7 +7,7 @@
 # Make another tree:  git worktree add /tmp/pf-base 1c5b936 && ln -s "$PWD/node_modules" /tmp/pf-base/
 #                     (cd /tmp/pf-base && npm run build:wasm)
 set -euo pipefail
-here="$(cd "$(dirname "$0")/.." && pwd)"
+here="${HERE:-$(cd "$(dirname "$0")/.." && pwd)}" # HERE=DIR compares two other trees
 other="$(cd "${1:?usage: scripts/bench-alternate.sh OTHER_DIR [ROUNDS] [bench options]}" && pwd)"
 rounds="${2:-5}"
 shift $(($# >= 2 ? 2 : 1))
