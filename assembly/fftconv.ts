@@ -6,7 +6,7 @@
 // Spectra are stored as complex vectors (re v128, im v128; 32 bytes) in "slot" order (see
 // fwd2d); filter spectra as complex scalars (re f32, im f32). All slot values carry a factor 2
 // (fwd2d) which the scale passed with the filters / the weight gradient removes.
-import { P as Pm, PU, imin, imax, madd, nmadd, ld, st, splat } from './simd';
+import { P as Pm, PU, imin, imax, madd, nmadd, ld, st, splat, leaky4 } from './simd';
 import { fwd2d, inv2d, slotCount } from './fft';
 
 // @ts-ignore: decorator
@@ -331,7 +331,8 @@ export function convProducts(x0: usize, Ws: usize, Ys: usize, F: i32, R: i32, Lq
  * Inverse transforms of output channels o0..o1 (o < L) of the tile group whose lane table is
  * in the scratch, spectra at Ys[o - o0] (destroyed); writes y[n][o] cropped to H x W.
  */
-export function inverseOutputs(base: usize, T: i32, V: i32, Ys: usize, o0: i32, o1: i32, L: i32, y: usize, H: i32, W: i32): void {
+export function inverseOutputs(base: usize, T: i32, V: i32, Ys: usize, o0: i32, o1: i32, L: i32, y: usize, H: i32, W: i32, leaky: bool = false, slope: f32 = 0): void {
+  const sl = f32x4.splat(slope);
   const B = scrB(base), Pw = scrP(base, T), lanes = scrLanes(base, T);
   const F = slotCount(T);
   const fsB = <usize>F << 5;
@@ -358,8 +359,15 @@ export function inverseOutputs(base: usize, T: i32, V: i32, Ys: usize, o0: i32, 
       for (let j = 0; j < V; j += 4) {
         const s = srow + (<usize>j << 5);
         const v0 = ld(s), v1 = ld(s + 32), v2 = ld(s + 64), v3 = ld(s + 96);
-        const t0 = v128.shuffle<f32>(v0, v1, 0, 4, 1, 5), t1 = v128.shuffle<f32>(v2, v3, 0, 4, 1, 5);
-        const t2 = v128.shuffle<f32>(v0, v1, 2, 6, 3, 7), t3 = v128.shuffle<f32>(v2, v3, 2, 6, 3, 7);
+        let t0 = v128.shuffle<f32>(v0, v1, 0, 4, 1, 5), t1 = v128.shuffle<f32>(v2, v3, 0, 4, 1, 5);
+        let t2 = v128.shuffle<f32>(v0, v1, 2, 6, 3, 7), t3 = v128.shuffle<f32>(v2, v3, 2, 6, 3, 7);
+        if (leaky) {
+          // the activation that follows (LeakyReLU), applied as the values are stored: elementwise, so before the lane shuffles
+          t0 = leaky4(t0, sl);
+          t1 = leaky4(t1, sl);
+          t2 = leaky4(t2, sl);
+          t3 = leaky4(t3, sl);
+        }
         const jo = ro + (<usize>j << 2);
         if (r < r0) storeCols(d0 + jo, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5), c0 - j);
         if (r < r1) storeCols(d1 + jo, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7), c1 - j);
@@ -398,7 +406,7 @@ export function fftConvTask(job: usize, t: i32, thread: i32): void {
  * inverse transforms OB output channels at a time. Keeps the spectra in the core's cache.
  * Scratch after the lane data: R spectra, then OB spectra.
  * job: [kind, x, Ws, y, N, R, L, Lq, H, W, T, V, tY, tX, numTiles, OB, scratch, scratchPer, off,
- *       first tile group (task t runs group t + first)]
+ *       first tile group (task t runs group t + first), leaky (1: y = LeakyReLU(conv)), its slope (f32 bits)]
  */
 export function fftConvFusedTask(job: usize, t: i32, thread: i32): void {
   const x = PU(job, 1), Ws = PU(job, 2), y = PU(job, 3);
@@ -414,7 +422,7 @@ export function fftConvFusedTask(job: usize, t: i32, thread: i32): void {
   for (let o0 = 0; o0 < Lq; o0 += OB) {
     const o1 = imin(Lq, o0 + OB);
     convProducts(Xg, Ws, Ys, F, R, Lq, o0, o1);
-    inverseOutputs(base, T, V, Ys, o0, o1, L, y, H, W);
+    inverseOutputs(base, T, V, Ys, o0, o1, L, y, H, W, Pm(job, 20) != 0, reinterpret<f32>(Pm(job, 21)));
   }
 }
 

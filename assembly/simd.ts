@@ -66,3 +66,10 @@ export function P(job: usize, i: i32): i32 {
 export function PU(job: usize, i: i32): usize {
   return <usize>load<u32>(job + (<usize>i << 2));
 }
+
+/** LeakyReLU of 4 values: x > 0 ? x : slope * x (the map kernel's and the fused convolution output's). */
+// @ts-ignore: decorator
+@inline
+export function leaky4(x: v128, slope: v128): v128 {
+  return v128.bitselect(x, f32x4.mul(x, slope), f32x4.gt(x, f32x4.splat(0)));
+}

@@ -3,7 +3,7 @@
  * into log-scale and shift, soft clamp of the log-scale, then volume normalisation so that the
  * coupling preserves volume on average (CVN: per pixel, SVN: per channel).
  */
-import { Tensor, conv2d, leakyRelu, sliceChannels, softClamp, meanOver, sub, exp, fusedAffine, fusedAffineInverse, movingAverage } from '../tensor/index.js';
+import { Tensor, conv2d, conv2dLeaky, sliceChannels, softClamp, meanOver, sub, exp, fusedAffine, fusedAffineInverse, movingAverage } from '../tensor/index.js';
 import type { VolumeNorm } from './types.js';
 import type { FlowMode } from './invertible.js';
 
@@ -30,9 +30,12 @@ export class AffineParams {
     return this.conv0.dim(0) === 0 ? 0 : this.conv2.dim(0) / 2;
   }
 
-  /** The two convolutions: raw log-scale (first half of the channels) and shift (second half). */
+  /**
+   * The two convolutions: raw log-scale (first half of the channels) and shift (second half).
+   * The LeakyReLU between them is fused into the first (conv2dLeaky: same bits as leakyRelu(conv2d)).
+   */
   raw(input: Tensor): Tensor {
-    return conv2d(leakyRelu(conv2d(input, this.conv0), this.leakySlope), this.conv2);
+    return conv2d(conv2dLeaky(input, this.conv0, this.leakySlope), this.conv2);
   }
 
   /**

@@ -17,12 +17,12 @@ export {
 } from './tensor.js';
 export type { HostValues } from './tensor.js';
 export { add, sub, mul, div, scale, exp, atan, square, abs, leakyRelu, softClamp, movingAverage } from './ops/elementwise.js';
-export { meanOver, meanAll, meanAbsDiffOverChannels } from './ops/reduce.js';
+export { meanOver, meanAll, meanAbsDiffOverChannels, pairSquaredDiffMean } from './ops/reduce.js';
 export { fusedAffine, fusedAffineInverse } from './ops/affine.js';
 export type { FusedAffineOptions } from './ops/affine.js';
 export { reshape, concatChannels, sliceChannels, concatBatch, pairSquaredDiff } from './ops/shape.js';
 export { blur, maxPool2, nearest, nearestIndex } from './ops/resample.js';
-export { conv2d, channelMix } from './ops/conv.js';
+export { conv2d, conv2dLeaky, channelMix } from './ops/conv.js';
 export { fftAbsMean, fft2InPlace } from './ops/fft.js';
 export { backend, setBackend, initBackend, cacheFilters } from './kernels/index.js';
 export type { BackendOptions } from './kernels/index.js';

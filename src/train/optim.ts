@@ -1,8 +1,11 @@
 /**
  * Gradient clipping by total L2 norm and Adam with classic (L2) weight decay, as PyTorch's
- * clip_grad_norm_ and torch.optim.Adam. Updates are computed in float64 and stored in float32.
+ * clip_grad_norm_ and torch.optim.Adam. Updates are computed in float64 and stored in float32,
+ * by the backend's kernel where it has one (the wasm backend: all threads, the same bits as
+ * the loop here, which is the reference and the fallback).
  */
-import type { Tensor } from '../tensor/index.js';
+import { backend, type Tensor } from '../tensor/index.js';
+import type { AdamArrays } from '../tensor/kernels/backend.js';
 
 export interface AdamOptions {
   lr: number;
@@ -67,6 +70,26 @@ export class Adam {
     const bc1 = 1 - beta1 ** t;
     const bc2Sqrt = Math.sqrt(1 - beta2 ** t);
     const stepSize = lr / bc1;
+    const kernel = backend().adamStep;
+    if (kernel) {
+      // One call for all parameters, made inside every parameter's updateHost (nested), so
+      // that each host array is used only while its update is open.
+      const groups: AdamArrays[] = [];
+      const open = (k: number): void => {
+        const p = this.params[k];
+        if (!p) kernel.call(backend(), groups, { stepSize, bc2Sqrt, beta1, beta2, eps, weightDecay });
+        else if (!p.grad) open(k + 1);
+        else {
+          const g = p.grad;
+          p.updateHost((w) => {
+            groups.push({ w, g, m: this.state.m[k]!, v: this.state.v[k]! });
+            open(k + 1);
+          });
+        }
+      };
+      open(0);
+      return;
+    }
     this.params.forEach((p, k) => {
       const g = p.grad;
       if (!g) return;

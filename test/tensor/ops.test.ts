@@ -44,6 +44,7 @@ check('nearest up', ([a]) => T.nearest(a!, 8, 10), [randomTensor([1, 2, 4, 5], r
 check('nearest down', ([a]) => T.nearest(a!, 3, 4), [randomTensor([1, 2, 6, 8], rng)]);
 check('conv2d k3', ([x, w]) => T.conv2d(x!, w!), [randomTensor([2, 3, 6, 7], rng), randomTensor([4, 3, 3, 3], rng)]);
 check('conv2d k5', ([x, w]) => T.conv2d(x!, w!), [randomTensor([1, 2, 5, 9], rng), randomTensor([3, 2, 5, 5], rng)]);
+check('conv2dLeaky k3', ([x, w]) => T.conv2dLeaky(x!, w!, 0.2), [randomTensor([2, 3, 6, 7], rng), randomTensor([4, 3, 3, 3], rng)], TOL, 1e-3);
 check('channelMix', ([x, m]) => T.channelMix(x!, m!), [randomTensor([2, 3, 4, 4], rng), randomTensor([5, 3], rng)]);
 check('div', ([a, b]) => T.div(a!, b!), [
   randomTensor([2, 3, 4, 5], rng),
@@ -55,6 +56,62 @@ check('div', ([a, b]) => T.div(a!, b!), [
 check('meanAbsDiffOverChannels', ([z, t]) => T.meanAbsDiffOverChannels(z!, t!), [randomTensor([2, 3, 4, 5], rng), randomTensor([1, 3, 4, 5], rng)], TOL, 1e-3);
 check('fftAbsMean (power of two)', ([x]) => T.fftAbsMean(x!), [randomTensor([2, 8, 8], rng)]);
 check('fftAbsMean (Bluestein)', ([x]) => T.fftAbsMean(x!), [randomTensor([1, 6, 10], rng)]);
+
+const PAIRS3: [number, number][] = [
+  [0, 1],
+  [0, 2],
+  [1, 2],
+];
+check('pairSquaredDiffMean', ([a]) => T.pairSquaredDiffMean(a!, PAIRS3), [randomTensor([3, 2, 4, 4], rng)]);
+
+test('pairSquaredDiffMean gives the bits of meanOver(pairSquaredDiff), forward and backward', () => {
+  const a = randomTensor([3, 5, 6, 7], rng);
+  const g = randomTensor([3, 1, 6, 7], rng).data;
+  const run = (f: (x: T.Tensor) => T.Tensor): [Float32Array, Float32Array] => {
+    const x = T.markLeaf(T.Tensor.from(a.shape, a.data));
+    const tape = new T.Tape();
+    const y = T.withTape(tape, () => f(x));
+    tape.backward(y, g);
+    return [y.data.slice(), x.grad!.slice()];
+  };
+  const [y1, g1] = run((x) => T.pairSquaredDiffMean(x, PAIRS3));
+  const [y0, g0] = run((x) => T.meanOver(T.pairSquaredDiff(x, PAIRS3), [1]));
+  assert.deepEqual(y1, y0);
+  assert.deepEqual(g1, g0);
+});
+
+test('fftAbsMean on power-of-two planes (real-input path) equals the full complex transform, value and gradient', () => {
+  for (const [P, H, W] of [
+    [2, 16, 8],
+    [1, 2, 4],
+    [1, 8, 32],
+  ] as const) {
+    const x = T.markLeaf(randomTensor([P, H, W], rng));
+    const g = 0.7;
+    const tape = new T.Tape();
+    const y = T.withTape(tape, () => T.fftAbsMean(x));
+    tape.backward(y, Float32Array.from([g]));
+    let total = 0;
+    const grad = new Float64Array(P * H * W);
+    for (let p = 0; p < P; p++) {
+      const re = new Float64Array(H * W),
+        im = new Float64Array(H * W);
+      for (let i = 0; i < H * W; i++) re[i] = x.data[p * H * W + i]!;
+      T.fft2InPlace(re, im, H, W, -1);
+      for (let i = 0; i < H * W; i++) {
+        const m = Math.hypot(re[i]!, im[i]!);
+        total += m;
+        re[i] = m > 0 ? re[i]! / m : 0;
+        im[i] = m > 0 ? im[i]! / m : 0;
+      }
+      T.fft2InPlace(re, im, H, W, 1);
+      for (let i = 0; i < H * W; i++) grad[p * H * W + i] = (g / (P * H * W)) * re[i]!;
+    }
+    assert.ok(Math.abs(y.data[0]! - total / (P * H * W)) <= 1e-6 * Math.abs(total / (P * H * W)), `loss ${P}x${H}x${W}`);
+    const gmax = Math.max(...grad.map(Math.abs));
+    grad.forEach((v, i) => assert.ok(Math.abs(x.grad![i]! - v) <= 1e-6 * gmax, `gradient ${i} of ${P}x${H}x${W}`));
+  }
+});
 
 test('fft2 matches a direct DFT on a non-power-of-two size', () => {
   const H = 5,

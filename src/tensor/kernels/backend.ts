@@ -90,8 +90,12 @@ export interface KernelBackend {
    * (resident tensors, src/tensor/storage.ts); absent when every array is alike to it.
    */
   readonly floatAllocator?: FloatAllocator;
-  /** y[n,o,h,w] = sum_{i,a,b} w[o,i,a,b] * x[n,i,h+a-p,w+b-p] (cross-correlation, as PyTorch). */
-  conv2d(x: Float32Array, w: Float32Array, s: ConvShape, y: Float32Array): void;
+  /**
+   * y[n,o,h,w] = sum_{i,a,b} w[o,i,a,b] * x[n,i,h+a-p,w+b-p] (cross-correlation, as PyTorch).
+   * With leakySlope: y = LeakyReLU(that) (as leakyRelu, the same bits), which a backend may
+   * apply as it stores the output instead of in a pass of its own.
+   */
+  conv2d(x: Float32Array, w: Float32Array, s: ConvShape, y: Float32Array, leakySlope?: number): void;
   /** dx[n,i,h,w] = sum_{o,a,b} w[o,i,a,b] * dy[n,o,h-a+p,w-b+p]: the gradient of conv2d for x. */
   conv2dGradInput(dy: Float32Array, w: Float32Array, s: ConvShape, dx: Float32Array): void;
   /** dw[o,i,a,b] = sum_{n,h,w} dy[n,o,h,w] * x[n,i,h+a-p,w+b-p]: the gradient of conv2d for w. */
@@ -170,8 +174,34 @@ export interface KernelBackend {
   maxPool2(x: Float32Array, planes: number, height: number, width: number, y: Float32Array): void;
   /** Its gradient: gy to the element maxPool2 chose in each window (recomputed from x), zero elsewhere. */
   maxPool2Grad(x: Float32Array, gy: Float32Array, planes: number, height: number, width: number, gx: Float32Array): void;
+  /**
+   * One Adam update of parameter groups (optional: without it src/train/optim.ts runs its own
+   * loop). Per value, in float64, stored to float32, exactly as that loop (the same bits):
+   *   g' = g + weightDecay * w;  m = beta1 * m + (1 - beta1) * g';  v = beta2 * v + ((1 - beta2) * g') * g'
+   *   w  = w - (stepSize * m) / (sqrt(v) / bc2Sqrt + eps)        (m and v unrounded here)
+   * w, m and v are updated in place (heap arrays: the exception to "outputs are not inputs").
+   */
+  adamStep?(groups: readonly AdamArrays[], h: AdamConstants): void;
   /** Frees threads and memory; the backend is unusable afterwards. */
   dispose(): void;
+}
+
+/** One parameter's arrays for KernelBackend.adamStep (all of one length). */
+export interface AdamArrays {
+  w: Float32Array;
+  g: Float32Array;
+  m: Float32Array;
+  v: Float32Array;
+}
+
+/** The step's constants of KernelBackend.adamStep (stepSize = lr / (1 - beta1^t), bc2Sqrt = sqrt(1 - beta2^t)). */
+export interface AdamConstants {
+  stepSize: number;
+  bc2Sqrt: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
 }
 
 export function convOutputSize(s: ConvShape): number {

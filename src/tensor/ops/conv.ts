@@ -3,40 +3,68 @@ import { Tensor, recordOp, accumulateGrad } from '../tensor.js';
 import { backend } from '../kernels/index.js';
 import type { ConvShape } from '../kernels/backend.js';
 import { timed } from '../profile.js';
-import { allocFloats } from '../storage.js';
+import { allocFloats, release } from '../storage.js';
 
 /** 'Same' k x k cross-correlation, zero padding (k-1)/2, no bias: x [N,C,H,W], w [O,C,k,k]. */
 export function conv2d(x: Tensor, w: Tensor): Tensor {
-  if (x.shape.length !== 4 || w.shape.length !== 4) throw new Error('conv2d: expected x [N,C,H,W] and w [O,C,k,k]');
-  const [N, C, H, W] = x.shape as [number, number, number, number];
-  const [O, Ci, k, k2] = w.shape as [number, number, number, number];
-  if (Ci !== C) throw new Error(`conv2d: input has ${C} channels, weights expect ${Ci}`);
-  if (k !== k2 || k % 2 === 0) throw new Error(`conv2d: kernel must be square and odd, got ${k}x${k2}`);
-  const s: ConvShape = { batch: N, inChannels: C, outChannels: O, height: H, width: W, kernel: k };
-  const out = Tensor.uninitialized([N, O, H, W]);
-  timed(`conv${k} forward`, () => backend().conv2d(x.data, w.data, s, out.data));
+  const s = convShape(x, w, 'conv2d');
+  const out = Tensor.uninitialized([s.batch, s.outChannels, s.height, s.width]);
+  timed(`conv${s.kernel} forward`, () => backend().conv2d(x.data, w.data, s, out.data));
+  recordOp(out, [x, w], (g) => convBackward(x, w, s, g));
+  return out;
+}
+
+/**
+ * leakyRelu(conv2d(x, w), slope) as one op (slope > 0): the backend may apply the activation as
+ * it stores the convolution's output (the wasm FFT job does), and the convolution's own output
+ * is never kept: the gradient's mask is read from the activated output (its sign is the
+ * input's when slope > 0), which saves a pass over the map and the memory of the tape's copy.
+ */
+export function conv2dLeaky(x: Tensor, w: Tensor, slope: number): Tensor {
+  if (!(slope > 0)) throw new Error(`conv2dLeaky: slope must be positive, got ${slope}`);
+  const s = convShape(x, w, 'conv2dLeaky');
+  const out = Tensor.uninitialized([s.batch, s.outChannels, s.height, s.width]);
+  timed(`conv${s.kernel} forward`, () => backend().conv2d(x.data, w.data, s, out.data, slope));
   recordOp(out, [x, w], (g) => {
-    const b = backend();
-    if (x.requiresGrad && w.requiresGrad && b.conv2dBackward) {
-      const gx = allocFloats(x.size, false),
-        gw = allocFloats(w.size, false);
-      timed(`conv${k} backward (input + weight)`, () => b.conv2dBackward!(x.data, g, w.data, s, gx, gw));
-      accumulateGrad(x, gx);
-      accumulateGrad(w, gw);
-      return;
-    }
-    if (x.requiresGrad) {
-      const gx = allocFloats(x.size, false);
-      timed(`conv${k} grad input`, () => b.conv2dGradInput(g, w.data, s, gx));
-      accumulateGrad(x, gx);
-    }
-    if (w.requiresGrad) {
-      const gw = allocFloats(w.size, false);
-      timed(`conv${k} grad weight`, () => b.conv2dGradWeight(x.data, g, s, gw));
-      accumulateGrad(w, gw);
-    }
+    const gc = allocFloats(out.size, false);
+    timed('leaky relu', () => backend().leakyReluGrad(out.data, g, slope, out.size, gc));
+    convBackward(x, w, s, gc);
+    release(gc);
   });
   return out;
+}
+
+function convShape(x: Tensor, w: Tensor, what: string): ConvShape {
+  if (x.shape.length !== 4 || w.shape.length !== 4) throw new Error(`${what}: expected x [N,C,H,W] and w [O,C,k,k]`);
+  const [N, C, H, W] = x.shape as [number, number, number, number];
+  const [O, Ci, k, k2] = w.shape as [number, number, number, number];
+  if (Ci !== C) throw new Error(`${what}: input has ${C} channels, weights expect ${Ci}`);
+  if (k !== k2 || k % 2 === 0) throw new Error(`${what}: kernel must be square and odd, got ${k}x${k2}`);
+  return { batch: N, inChannels: C, outChannels: O, height: H, width: W, kernel: k };
+}
+
+/** The gradients of a convolution for its output gradient g: both at once when the backend can. */
+function convBackward(x: Tensor, w: Tensor, s: ConvShape, g: Float32Array): void {
+  const b = backend();
+  const k = s.kernel;
+  if (x.requiresGrad && w.requiresGrad && b.conv2dBackward) {
+    const gx = allocFloats(x.size, false),
+      gw = allocFloats(w.size, false);
+    timed(`conv${k} backward (input + weight)`, () => b.conv2dBackward!(x.data, g, w.data, s, gx, gw));
+    accumulateGrad(x, gx);
+    accumulateGrad(w, gw);
+    return;
+  }
+  if (x.requiresGrad) {
+    const gx = allocFloats(x.size, false);
+    timed(`conv${k} grad input`, () => b.conv2dGradInput(g, w.data, s, gx));
+    accumulateGrad(x, gx);
+  }
+  if (w.requiresGrad) {
+    const gw = allocFloats(w.size, false);
+    timed(`conv${k} grad weight`, () => b.conv2dGradWeight(x.data, g, s, gw));
+    accumulateGrad(w, gw);
+  }
 }
 
 /**

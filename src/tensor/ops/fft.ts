@@ -6,42 +6,83 @@ import { Tensor, recordOp, accumulateGrad } from '../tensor.js';
 import { allocFloats } from '../storage.js';
 import { timed } from '../profile.js';
 
-/** In-place iterative radix-2 FFT of length n (a power of two). sign -1: forward, +1: inverse (unscaled). */
-function fftRadix2(re: Float64Array, im: Float64Array, sign: number): void {
-  const n = re.length;
-  for (let i = 1, j = 0; i < n; i++) {
-    let bit = n >> 1;
-    for (; j & bit; bit >>= 1) j ^= bit;
-    j ^= bit;
+/** Bit-reversal permutation and twiddles cos/sin(2 pi j / n), j < n/2, of one power-of-two length. */
+interface Radix2Table {
+  rev: Int32Array;
+  cos: Float64Array;
+  sin: Float64Array;
+}
+
+const radix2Tables = new Map<number, Radix2Table>();
+
+/** The (cached) table of length n: twiddles from a table, not a recurrence, so no drift along a row. */
+function radix2Table(n: number): Radix2Table {
+  let t = radix2Tables.get(n);
+  if (!t) {
+    const rev = new Int32Array(n);
+    for (let i = 1, j = 0; i < n; i++) {
+      let bit = n >> 1;
+      for (; j & bit; bit >>= 1) j ^= bit;
+      j ^= bit;
+      rev[i] = j;
+    }
+    const half = Math.max(1, n >> 1);
+    const cos = new Float64Array(half),
+      sin = new Float64Array(half);
+    for (let j = 0; j < half; j++) {
+      cos[j] = Math.cos((2 * Math.PI * j) / n);
+      sin[j] = Math.sin((2 * Math.PI * j) / n);
+    }
+    t = { rev, cos, sin };
+    radix2Tables.set(n, t);
+  }
+  return t;
+}
+
+/**
+ * In-place iterative radix-2 FFT of `count` interleaved transforms of length n (a power of two):
+ * element k of transform c is at (k * stride + c). stride 1, count 1: one row; stride W, count
+ * W: all columns of a plane at once, butterflies over whole rows (contiguous, cache-friendly).
+ * sign -1: forward, +1: inverse (unscaled).
+ */
+function fftRadix2(re: Float64Array, im: Float64Array, sign: number, n = re.length, stride = 1, count = 1, base = 0): void {
+  const { rev, cos, sin } = radix2Table(n);
+  for (let i = 1; i < n; i++) {
+    const j = rev[i]!;
     if (i < j) {
-      let t = re[i]!;
-      re[i] = re[j]!;
-      re[j] = t;
-      t = im[i]!;
-      im[i] = im[j]!;
-      im[j] = t;
+      const a = base + i * stride,
+        b = base + j * stride;
+      for (let c = 0; c < count; c++) {
+        let t = re[a + c]!;
+        re[a + c] = re[b + c]!;
+        re[b + c] = t;
+        t = im[a + c]!;
+        im[a + c] = im[b + c]!;
+        im[b + c] = t;
+      }
     }
   }
   for (let len = 2; len <= n; len <<= 1) {
-    const ang = (sign * 2 * Math.PI) / len;
-    const wr = Math.cos(ang),
-      wi = Math.sin(ang);
-    const half = len >> 1;
+    const half = len >> 1,
+      step = n / len;
     for (let i = 0; i < n; i += len) {
-      let cr = 1,
-        ci = 0;
       for (let k = 0; k < half; k++) {
-        const a = i + k,
-          b = a + half;
-        const xr = re[b]! * cr - im[b]! * ci;
-        const xi = re[b]! * ci + im[b]! * cr;
-        re[b] = re[a]! - xr;
-        im[b] = im[a]! - xi;
-        re[a] = re[a]! + xr;
-        im[a] = im[a]! + xi;
-        const ncr = cr * wr - ci * wi;
-        ci = cr * wi + ci * wr;
-        cr = ncr;
+        const cr = cos[k * step]!,
+          ci = sign * sin[k * step]!;
+        const a = base + (i + k) * stride,
+          b = a + half * stride;
+        for (let c = 0; c < count; c++) {
+          const br = re[b + c]!,
+            bi = im[b + c]!;
+          const xr = br * cr - bi * ci;
+          const xi = br * ci + bi * cr;
+          const ar = re[a + c]!,
+            ai = im[a + c]!;
+          re[b + c] = ar - xr;
+          im[b + c] = ai - xi;
+          re[a + c] = ar + xr;
+          im[a + c] = ai + xi;
+        }
       }
     }
   }
@@ -124,6 +165,12 @@ class Dft1d {
 
 /** Unnormalised 2-D DFT of an H x W complex plane, in place. sign -1 forward, +1 inverse. */
 export function fft2InPlace(re: Float64Array, im: Float64Array, H: number, W: number, sign = -1): void {
+  if (isPow2(H) && isPow2(W)) {
+    // in place: each row, then all columns at once (butterflies over whole rows)
+    for (let h = 0; h < H; h++) fftRadix2(re, im, sign, W, 1, 1, h * W);
+    fftRadix2(re, im, sign, H, W, W, 0);
+    return;
+  }
   const rowT = new Dft1d(W, sign),
     colT = new Dft1d(H, sign);
   const rr = new Float64Array(W),
@@ -163,6 +210,7 @@ function fftAbsMeanUntimed(x: Tensor): Tensor {
     W = x.dim(-1);
   const planes = x.size / (H * W);
   const count = x.size;
+  if (isPow2(H) && isPow2(W) && H >= 2 && W >= 4) return realFftAbsMean(x, planes, H, W);
   const phaseRe: Float64Array[] = [],
     phaseIm: Float64Array[] = [];
   let total = 0;
@@ -172,7 +220,7 @@ function fftAbsMeanUntimed(x: Tensor): Tensor {
     for (let i = 0; i < H * W; i++) re[i] = x.data[p * H * W + i]!;
     fft2InPlace(re, im, H, W, -1);
     for (let i = 0; i < H * W; i++) {
-      const mag = Math.hypot(re[i]!, im[i]!);
+      const mag = Math.sqrt(re[i]! * re[i]! + im[i]! * im[i]!); // (hypot guards against overflow, 3x slower: float32 inputs cannot overflow here)
       total += mag;
       if (mag > 0) {
         re[i] = re[i]! / mag;
@@ -195,6 +243,100 @@ function fftAbsMeanUntimed(x: Tensor): Tensor {
           im = phaseIm[p]!;
         fft2InPlace(re, im, H, W, 1);
         for (let i = 0; i < H * W; i++) gx[p * H * W + i] = c * re[i]!;
+      }
+      accumulateGrad(x, gx);
+    }),
+  );
+  return out;
+}
+
+/**
+ * The same for power-of-two planes, using that x is real (about half the work): two rows go
+ * through one complex row transform (as real and imaginary part) and are separated by symmetry;
+ * only the W/2 + 1 non-redundant columns are transformed, and the other columns' moduli are
+ * their mirror's (X[h][W-k] = conj(X[-h][k])). The gradient's inverse runs the same way back: its
+ * spectrum X/|X| has that symmetry, so its transform is real and two rows share one transform.
+ */
+function realFftAbsMean(x: Tensor, planes: number, H: number, W: number): Tensor {
+  const count = x.size,
+    Wh = W / 2 + 1,
+    HW = H * W;
+  const phaseRe: Float64Array[] = [],
+    phaseIm: Float64Array[] = [];
+  const zr = new Float64Array(W),
+    zi = new Float64Array(W);
+  let total = 0;
+  for (let p = 0; p < planes; p++) {
+    const re = new Float64Array(H * Wh),
+      im = new Float64Array(H * Wh);
+    const xd = x.data,
+      o = p * HW;
+    for (let h = 0; h < H; h += 2) {
+      for (let k = 0; k < W; k++) {
+        zr[k] = xd[o + h * W + k]!;
+        zi[k] = xd[o + (h + 1) * W + k]!;
+      }
+      fftRadix2(zr, zi, -1);
+      // A_k = (Z_k + conj(Z_-k)) / 2, B_k = (Z_k - conj(Z_-k)) / 2i
+      for (let k = 0; k < Wh; k++) {
+        const m = (W - k) & (W - 1);
+        const ar = zr[k]!,
+          ai = zi[k]!,
+          br = zr[m]!,
+          bi = zi[m]!;
+        re[h * Wh + k] = 0.5 * (ar + br);
+        im[h * Wh + k] = 0.5 * (ai - bi);
+        re[(h + 1) * Wh + k] = 0.5 * (ai + bi);
+        im[(h + 1) * Wh + k] = 0.5 * (br - ar);
+      }
+    }
+    fftRadix2(re, im, -1, H, Wh, Wh, 0);
+    for (let h = 0; h < H; h++) {
+      for (let k = 0; k < Wh; k++) {
+        const i = h * Wh + k;
+        const mag = Math.sqrt(re[i]! * re[i]! + im[i]! * im[i]!);
+        total += k === 0 || k === Wh - 1 ? mag : 2 * mag;
+        if (mag > 0) {
+          re[i] = re[i]! / mag;
+          im[i] = im[i]! / mag;
+        } else {
+          re[i] = 0;
+          im[i] = 0;
+        }
+      }
+    }
+    phaseRe.push(re);
+    phaseIm.push(im);
+  }
+  const out = Tensor.from([1], [total / count]);
+  recordOp(out, [x], (g) =>
+    timed('fft loss', () => {
+      const gx = allocFloats(x.size, false);
+      const c = g[0]! / count;
+      for (let p = 0; p < planes; p++) {
+        const re = phaseRe[p]!,
+          im = phaseIm[p]!,
+          o = p * HW;
+        fftRadix2(re, im, 1, H, Wh, Wh, 0);
+        // rows h, h+1 have Hermitian spectra Q_a, Q_b: one inverse of Q_a + i Q_b gives a + i b
+        for (let h = 0; h < H; h += 2) {
+          const a = h * Wh,
+            b = a + Wh;
+          for (let k = 0; k < Wh; k++) {
+            zr[k] = re[a + k]! - im[b + k]!;
+            zi[k] = im[a + k]! + re[b + k]!;
+          }
+          for (let k = Wh; k < W; k++) {
+            const m = W - k; // Q[k] = conj(Q[W - k])
+            zr[k] = re[a + m]! + im[b + m]!;
+            zi[k] = re[b + m]! - im[a + m]!;
+          }
+          fftRadix2(zr, zi, 1);
+          for (let k = 0; k < W; k++) {
+            gx[o + h * W + k] = c * zr[k]!;
+            gx[o + (h + 1) * W + k] = c * zi[k]!;
+          }
+        }
       }
       accumulateGrad(x, gx);
     }),

@@ -106,3 +106,50 @@ export function meanAbsDiffOverChannels(z: Tensor, t: Tensor): Tensor {
   });
   return out;
 }
+
+/**
+ * [P, 1, H, W]: for each pair (i, j), the mean over channels of (a[i] - a[j])^2, for a [N, C, H, W]:
+ * meanOver(pairSquaredDiff(a, pairs), [1]) in one pass, without the [P, C, H, W] squares (the
+ * loss's largest temporaries). Same arithmetic as the two ops, so the same bits: squares rounded
+ * to float32, summed over channels in float64 in channel order; gradient 2 * (g / C) * (a[i] - a[j]).
+ */
+export function pairSquaredDiffMean(a: Tensor, pairs: readonly (readonly [number, number])[]): Tensor {
+  if (a.shape.length !== 4) throw new Error(`pairSquaredDiffMean: expected [N, C, H, W], got [${a.shape.join(', ')}]`);
+  const [N, C, H, W] = a.shape as [number, number, number, number];
+  for (const [i, j] of pairs) if (i >= N || j >= N) throw new Error(`pairSquaredDiffMean: pair (${i}, ${j}) outside batch ${N}`);
+  const hw = H * W,
+    item = C * hw;
+  const out = Tensor.uninitialized([pairs.length, 1, H, W]);
+  const x = a.data,
+    od = out.data;
+  const acc = new Float64Array(hw);
+  pairs.forEach(([i, j], p) => {
+    acc.fill(0);
+    for (let c = 0; c < C; c++) {
+      const oi = i * item + c * hw,
+        oj = j * item + c * hw;
+      for (let k = 0; k < hw; k++) {
+        const d = x[oi + k]! - x[oj + k]!;
+        acc[k] += Math.fround(d * d);
+      }
+    }
+    for (let k = 0; k < hw; k++) od[p * hw + k] = acc[k]! / C;
+  });
+  recordOp(out, [a], (g) => {
+    const ga = allocFloats(a.size);
+    const inv = 1 / C;
+    pairs.forEach(([i, j], p) => {
+      for (let c = 0; c < C; c++) {
+        const oi = i * item + c * hw,
+          oj = j * item + c * hw;
+        for (let k = 0; k < hw; k++) {
+          const t = 2 * Math.fround(g[p * hw + k]! * inv) * (x[oi + k]! - x[oj + k]!);
+          ga[oi + k] += t;
+          ga[oj + k] -= t;
+        }
+      }
+    });
+    accumulateGrad(a, ga);
+  });
+  return out;
+}

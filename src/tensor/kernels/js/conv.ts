@@ -1,4 +1,4 @@
-import type { AffineShape, BinaryOp, ConvShape, KernelBackend } from '../backend.js';
+import { convOutputSize, type AffineShape, type BinaryOp, type ConvShape, type KernelBackend } from '../backend.js';
 import { fusedAffineForwardRef, fusedAffineBackwardRef } from './affine.js';
 import { softClampRef, expRef, leakyReluRef, leakyReluGradRef, addIntoRef, binaryRef } from './elementwise.js';
 import { blurRef, nearestRef, nearestGradRef, maxPool2Ref, maxPool2GradRef } from './resample.js';
@@ -110,8 +110,9 @@ export function conv2dGradWeightRef(x: Float32Array, dy: Float32Array, s: ConvSh
 /** The reference backend: these convolution loops and those of affine.ts, elementwise.ts, resample.ts. */
 export class JsBackend implements KernelBackend {
   readonly name = 'js';
-  conv2d(x: Float32Array, w: Float32Array, s: ConvShape, y: Float32Array): void {
+  conv2d(x: Float32Array, w: Float32Array, s: ConvShape, y: Float32Array, leakySlope?: number): void {
     conv2dRef(x, w, s, y);
+    if (leakySlope !== undefined) leakyReluRef(y, leakySlope, convOutputSize(s), y);
   }
   conv2dGradInput(dy: Float32Array, w: Float32Array, s: ConvShape, dx: Float32Array): void {
     conv2dGradInputRef(dy, w, s, dx);

@@ -11,7 +11,7 @@
  * fused affine tail (affine.ts). load-kernels.ts loads the module; kernel-ids.ts numbers the
  * kernels. All are checked against the JS reference (test/tensor/kernels/).
  */
-import type { AffineShape, BinaryOp, ConvShape, KernelBackend } from '../backend.js';
+import { convOutputSize, type AdamArrays, type AdamConstants, type AffineShape, type BinaryOp, type ConvShape, type KernelBackend } from '../backend.js';
 import type { FloatAllocator } from '../../storage.js';
 import { nodePlatform, type Platform } from './platform.js';
 import { HEAP_OFFSET, type ThreadPool } from './pool.js';
@@ -26,6 +26,7 @@ import { FftConvolutions } from './fft-conv.js';
 import { MapKernels } from './maps.js';
 import { ResampleKernels } from './resample.js';
 import { AffineKernels } from './affine.js';
+import { OptimKernels } from './optim.js';
 
 export interface WasmBackendOptions {
   /** Threads including the calling one; default: all logical processors. */
@@ -57,6 +58,7 @@ export class WasmBackend implements KernelBackend {
   private readonly maps: MapKernels;
   private readonly resample: ResampleKernels;
   private readonly affine: AffineKernels;
+  private readonly optim: OptimKernels;
   private readonly force: ConvAlgorithm | undefined;
   private disposed = false;
 
@@ -69,6 +71,7 @@ export class WasmBackend implements KernelBackend {
     this.maps = new MapKernels(this.k);
     this.resample = new ResampleKernels(this.k);
     this.affine = new AffineKernels(this.k);
+    this.optim = new OptimKernels(this.k);
     this.threads = pool.threads;
     this.relaxedSimd = relaxed;
     this.force = force;
@@ -134,10 +137,13 @@ export class WasmBackend implements KernelBackend {
     return chooseTile(pass, s);
   }
 
-  conv2d(x: Float32Array, w: Float32Array, s: ConvShape, y: Float32Array): void {
+  conv2d(x: Float32Array, w: Float32Array, s: ConvShape, y: Float32Array, leakySlope?: number): void {
     this.check(s);
-    if (this.algorithm('forward', s) === 'fft') this.fft.convolve(x, w, s, y, 0);
+    // the FFT's fused job applies LeakyReLU as it stores the outputs; otherwise a map in place
+    let activated = false;
+    if (this.algorithm('forward', s) === 'fft') activated = this.fft.convolve(x, w, s, y, 0, leakySlope);
     else this.direct.convolve(x, w, s, y, 0);
+    if (leakySlope !== undefined && !activated) this.maps.leakyRelu(y, leakySlope, convOutputSize(s), y);
   }
 
   conv2dGradInput(dy: Float32Array, w: Float32Array, s: ConvShape, dx: Float32Array): void {
@@ -194,6 +200,10 @@ export class WasmBackend implements KernelBackend {
 
   exp(x: Float32Array, n: number, y: Float32Array): void {
     this.live(this.maps).exp(x, n, y);
+  }
+
+  adamStep(groups: readonly AdamArrays[], h: AdamConstants): void {
+    this.live(this.optim).adamStep(groups, h);
   }
 
   leakyRelu(x: Float32Array, slope: number, n: number, y: Float32Array): void {

@@ -63,9 +63,11 @@ export class FftConvolutions {
 
   /**
    * Tiled FFT convolution. mode 0: forward (x [N][C] -> y [N][O]); mode 1: gradient of the
-   * input (dy [N][O] -> dx [N][C], filters transposed and flipped).
+   * input (dy [N][O] -> dx [N][C], filters transposed and flipped). With leakySlope, the fused
+   * job applies LeakyReLU to the outputs it stores; returns whether it did (the separate jobs
+   * do not: the caller then applies it).
    */
-  convolve(xa: Float32Array, wa: Float32Array, s: ConvShape, ya: Float32Array, mode: 0 | 1): void {
+  convolve(xa: Float32Array, wa: Float32Array, s: ConvShape, ya: Float32Array, mode: 0 | 1, leakySlope?: number): boolean {
     const { batch: N, height: H, width: W, kernel: K } = s;
     const R = mode === 0 ? s.inChannels : s.outChannels;
     const L = mode === 0 ? s.outChannels : s.inChannels;
@@ -102,13 +104,14 @@ export class FftConvolutions {
     const Ws = this.filterSpectra(wa, wLen, { mode, T, K, R, L }, sc, xResident ? undefined : () => this.k.put(xin, xa, inLen));
     const productFlops = G * F * R * Lq * 32;
     const tpi = tY * tX;
+    const act = leakySlope === undefined ? [0, 0] : [1, f32bits(leakySlope)];
     if (fused && !yResident && this.k.threads > 1 && N >= 2 && tpi % 4 === 0) {
       // One job per image, each image's output copied out while the next one is computed.
       const gPer = tpi / 4,
         imgOut = L * H * W;
       for (let n = 0; n < N; n++) {
         this.k.run(
-          [K_FFT_FUSED, xin, Ws, yout, N, R, L, Lq, H, W, T, V, tY, tX, numTiles, OB, sc.base, sc.per, p, n * gPer],
+          [K_FFT_FUSED, xin, Ws, yout, N, R, L, Lq, H, W, T, V, tY, tX, numTiles, OB, sc.base, sc.per, p, n * gPer, ...act],
           gPer,
           productFlops / N,
           PARALLEL_FLOPS,
@@ -116,10 +119,10 @@ export class FftConvolutions {
         );
       }
       this.k.getRange(yout, ya, (N - 1) * imgOut, imgOut);
-      return;
+      return true;
     }
     if (fused) {
-      this.k.run([K_FFT_FUSED, xin, Ws, yout, N, R, L, Lq, H, W, T, V, tY, tX, numTiles, OB, sc.base, sc.per, p, 0], G, productFlops);
+      this.k.run([K_FFT_FUSED, xin, Ws, yout, N, R, L, Lq, H, W, T, V, tY, tX, numTiles, OB, sc.base, sc.per, p, 0, ...act], G, productFlops);
     } else {
       this.k.run(
         [K_FFT_INPUT, xin, Xs, N, R, T, V, tY, tX, H, W, p, T, F * R * 32, R * 32, numTiles, sc.base, sc.per, CB, 0, 0, 0],
@@ -129,6 +132,7 @@ export class FftConvolutions {
       this.k.run([K_FFT_CONV, Xs, Ws, yout, N, R, L, Lq, H, W, T, V, tY, tX, numTiles, OB, sc.base, sc.per], G * Math.ceil(Lq / OB), productFlops);
     }
     this.k.output(yout, ya, outLen);
+    return fused;
   }
 
   gradWeight(xa: Float32Array, dya: Float32Array, s: ConvShape, dwa: Float32Array): void {

@@ -33,6 +33,7 @@ export const KERNEL_IDS = {
   K_MAX_POOL: 18,
   K_FFT_BACKWARD: 19,
   K_FMA_LOOP: 20,
+  K_ADAM: 21,
 } as const;
 
 /** Operations of the map kernel (K_MAP's second word). */
@@ -82,6 +83,7 @@ export const {
   K_MAX_POOL,
   K_FFT_BACKWARD,
   K_FMA_LOOP,
+  K_ADAM,
 } = KERNEL_IDS;
 export const { MAP_EXP, MAP_SOFT_CLAMP, MAP_LEAKY, MAP_LEAKY_GRAD, MAP_ADD, MAP_SUB, MAP_MUL } = MAP_OPS;
 export const { A_SOFT, A_CVN, A_SVN, A_APPLY, A_MEAN_SHIFT, A_SAME, A_HAVE_S, A_INVERSE } = AFFINE_FLAGS;
@@ -108,6 +110,7 @@ export const KERNEL_NAMES: Record<number, string> = {
   [K_MAX_POOL]: 'max-pool',
   [K_FFT_BACKWARD]: 'fft-backward',
   [K_FMA_LOOP]: 'fma-loop',
+  [K_ADAM]: 'adam',
 };
 
 /** Every constant of the protocol, in table order: what the build writes out and hashes. */
