@@ -8,7 +8,6 @@
  * core) and with two (one thread each): the wall time until all three models are in the store.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +18,7 @@ import { QUEUE_NAMES } from '../src/cluster/connection.js';
 import { submitTrain } from '../src/cluster/submit.js';
 import { startRedis } from '../test/cluster/redis-server.js';
 import { countOption, positiveOption } from './_util.js';
+import { autocannon } from './_autocannon.js';
 
 export const usage =
   'npm run bench -- cluster [--seconds 20] [--connections 4] [--size 64] [--model FILE] [--train-size 64] [--train-epochs 1] [--no-train] [--json]';
@@ -29,26 +29,6 @@ export const help = `  --seconds <s>       length of each prediction run (defaul
   --train-size <px>   image size of the three categories trained (default 64; default network otherwise)
   --train-epochs <n>  their epochs (default 1)
   --no-train          predictions only`;
-
-interface AutocannonResult {
-  requests: { average: number; total: number };
-  latency: { p50: number; p90: number; p99: number; max: number };
-  non2xx: number;
-  errors: number;
-  timeouts: number;
-  statusCodeStats: Record<string, { count: number }>;
-}
-// autocannon ships no types; this is the part of its programmatic API used here.
-type Autocannon = (opts: {
-  url: string;
-  method: 'POST';
-  headers: Record<string, string>;
-  body: Buffer;
-  connections: number;
-  duration: number;
-  timeout: number;
-}) => Promise<AutocannonResult>;
-const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 
 /** A pyramidflow command from source; `ready` resolves with the first output line matching `pattern`. */
 function pyramidflow(args: string[], pattern: RegExp): { child: ChildProcess; ready: Promise<string> } {

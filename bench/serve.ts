@@ -1,14 +1,3 @@
-/**
- * `npm run bench -- serve --model FILE [--seconds 60] [--connections 4] [--image FILE]
- *   [--threads N] [--concurrency 1] [--max-queue 16] [--batch n|auto] [--compare] [--rounds 3] [--json]`:
- * serves the model in this process on 127.0.0.1 (the real loadDetector), POSTs one image from
- * `connections` clients for a bounded time with autocannon, and prints requests/s, p50/p99
- * latency, status counts (only deliberate 503s may be non-2xx) and the RSS at start, middle and
- * end of the run with its peak (it must stay flat: no memory growing per request).
- * `--compare`: `--rounds` runs each of `--batch 1` (one request at a time, as before batching)
- * and `--batch`, alternating, with the medians of requests/s and latency and their ratios.
- */
-import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
@@ -16,6 +5,7 @@ import { buildServer, parseModelSpec } from '../src/server/index.js';
 import { countOption, median, peakRssMb, positiveOption, UsageError } from './_util.js';
 import { tableArgs, tableHelp, tableUsage, tableValues } from './_model-args.js';
 import { numberDefault } from '../src/api/options.js';
+import { type AutocannonResult, autocannon } from './_autocannon.js';
 
 /** The options of `pyramidflow serve` this benchmark takes (the option table's). */
 const SERVE_OPTIONS = ['threads', 'maxQueue', 'inferenceBatch'];
@@ -25,26 +15,6 @@ export const help = tableHelp('serve', SERVE_OPTIONS, [
   ['--compare', 'alternate runs of --batch 1 and --batch, and print their medians and ratios'],
   ['--rounds <n>', 'with --compare: runs of each (default 3)'],
 ]);
-
-interface AutocannonResult {
-  requests: { average: number; total: number };
-  latency: { p50: number; p99: number; max: number; average: number };
-  non2xx: number;
-  errors: number;
-  timeouts: number;
-  statusCodeStats: Record<string, { count: number }>;
-}
-// autocannon ships no types; this is the part of its programmatic API used here.
-type Autocannon = (opts: {
-  url: string;
-  method: 'POST';
-  headers: Record<string, string>;
-  body: Buffer;
-  connections: number;
-  duration: number;
-  timeout: number;
-}) => Promise<AutocannonResult>;
-const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 
 const rssMb = (): number => process.memoryUsage().rss / 1048576;
 

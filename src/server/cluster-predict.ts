@@ -10,7 +10,7 @@ import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { DetectOptions, ImageDetector } from '../api/index.js';
 import { readDetector } from '../api/image-detector.js';
-import { PredictQueue, PredictQueueError } from '../cluster/predict-queue.js';
+import type { PredictQueue, PredictQueueError } from '../cluster/predict-queue.js';
 import type { PredictJobOutcome } from '../cluster/predict-job.js';
 import { HttpError } from './errors.js';
 import { readImageHeader } from './image-header.js';
@@ -86,18 +86,21 @@ function queueHttpError(err: PredictQueueError): HttpError {
 /** Connects to the queue (one clear line when Redis is unreachable) and returns the server's cluster side. */
 export async function openClusterPredict(opts: ClusterPredictOptions): Promise<ClusterPredict> {
   const timeoutS = opts.predictTimeout ?? DEFAULT_PREDICT_TIMEOUT_S;
+  // Loaded only here: a server without --redis (and `import 'pyramidflow'`) never loads BullMQ and ioredis.
+  const { PredictQueue, PredictQueueError } = await import('../cluster/predict-queue.js');
+  const isQueueError = (e: unknown): e is PredictQueueError => e instanceof PredictQueueError;
   const jobs = await PredictQueue.open({ url: opts.redis, password: opts.redisPassword, maxQueue: opts.maxQueue, timeoutMs: timeoutS * 1000 });
   return {
     localQueue: () => new BoundedQueue(CLUSTER_IN_FLIGHT, 0),
     close: () => jobs.close(),
     register(app, deps) {
       app.addHook('onClose', () => jobs.close());
-      registerClusterRoutes(app, deps, jobs);
+      registerClusterRoutes(app, deps, jobs, isQueueError);
     },
   };
 }
 
-function registerClusterRoutes(app: FastifyInstance, deps: ClusterRouteDeps, jobs: PredictQueue): void {
+function registerClusterRoutes(app: FastifyInstance, deps: ClusterRouteDeps, jobs: PredictQueue, isQueueError: (e: unknown) => e is PredictQueueError): void {
   const { registry, queue, store } = deps;
   app.post<{ Params: { name: string }; Querystring: PredictQuery }>(PREDICT_URL, { schema: predictSchema }, async (request, reply) => {
     const t0 = performance.now();
@@ -145,7 +148,7 @@ function registerClusterRoutes(app: FastifyInstance, deps: ClusterRouteDeps, job
         clientGone(reply),
       );
     } catch (err) {
-      throw err instanceof PredictQueueError ? queueHttpError(err) : err;
+      throw isQueueError(err) ? queueHttpError(err) : err;
     }
     if (!outcome.ok) {
       const e = outcome.error;

@@ -182,3 +182,19 @@ test('model files: 2000 truncations and byte flips, re-signed or not, end in our
   }
   assert.deepEqual([...new Set(foreign)].slice(0, 5), []);
 });
+
+test("Node's native SHA-256 (installed by src/api/model-files.ts) writes the checksum the pure-JavaScript one reads, and back", async () => {
+  const { useSha256 } = await import('../../src/flow/model-file.js');
+  const { createHash } = await import('node:crypto');
+  const content = { w: Float32Array.from({ length: 1000 }, (_, i) => Math.sin(i)) };
+  const native = encodeModelFile(content); // model-files.ts is imported above: node:crypto is in use
+  assert.deepEqual(native.subarray(native.length - 32), new Uint8Array(sha256(native.subarray(0, native.length - 32))));
+  useSha256(sha256);
+  try {
+    const pure = encodeModelFile(content);
+    assert.deepEqual(pure, native);
+    assert.deepEqual(Array.from(decodeModelFile<typeof content>(pure, 'mem').content.w), Array.from(content.w));
+  } finally {
+    useSha256((b) => createHash('sha256').update(b).digest());
+  }
+});
