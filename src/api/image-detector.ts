@@ -5,7 +5,7 @@
 import type { DetectOptions, ImagePrediction, ModelInfo } from './types.js';
 import { checkPixels, decodeImage, encodePng, interleavedToPlanar, type DecodedImage } from '../data/image.js';
 import { PyramidFlowError } from '../util/errors.js';
-import { Detector } from '../detect/detector.js';
+import { type BatchOutcome, Detector } from '../detect/detector.js';
 import { autoInferenceBatch } from '../detect/inference.js';
 import type { ModelConfig } from '../flow/types.js';
 import { readModelFile } from './model-files.js';
@@ -22,19 +22,7 @@ export function inferenceBatchSize(value: number | 'auto', config: Pick<ModelCon
 }
 
 /** One image's outcome in {@link ImageDetector.predictImages}: its prediction, or the error that stopped it (and only it). */
-export type ImageOutcome =
-  | {
-      /** The image's score, verdict, regions and map. */
-      prediction: ImagePrediction;
-      /** Absent: the image was judged. */
-      error?: undefined;
-    }
-  | {
-      /** Absent: the image was not judged. */
-      prediction?: undefined;
-      /** Why this image could not be read or judged. */
-      error: unknown;
-    };
+export type ImageOutcome = BatchOutcome;
 
 /**
  * Raw 8-bit pixels, as camera software hands them over: interleaved, rows top to bottom, no

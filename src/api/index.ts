@@ -9,6 +9,7 @@ import { ensureBackend } from './runtime.js';
 
 export * from './types.js';
 export type { ImageDetector, ImageInput, ImageOutcome, RawImage } from './image-detector.js';
+export type { BatchOutcome } from '../detect/detector.js';
 export { loadDetector } from './image-detector.js';
 export { train, trainingOptions } from './train.js';
 export { test } from './evaluate.js';

@@ -20,7 +20,7 @@ import type { DetectOptions, ImagePrediction, ModelInfo } from './types.js';
 /** Smallest defect region reported, in pixels of the image, unless a call says otherwise. */
 export const DEFAULT_MIN_AREA = 16;
 
-/** One image's outcome in {@link Detector.predictBatch}: its prediction, or the error that stopped it (and only it). */
+/** One image's outcome in `Detector.predictBatch` (the library's `predictImages`): its prediction, or the error that stopped it (and only it). */
 export type BatchOutcome =
   | {
       /** The image's score, verdict, regions and map. */

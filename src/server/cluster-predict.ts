@@ -15,10 +15,10 @@ import type { PredictJobOutcome } from '../cluster/predict-job.js';
 import { HttpError } from './errors.js';
 import { readImageHeader } from './image-header.js';
 import type { ModelRegistry } from './models.js';
-import { checkFinite, clientGone, dataUrl, readUpload, type PredictQuery } from './predict.js';
+import { checkFinite, clientGone, dataUrl, readUpload, registerResultsRoute, type PredictQuery } from './predict.js';
 import { BoundedQueue } from './queue.js';
 import type { OneTimeStore } from './results.js';
-import { PREDICT_URL, predictSchema, resultSchema } from './schemas.js';
+import { PREDICT_URL, predictSchema } from './schemas.js';
 
 /** Default seconds a request waits for a worker's answer (`--predict-timeout`). */
 export const DEFAULT_PREDICT_TIMEOUT_S = 60;
@@ -178,12 +178,7 @@ function registerClusterRoutes(app: FastifyInstance, deps: ClusterRouteDeps, job
     return body;
   });
 
-  app.get<{ Params: { id: string; picture: string } }>('/v1/results/:id/:picture', { schema: resultSchema }, async (request, reply) => {
-    const m = /^(heatmap|mask)\.png$/.exec(request.params.picture);
-    const png = m ? store.take(request.params.id, m[1]!) : undefined;
-    if (!png) throw new HttpError(404, 'E_NOT_FOUND', 'no such picture: result URLs are served once and expire after a minute');
-    return reply.type('image/png').header('cache-control', 'no-store').send(png);
-  });
+  registerResultsRoute(app, store);
 }
 
 /** The options that are set (a job's data is JSON: no undefined values). */

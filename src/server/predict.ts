@@ -245,6 +245,11 @@ export function registerPredictRoutes(app: FastifyInstance, deps: PredictDeps): 
     return body;
   });
 
+  registerResultsRoute(app, store);
+}
+
+/** GET /v1/results/:id/:picture: a picture of an answer, served once (the local and the cluster routes share it). */
+export function registerResultsRoute(app: FastifyInstance, store: OneTimeStore): void {
   app.get<{ Params: { id: string; picture: string } }>('/v1/results/:id/:picture', { schema: resultSchema }, async (request, reply) => {
     const m = /^(heatmap|mask)\.png$/.exec(request.params.picture);
     const png = m ? store.take(request.params.id, m[1]!) : undefined;
