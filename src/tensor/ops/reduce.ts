@@ -79,7 +79,28 @@ export function meanAbsDiffOverChannels(z: Tensor, t: Tensor): Tensor {
     od = out.data;
   for (let n = 0; n < N; n++) {
     acc.fill(0);
-    for (let c = 0; c < C; c++) {
+    let c = 0;
+    // four channels a pass (a quarter of the accumulator's loads and stores); the sums still add
+    // the channels one by one, in order, so the result is that of one channel a pass
+    for (; c + 3 < C; c += 4) {
+      const z0 = (n * C + c) * hw,
+        z1 = z0 + hw,
+        z2 = z1 + hw,
+        z3 = z2 + hw,
+        t0 = c * hw,
+        t1 = t0 + hw,
+        t2 = t1 + hw,
+        t3 = t2 + hw;
+      for (let i = 0; i < hw; i++) {
+        acc[i] =
+          acc[i]! +
+          Math.abs(zd[z0 + i]! - td[t0 + i]!) +
+          Math.abs(zd[z1 + i]! - td[t1 + i]!) +
+          Math.abs(zd[z2 + i]! - td[t2 + i]!) +
+          Math.abs(zd[z3 + i]! - td[t3 + i]!);
+      }
+    }
+    for (; c < C; c++) {
       const zo = (n * C + c) * hw,
         to = c * hw;
       for (let i = 0; i < hw; i++) acc[i] += Math.abs(zd[zo + i]! - td[to + i]!);
