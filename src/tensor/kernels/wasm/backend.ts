@@ -82,11 +82,15 @@ export class WasmBackend implements KernelBackend {
    * Keeps forward FFT filter spectra between calls, up to `bytes` (0: off, the default, and
    * frees them). For evaluation, where every image runs the same weights, and the two forwards
    * of a memory-saving step: spectra are reused only for weights holding exactly the values
-   * they were computed from (filter-cache.ts).
+   * they were computed from (filter-cache.ts). Asked again for the same budget, it keeps what it holds.
    */
   cacheFilters(bytes: number): void {
     this.k.arena.reset();
-    this.fft.filters.clear(Math.max(0, bytes));
+    const budget = Math.max(0, bytes);
+    // The same budget again (one evaluation call after another): the spectra stay, for the next
+    // images (each use checks them against the weights' values); another budget starts afresh.
+    if (budget > 0 && budget === this.fft.filters.budget) return;
+    this.fft.filters.clear(budget);
   }
 
   /** Cached filter spectra (tests). */
