@@ -13,9 +13,8 @@ import { readDetector } from '../api/image-detector.js';
 import type { PredictQueue, PredictQueueError } from '../cluster/predict-queue.js';
 import type { PredictJobOutcome } from '../cluster/predict-job.js';
 import { HttpError } from './errors.js';
-import { readImageHeader } from './image-header.js';
 import type { ModelRegistry } from './models.js';
-import { checkFinite, clientGone, dataUrl, readUpload, registerResultsRoute, type PredictQuery } from './predict.js';
+import { checkFinite, clientGone, dataUrl, modelEntry, readCheckedUpload, registerResultsRoute, type PredictQuery } from './predict.js';
 import { BoundedQueue } from './queue.js';
 import type { OneTimeStore } from './results.js';
 import { PREDICT_URL, predictSchema } from './schemas.js';
@@ -107,24 +106,8 @@ function registerClusterRoutes(app: FastifyInstance, deps: ClusterRouteDeps, job
     const { name } = request.params;
     const q = request.query;
     checkFinite(q);
-    const entry = registry.get(name);
-    if (!entry) {
-      const known = registry
-        .list()
-        .map((e) => e.name)
-        .join(', ');
-      throw new HttpError(404, 'E_UNKNOWN_MODEL', `unknown model "${name}"; this server has: ${known}`);
-    }
-    const upload = await readUpload(request, deps.maxBytes);
-    const header = await readImageHeader(upload.bytes, upload.name);
-    const pixels = header.width * header.height;
-    if (pixels > deps.maxPixels) {
-      throw new HttpError(
-        413,
-        'E_TOO_MANY_PIXELS',
-        `${upload.name} has ${header.width}x${header.height} = ${pixels} pixels; the server accepts at most ${deps.maxPixels}`,
-      );
-    }
+    const entry = modelEntry(registry, name);
+    const upload = await readCheckedUpload(request, deps.maxBytes, deps.maxPixels);
     const options: DetectOptions = { threshold: q.threshold, pixelThreshold: q.pixel_threshold, minArea: q.min_area };
     let outcome: PredictJobOutcome;
     try {

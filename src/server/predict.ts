@@ -148,6 +148,32 @@ async function readForm(request: FastifyRequest, maxBytes: number): Promise<Uplo
 }
 
 /** The image of a request: the raw body or the one file of a multipart form (4xx otherwise). */
+/** The model an URL names, or 404 listing the models this server has. */
+export function modelEntry(registry: ModelRegistry, name: string): ModelEntry {
+  const entry = registry.get(name);
+  if (entry) return entry;
+  const known = registry
+    .list()
+    .map((e) => e.name)
+    .join(', ');
+  throw new HttpError(404, 'E_UNKNOWN_MODEL', `unknown model "${name}"; this server has: ${known}`);
+}
+
+/** The upload, read within `maxBytes`, whose header says it has at most `maxPixels` pixels (413 otherwise). */
+export async function readCheckedUpload(request: FastifyRequest, maxBytes: number, maxPixels: number): Promise<Upload> {
+  const upload = await readUpload(request, maxBytes);
+  const header = await readImageHeader(upload.bytes, upload.name);
+  const pixels = header.width * header.height;
+  if (pixels > maxPixels) {
+    throw new HttpError(
+      413,
+      'E_TOO_MANY_PIXELS',
+      `${upload.name} has ${header.width}x${header.height} = ${pixels} pixels; the server accepts at most ${maxPixels}`,
+    );
+  }
+  return upload;
+}
+
 export async function readUpload(request: FastifyRequest, maxBytes: number): Promise<Upload> {
   if (request.isMultipart()) return readForm(request, maxBytes);
   const body = request.body;
@@ -194,26 +220,11 @@ export function registerPredictRoutes(app: FastifyInstance, deps: PredictDeps): 
     const { name } = request.params;
     const q = request.query;
     checkFinite(q);
-    if (!registry.get(name)) {
-      const known = registry
-        .list()
-        .map((e) => e.name)
-        .join(', ');
-      throw new HttpError(404, 'E_UNKNOWN_MODEL', `unknown model "${name}"; this server has: ${known}`);
-    }
+    modelEntry(registry, name);
     const arrived = batcher.arrive(); // a batch forming meanwhile waits for this request
     let upload: Upload;
     try {
-      upload = await readUpload(request, deps.maxBytes);
-      const header = await readImageHeader(upload.bytes, upload.name);
-      const pixels = header.width * header.height;
-      if (pixels > deps.maxPixels) {
-        throw new HttpError(
-          413,
-          'E_TOO_MANY_PIXELS',
-          `${upload.name} has ${header.width}x${header.height} = ${pixels} pixels; the server accepts at most ${deps.maxPixels}`,
-        );
-      }
+      upload = await readCheckedUpload(request, deps.maxBytes, deps.maxPixels);
     } finally {
       arrived();
     }

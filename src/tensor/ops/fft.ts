@@ -220,15 +220,7 @@ function fftAbsMeanUntimed(x: Tensor): Tensor {
     for (let i = 0; i < H * W; i++) re[i] = x.data[p * H * W + i]!;
     fft2InPlace(re, im, H, W, -1);
     for (let i = 0; i < H * W; i++) {
-      const mag = Math.sqrt(re[i]! * re[i]! + im[i]! * im[i]!); // (hypot guards against overflow, 3x slower: float32 inputs cannot overflow here)
-      total += mag;
-      if (mag > 0) {
-        re[i] = re[i]! / mag;
-        im[i] = im[i]! / mag;
-      } else {
-        re[i] = 0;
-        im[i] = 0;
-      }
+      total += toUnitPhase(re, im, i);
     }
     phaseRe.push(re);
     phaseIm.push(im);
@@ -248,6 +240,19 @@ function fftAbsMeanUntimed(x: Tensor): Tensor {
     }),
   );
   return out;
+}
+
+/** Replaces the spectrum value re[i] + i im[i] by its phase (modulus 1; 0 stays 0) and returns its modulus. */
+function toUnitPhase(re: Float64Array, im: Float64Array, i: number): number {
+  const mag = Math.sqrt(re[i]! * re[i]! + im[i]! * im[i]!); // (hypot guards against overflow, 3x slower: float32 inputs cannot overflow here)
+  if (mag > 0) {
+    re[i] = re[i]! / mag;
+    im[i] = im[i]! / mag;
+  } else {
+    re[i] = 0;
+    im[i] = 0;
+  }
+  return mag;
 }
 
 /**
@@ -294,15 +299,8 @@ function realFftAbsMean(x: Tensor, planes: number, H: number, W: number): Tensor
     for (let h = 0; h < H; h++) {
       for (let k = 0; k < Wh; k++) {
         const i = h * Wh + k;
-        const mag = Math.sqrt(re[i]! * re[i]! + im[i]! * im[i]!);
+        const mag = toUnitPhase(re, im, i);
         total += k === 0 || k === Wh - 1 ? mag : 2 * mag;
-        if (mag > 0) {
-          re[i] = re[i]! / mag;
-          im[i] = im[i]! / mag;
-        } else {
-          re[i] = 0;
-          im[i] = 0;
-        }
       }
     }
     phaseRe.push(re);
