@@ -4,19 +4,7 @@
 // split into tasks (and the thread count) cannot change a bit.
 // Job: [K_ADAM, w, g, m, v, n, chunk, consts], float32 arrays of n values (w, m, v updated in
 // place) and consts: float64 [stepSize, bc2Sqrt, beta1, 1 - beta1, beta2, 1 - beta2, eps, weightDecay].
-import { P, PU } from './simd';
-
-// @ts-ignore: decorator
-@inline
-function load2(p: usize): v128 {
-  return f64x2.promote_low_f32x4(v128.load64_zero(p));
-}
-
-// @ts-ignore: decorator
-@inline
-function store2(p: usize, v: v128): void {
-  v128.store64_lane(p, f32x4.demote_f64x2_zero(v), 0);
-}
+import { P, PU, load2, store2 } from './simd';
 
 /** Elements [t * chunk, min(n, (t + 1) * chunk)): chunk is even, so only the last task has an odd tail. */
 export function adamTask(job: usize, t: i32): void {

@@ -54,6 +54,20 @@ export function imax(a: i32, b: i32): i32 {
   return a > b ? a : b;
 }
 
+/** Two float32 values at p, widened to float64 (the float64 kernels' loads). */
+// @ts-ignore: decorator
+@inline
+export function load2(p: usize): v128 {
+  return f64x2.promote_low_f32x4(v128.load64_zero(p));
+}
+
+/** Two float64 values rounded to float32 and stored at p (as JS stores into a Float32Array). */
+// @ts-ignore: decorator
+@inline
+export function store2(p: usize, v: v128): void {
+  v128.store64_lane(p, f32x4.demote_f64x2_zero(v), 0);
+}
+
 /** Reads the i-th 32-bit parameter of a job block. */
 // @ts-ignore: decorator
 @inline

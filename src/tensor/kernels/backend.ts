@@ -182,6 +182,39 @@ export interface KernelBackend {
    * w, m and v are updated in place (heap arrays: the exception to "outputs are not inputs").
    */
   adamStep?(groups: readonly AdamArrays[], h: AdamConstants): void;
+  /**
+   * Per-pixel channel means of differences (optional: without it src/tensor/ops/reduce.ts runs
+   * its own loops): for each pair p = (i, j) of `pairs`,
+   *   out[p, k] = sum over c of f(u[i, c, k] - v[j, c, k]) / channels
+   * with u [items, channels, pixels] and v [vItems, channels, pixels] (one v item: broadcast),
+   * f = |d| ('abs') or d * d rounded to float32 ('square'); every difference and the sum (in
+   * channel order) in float64, as those loops: the same bits.
+   */
+  channelDiffMean?(
+    kind: 'abs' | 'square',
+    u: Float32Array,
+    v: Float32Array,
+    vItems: number,
+    pairs: readonly (readonly [number, number])[],
+    channels: number,
+    pixels: number,
+    out: Float32Array,
+  ): void;
+  /**
+   * The gradient of channelDiffMean('square') with u = v = a [items, channels, pixels], given
+   * g [pairs, pixels]: ga (overwritten) = sum over pairs (i, j), in order, of +t at item i and
+   * -t at item j, t = 2 * fround(g[p, k] * (1 / channels)) * (a[i] - a[j]), each addition rounded to
+   * float32 (the same bits as the JS loop).
+   */
+  pairSquaredDiffMeanGrad?(
+    a: Float32Array,
+    g: Float32Array,
+    items: number,
+    pairs: readonly (readonly [number, number])[],
+    channels: number,
+    pixels: number,
+    ga: Float32Array,
+  ): void;
   /** Frees threads and memory; the backend is unusable afterwards. */
   dispose(): void;
 }

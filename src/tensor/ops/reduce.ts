@@ -2,6 +2,7 @@
 import { Tensor, recordOp, accumulateGrad } from '../tensor.js';
 import { broadcastIndex, planes } from './elementwise.js';
 import { allocFloats } from '../storage.js';
+import { backend } from '../kernels/index.js';
 
 export function meanOver(a: Tensor, dims: readonly number[]): Tensor {
   const rank = a.shape.length;
@@ -73,10 +74,46 @@ export function meanAbsDiffOverChannels(z: Tensor, t: Tensor): Tensor {
   }
   const hw = h * w;
   const out = Tensor.uninitialized([N, 1, h, w]);
-  const acc = new Float64Array(hw);
   const zd = z.data,
     td = t.data,
     od = out.data;
+  const b = backend();
+  if (b.channelDiffMean)
+    b.channelDiffMean(
+      'abs',
+      zd,
+      td,
+      1,
+      Array.from({ length: N }, (_, n) => [n, 0] as const),
+      C,
+      hw,
+      od,
+    );
+  else absDiffMeanLoop(zd, td, N, C, hw, od);
+  recordOp(out, [z, t], (g) => {
+    const gz = z.requiresGrad ? allocFloats(z.size, false) : null;
+    const gt = t.requiresGrad ? allocFloats(t.size) : null;
+    for (let n = 0; n < N; n++) {
+      for (let c = 0; c < C; c++) {
+        const zo = (n * C + c) * hw,
+          to = c * hw;
+        for (let i = 0; i < hw; i++) {
+          const d = zd[zo + i]! - td[to + i]!;
+          const v = d > 0 ? g[n * hw + i]! / C : d < 0 ? -g[n * hw + i]! / C : 0;
+          if (gz) gz[zo + i] = v;
+          if (gt) gt[to + i] -= v;
+        }
+      }
+    }
+    if (gz) accumulateGrad(z, gz);
+    if (gt) accumulateGrad(t, gt);
+  });
+  return out;
+}
+
+/** meanAbsDiffOverChannels's forward in JS (the backend's channelDiffMean 'abs' gives the same bits). */
+function absDiffMeanLoop(zd: Float32Array, td: Float32Array, N: number, C: number, hw: number, od: Float32Array): void {
+  const acc = new Float64Array(hw);
   for (let n = 0; n < N; n++) {
     acc.fill(0);
     let c = 0;
@@ -107,25 +144,6 @@ export function meanAbsDiffOverChannels(z: Tensor, t: Tensor): Tensor {
     }
     for (let i = 0; i < hw; i++) od[n * hw + i] = acc[i]! / C;
   }
-  recordOp(out, [z, t], (g) => {
-    const gz = z.requiresGrad ? allocFloats(z.size, false) : null;
-    const gt = t.requiresGrad ? allocFloats(t.size) : null;
-    for (let n = 0; n < N; n++) {
-      for (let c = 0; c < C; c++) {
-        const zo = (n * C + c) * hw,
-          to = c * hw;
-        for (let i = 0; i < hw; i++) {
-          const d = zd[zo + i]! - td[to + i]!;
-          const v = d > 0 ? g[n * hw + i]! / C : d < 0 ? -g[n * hw + i]! / C : 0;
-          if (gz) gz[zo + i] = v;
-          if (gt) gt[to + i] -= v;
-        }
-      }
-    }
-    if (gz) accumulateGrad(z, gz);
-    if (gt) accumulateGrad(t, gt);
-  });
-  return out;
 }
 
 /**
@@ -143,33 +161,41 @@ export function pairSquaredDiffMean(a: Tensor, pairs: readonly (readonly [number
   const out = Tensor.uninitialized([pairs.length, 1, H, W]);
   const x = a.data,
     od = out.data;
-  const acc = new Float64Array(hw);
-  pairs.forEach(([i, j], p) => {
-    acc.fill(0);
-    for (let c = 0; c < C; c++) {
-      const oi = i * item + c * hw,
-        oj = j * item + c * hw;
-      for (let k = 0; k < hw; k++) {
-        const d = x[oi + k]! - x[oj + k]!;
-        acc[k] += Math.fround(d * d);
-      }
-    }
-    for (let k = 0; k < hw; k++) od[p * hw + k] = acc[k]! / C;
-  });
-  recordOp(out, [a], (g) => {
-    const ga = allocFloats(a.size);
-    const inv = 1 / C;
+  const b = backend();
+  if (b.channelDiffMean) b.channelDiffMean('square', x, x, N, pairs, C, hw, od);
+  else {
+    const acc = new Float64Array(hw);
     pairs.forEach(([i, j], p) => {
+      acc.fill(0);
       for (let c = 0; c < C; c++) {
         const oi = i * item + c * hw,
           oj = j * item + c * hw;
         for (let k = 0; k < hw; k++) {
-          const t = 2 * Math.fround(g[p * hw + k]! * inv) * (x[oi + k]! - x[oj + k]!);
-          ga[oi + k] += t;
-          ga[oj + k] -= t;
+          const d = x[oi + k]! - x[oj + k]!;
+          acc[k] += Math.fround(d * d);
         }
       }
+      for (let k = 0; k < hw; k++) od[p * hw + k] = acc[k]! / C;
     });
+  }
+  recordOp(out, [a], (g) => {
+    const kb = backend();
+    const ga = allocFloats(a.size, !kb.pairSquaredDiffMeanGrad);
+    if (kb.pairSquaredDiffMeanGrad) kb.pairSquaredDiffMeanGrad(x, g, N, pairs, C, hw, ga);
+    else {
+      const inv = 1 / C;
+      pairs.forEach(([i, j], p) => {
+        for (let c = 0; c < C; c++) {
+          const oi = i * item + c * hw,
+            oj = j * item + c * hw;
+          for (let k = 0; k < hw; k++) {
+            const t = 2 * Math.fround(g[p * hw + k]! * inv) * (x[oi + k]! - x[oj + k]!);
+            ga[oi + k] += t;
+            ga[oj + k] -= t;
+          }
+        }
+      });
+    }
     accumulateGrad(a, ga);
   });
   return out;

@@ -27,6 +27,7 @@ import { MapKernels } from './maps.js';
 import { ResampleKernels } from './resample.js';
 import { AffineKernels } from './affine.js';
 import { OptimKernels } from './optim.js';
+import { ChannelDiffKernels } from './channel-diff.js';
 
 export interface WasmBackendOptions {
   /** Threads including the calling one; default: all logical processors. */
@@ -59,6 +60,7 @@ export class WasmBackend implements KernelBackend {
   private readonly resample: ResampleKernels;
   private readonly affine: AffineKernels;
   private readonly optim: OptimKernels;
+  private readonly diffs: ChannelDiffKernels;
   private readonly force: ConvAlgorithm | undefined;
   private disposed = false;
 
@@ -72,6 +74,7 @@ export class WasmBackend implements KernelBackend {
     this.resample = new ResampleKernels(this.k);
     this.affine = new AffineKernels(this.k);
     this.optim = new OptimKernels(this.k);
+    this.diffs = new ChannelDiffKernels(this.k);
     this.threads = pool.threads;
     this.relaxedSimd = relaxed;
     this.force = force;
@@ -208,6 +211,31 @@ export class WasmBackend implements KernelBackend {
 
   adamStep(groups: readonly AdamArrays[], h: AdamConstants): void {
     this.live(this.optim).adamStep(groups, h);
+  }
+
+  channelDiffMean(
+    kind: 'abs' | 'square',
+    u: Float32Array,
+    v: Float32Array,
+    vItems: number,
+    pairs: readonly (readonly [number, number])[],
+    channels: number,
+    pixels: number,
+    out: Float32Array,
+  ): void {
+    this.live(this.diffs).channelDiffMean(kind, u, v, vItems, pairs, channels, pixels, out);
+  }
+
+  pairSquaredDiffMeanGrad(
+    a: Float32Array,
+    g: Float32Array,
+    items: number,
+    pairs: readonly (readonly [number, number])[],
+    channels: number,
+    pixels: number,
+    ga: Float32Array,
+  ): void {
+    this.live(this.diffs).pairSquaredDiffMeanGrad(a, g, items, pairs, channels, pixels, ga);
   }
 
   leakyRelu(x: Float32Array, slope: number, n: number, y: Float32Array): void {

@@ -34,6 +34,8 @@ export const KERNEL_IDS = {
   K_FFT_BACKWARD: 19,
   K_FMA_LOOP: 20,
   K_ADAM: 21,
+  K_CHANNEL_DIFF: 22,
+  K_PAIR_DIFF_GRAD: 23,
 } as const;
 
 /** Operations of the map kernel (K_MAP's second word). */
@@ -84,6 +86,8 @@ export const {
   K_FFT_BACKWARD,
   K_FMA_LOOP,
   K_ADAM,
+  K_CHANNEL_DIFF,
+  K_PAIR_DIFF_GRAD,
 } = KERNEL_IDS;
 export const { MAP_EXP, MAP_SOFT_CLAMP, MAP_LEAKY, MAP_LEAKY_GRAD, MAP_ADD, MAP_SUB, MAP_MUL } = MAP_OPS;
 export const { A_SOFT, A_CVN, A_SVN, A_APPLY, A_MEAN_SHIFT, A_SAME, A_HAVE_S, A_INVERSE } = AFFINE_FLAGS;
@@ -111,6 +115,8 @@ export const KERNEL_NAMES: Record<number, string> = {
   [K_FFT_BACKWARD]: 'fft-backward',
   [K_FMA_LOOP]: 'fma-loop',
   [K_ADAM]: 'adam',
+  [K_CHANNEL_DIFF]: 'channel-diff-mean',
+  [K_PAIR_DIFF_GRAD]: 'pair-diff-grad',
 };
 
 /** Every constant of the protocol, in table order: what the build writes out and hashes. */
