@@ -69,18 +69,30 @@ export async function decodeImage(bytes: Uint8Array, name: string, opts: DecodeO
     decoded = await image.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
   } catch (err) {
     if (err instanceof PyramidFlowError) throw err;
-    throw new PyramidFlowError(`Cannot read image "${name}": ${describeSharpError(err)}.`);
+    throw new PyramidFlowError(`Cannot read image "${name}": ${describeSharpError(err, lacksEndMarker(bytes))}.`);
   }
   const { width, height, channels } = decoded.info;
   if (width <= 0 || height <= 0) throw new PyramidFlowError(`Cannot read image "${name}": it has no pixels.`);
   return interleavedToPlanar(decoded.data, width, height, channels);
 }
 
-function describeSharpError(err: unknown): string {
+/**
+ * Whether a PNG or JPEG file lacks its end (an IEND chunk, an EOI marker) near its last bytes:
+ * truncated, whatever the decoder's message (libvips' error text can be lost when several
+ * images are decoded at once, as predict does: 'Unknown error').
+ */
+function lacksEndMarker(bytes: Uint8Array): boolean {
+  const tail = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).subarray(Math.max(0, bytes.length - 4096));
+  if (bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47) return !tail.includes('IEND');
+  if (bytes[0] === 0xff && bytes[1] === 0xd8) return !tail.includes(Buffer.from([0xff, 0xd9]));
+  return false;
+}
+
+function describeSharpError(err: unknown, truncated: boolean): string {
   const message = err instanceof Error ? err.message : String(err);
   if (/unsupported image format/i.test(message)) return 'not a supported image format (use PNG, JPEG, BMP or TIFF)';
   if (/empty/i.test(message)) return 'the file is empty';
-  if (/premature end|truncated|read error|not enough data|unexpected end/i.test(message)) {
+  if (truncated || /premature end|truncated|read error|not enough data|unexpected end/i.test(message)) {
     return `the file is truncated or corrupt (${firstLine(message)})`;
   }
   return `the file is corrupt or unreadable (${firstLine(message)})`;
