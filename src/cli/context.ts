@@ -81,11 +81,13 @@ export function defaultContext(): CliContext {
     stdout: process.stdout,
     stderr: process.stderr,
     api: {
-      train: async (opts, onProgress) => (await api()).train(opts, onProgress),
-      test: async (opts) => (await api()).test(opts),
-      predict: async (opts, onResult) => (await api()).predict(opts, onResult),
-      calibrate: async (opts) => (await api()).calibrate(opts),
-      info: async (file) => (await api()).info(file),
+      // Each command loads only its own part of the API (not the exporters' protobuf, say):
+      // start-up counts in `predict` on a folder.
+      train: async (opts, onProgress) => (await import('../api/train.js')).train(opts, onProgress),
+      test: async (opts) => (await import('../api/evaluate.js')).test(opts),
+      predict: async (opts, onResult) => (await import('../api/predict.js')).predict(opts, onResult),
+      calibrate: async (opts) => (await import('../api/predict.js')).calibrate(opts),
+      info: async (file) => (await import('../api/predict.js')).info(file),
       conformance: async (file, options) => (await api()).conformance(file, options),
       trainingOptions: async (file) => (await import('../api/train.js')).trainingOptions(file),
     },
