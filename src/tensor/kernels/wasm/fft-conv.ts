@@ -80,8 +80,11 @@ export class FftConvolutions {
     // One task per tile group (input spectra kept in the core's cache) when there are enough
     // groups for the threads; otherwise input transforms and products as separate jobs.
     const fused = this.settings.fftMode === 'fused' || (this.settings.fftMode !== 'separate' && (G >= 3 * this.k.threads || this.k.threads === 1));
+    // Fused: all output channels (up to 32) in one product pass, so that each slot's filter
+    // spectra are read once, front to back, and the input spectra once (16 a pass read both
+    // twice, every other 4 KB of the filters: 32->32 at 256, 1 thread: 0.73-0.82 of the time).
     let OB: number;
-    if (fused) OB = Math.min(Lq, 16);
+    if (fused) OB = Math.min(Lq, 32);
     else {
       OB = Math.min(Lq, 8);
       while (OB > 4 && G * Math.ceil(Lq / OB) < 3 * this.k.threads) OB -= 4;
@@ -190,7 +193,8 @@ export class FftConvolutions {
     const plan = fftPlan(s, this.settings.fftTile('gradWeight', s));
     const { T, V, tY, tX, numTiles, G, F } = plan;
     const Cq = ceilTo(C, 4);
-    const OB = Math.min(Cq, 16),
+    // (all input channels, up to 32, in one product pass: see convolve)
+    const OB = Math.min(Cq, 32),
       CB = 8;
     const xLen = N * C * H * W,
       wLen = O * C * KK;
