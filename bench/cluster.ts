@@ -18,7 +18,7 @@ import { QUEUE_NAMES } from '../src/cluster/connection.js';
 import { submitTrain } from '../src/cluster/submit.js';
 import { startRedis } from '../test/cluster/redis-server.js';
 import { countOption, positiveOption } from './_util.js';
-import { autocannon } from './_autocannon.js';
+import { autocannon, completedPerSecond } from './_autocannon.js';
 
 export const usage =
   'npm run bench -- cluster [--seconds 20] [--connections 4] [--size 64] [--model FILE] [--train-size 64] [--train-epochs 1] [--no-train] [--json]';
@@ -130,7 +130,7 @@ async function predictRun(
     const per = cpu().map((v, i) => Math.round(((v - before[i]!) / Math.max(1, r.requests.total)) * 10) / 10);
     return {
       setup,
-      requests_per_second: Math.round(r.requests.average * 10) / 10,
+      requests_per_second: Math.round(completedPerSecond(r) * 10) / 10,
       cpu_ms_per_request: { server: per[0]!, workers: per[1]!, redis: per[2]!, client: per[3]! },
       latency_ms: { p50: r.latency.p50, p90: r.latency.p90, p99: r.latency.p99, max: r.latency.max },
       statuses: Object.fromEntries(Object.entries(r.statusCodeStats).map(([code, s]) => [code, s.count])),

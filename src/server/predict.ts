@@ -30,15 +30,13 @@ export interface PredictDeps {
 interface PredictJob {
   upload: Upload;
   detectOpts: DetectOptions;
-  q: PredictQuery;
   queuedAt: number;
 }
 
-/** What a request's work gave: the model entry that judged it, the prediction, the pictures. */
+/** What a request's work gave: the model entry that judged it, the prediction, and how long it waited. */
 interface PredictDone {
   entry: ModelEntry;
   pred: ImagePrediction;
-  pictures: Record<string, Buffer>;
   queuedMs: number;
 }
 
@@ -66,20 +64,21 @@ async function judgeBatch(registry: ModelRegistry, name: string, jobs: PredictJo
         ),
       );
   }
-  return Promise.all(
-    jobs.map(async ({ q, queuedAt }, k): Promise<ItemOutcome<PredictDone>> => {
-      const pred = outcomes[k]?.prediction;
-      if (!pred) return { error: outcomes[k]?.error ?? new Error('the image was not judged') };
-      try {
-        const pictures: Record<string, Buffer> = {};
-        if (q.heatmap) pictures.heatmap = await detector.heatmapPng(pred);
-        if (q.mask) pictures.mask = await detector.maskPng(pred, q.pixel_threshold);
-        return { value: { entry, pred, pictures, queuedMs: startedAt - queuedAt } };
-      } catch (error) {
-        return { error };
-      }
-    }),
-  );
+  // The pictures (PNG encoding) are made by each request after the batch, outside its slot.
+  return jobs.map(({ queuedAt }, k): ItemOutcome<PredictDone> => {
+    const pred = outcomes[k]?.prediction;
+    if (!pred) return { error: outcomes[k]?.error ?? new Error('the image was not judged') };
+    return { value: { entry, pred, queuedMs: startedAt - queuedAt } };
+  });
+}
+
+/** The pictures a request asked for, from the detector that judged it (outside the prediction slot). */
+async function makePictures(done: PredictDone, q: PredictQuery): Promise<Record<string, Buffer>> {
+  const { detector } = done.entry;
+  const pictures: Record<string, Buffer> = {};
+  if (q.heatmap) pictures.heatmap = await detector.heatmapPng(done.pred);
+  if (q.mask) pictures.mask = await detector.maskPng(done.pred, q.pixel_threshold);
+  return pictures;
 }
 
 /** The predict route's query parameters (schemas.ts checks them). */
@@ -221,7 +220,10 @@ export function registerPredictRoutes(app: FastifyInstance, deps: PredictDeps): 
     const q = request.query;
     checkFinite(q);
     modelEntry(registry, name);
-    const arrived = batcher.arrive(); // a batch forming meanwhile waits for this request
+    // The connection, when kept alive: a batch forming just after this request's answer expects
+    // the client's next request (closed-loop clients stay in step, see BatchingQueue).
+    const source = request.raw.headers.connection?.toLowerCase() === 'close' ? undefined : request.raw.socket;
+    const arrived = batcher.arrive(source); // a batch forming meanwhile waits for this request
     let upload: Upload;
     try {
       upload = await readCheckedUpload(request, deps.maxBytes, deps.maxPixels);
@@ -229,8 +231,9 @@ export function registerPredictRoutes(app: FastifyInstance, deps: PredictDeps): 
       arrived();
     }
     const detectOpts: DetectOptions = { fileName: upload.name, threshold: q.threshold, pixelThreshold: q.pixel_threshold, minArea: q.min_area };
-    const done = await batcher.run(name, { upload, detectOpts, q, queuedAt: performance.now() }, clientGone(reply));
-    const { entry, pred, pictures } = done;
+    const done = await batcher.run(name, { upload, detectOpts, queuedAt: performance.now() }, clientGone(reply), source);
+    const { entry, pred } = done;
+    const pictures = await makePictures(done, q);
     const saved = entry.detector.info.thresholds;
     const body: Record<string, unknown> = {
       model: name,

@@ -115,9 +115,24 @@ export type ItemOutcome<O> =
  */
 export const GATHER_MS = 20;
 
+/**
+ * How recently a client (a kept-alive connection) must have been answered for a forming batch
+ * to expect its next request (at most GATHER_MS): one answered longer ago is not sending at once.
+ */
+export const RETURN_MS = 100;
+
+/**
+ * Where an item came from, when known: one client connection (a kept-alive socket) that sends
+ * its next request after its answer. Only its identity and its 'close' event are used.
+ */
+export interface ItemSource {
+  once(event: 'close', listener: () => void): unknown;
+}
+
 interface PendingItem<I, O> {
   key: string;
   item: I;
+  source?: ItemSource;
   resolve(value: O): void;
   reject(error: unknown): void;
 }
@@ -127,17 +142,30 @@ interface PendingItem<I, O> {
  * the queue is full, its 499 when its client goes away while waiting), but the first of them to
  * get a slot also takes up to `maxBatch(key) - 1` other items of the same key that are already
  * waiting, and `runBatch` does them together; their own turns then find nothing left to do.
- * Before a batch starts it waits (at most GATHER_MS) for items on their way (see `arrive`) and
- * for as many items as its key had at once the last time; so a lone client's requests never wait
- * (latency as without batches), while 4 clients make batches of 4, not 2 and 2 in turn. With
- * `maxBatch` 1 every item runs alone at once, as `queue.run` would run it.
+ * Before a batch starts it waits (at most GATHER_MS) for items on their way (see `arrive`), and
+ * for the clients it expects: items given with their {@link ItemSource} (their connection, as the
+ * server's are) expect the clients of the key answered in the last RETURN_MS and not back yet;
+ * items without one, as many as the key had at once the last time. So a lone client's requests
+ * never wait (latency as without batches), while 4 clients make batches of 4, not 2 and 2 in
+ * turn. Closed-loop clients answered together come back a little apart; a batch that went
+ * without a late one would put the clients out of step, and the last batch's size alone would
+ * then keep them so (batches of 1, 2, 3 in turn, as measured); their connections bring them
+ * back into step. With `maxBatch` 1 every item runs alone at once, as `queue.run` would run it.
  */
 export class BatchingQueue<I, O> {
   private readonly pending: Array<PendingItem<I, O>> = [];
   private arrivingCount = 0;
   private onChange: Array<() => void> = [];
-  /** Per key: the items of its last batch and those that waited behind it (how many clients it has at once). */
+  /**
+   * Per key: the items of its last batch and those that waited behind it (how many clients it has
+   * at once), counting only items given without their source; those with one are expected back
+   * by their connections (`answered`), which also follows clients out of step.
+   */
   private readonly demand = new Map<string, number>();
+  /** Sources answered (item settled) and not yet back with another item: their key and when. */
+  private readonly answered = new Map<ItemSource, { key: string; at: number }>();
+  /** Sources whose 'close' is listened to (once each). */
+  private readonly watched = new WeakSet<ItemSource>();
 
   constructor(
     /** The slots and the back-pressure. */
@@ -153,7 +181,8 @@ export class BatchingQueue<I, O> {
    * forms meanwhile waits for it, at most {@link GATHER_MS}. Call the function returned when the
    * item is given to {@link run} or will not be (an error); a second call does nothing.
    */
-  arrive(): () => void {
+  arrive(source?: ItemSource): () => void {
+    if (source) this.answered.delete(source); // back already
     this.arrivingCount++;
     let left = false;
     return () => {
@@ -174,11 +203,34 @@ export class BatchingQueue<I, O> {
    * the item waits (503 when the queue is full, 499 when `signal` aborts); once a batch has taken
    * the item, it settles with the batch, without waiting for its own turn in the queue.
    */
-  run(key: string, item: I, signal?: AbortSignal): Promise<O> {
+  run(key: string, item: I, signal?: AbortSignal, source?: ItemSource): Promise<O> {
     let entry!: PendingItem<I, O>;
     const result = new Promise<O>((resolve, reject) => {
-      entry = { key, item, resolve, reject };
+      const settled = (): void => {
+        if (!source || Math.floor(this.maxBatch(key)) <= 1) return; // only a forming batch looks for returning clients
+        this.answered.set(source, { key, at: performance.now() });
+        if (!this.watched.has(source)) {
+          this.watched.add(source);
+          source.once('close', () => {
+            if (this.answered.delete(source)) this.changed(); // gone: a batch need not wait for it
+          });
+        }
+      };
+      entry = {
+        key,
+        item,
+        source,
+        resolve: (value) => {
+          settled();
+          resolve(value);
+        },
+        reject: (error) => {
+          settled();
+          reject(error);
+        },
+      };
     });
+    if (source) this.answered.delete(source);
     this.pending.push(entry);
     this.changed();
     this.queue
@@ -202,7 +254,7 @@ export class BatchingQueue<I, O> {
     const same = this.pending.filter((p) => p !== own && p.key === own.key);
     const batch = [own, ...same.slice(0, limit - 1)];
     for (const p of batch) this.pending.splice(this.pending.indexOf(p), 1);
-    this.demand.set(own.key, 1 + same.length);
+    this.demand.set(own.key, [own, ...same].filter((p) => !p.source).length);
     let outcomes: Array<ItemOutcome<O>>;
     try {
       outcomes = await this.runBatch(
@@ -222,14 +274,22 @@ export class BatchingQueue<I, O> {
   }
 
   /**
-   * Waits, at most GATHER_MS, while the batch of `key` is not full and items are on their way or
-   * fewer wait than the key's last demand.
+   * Waits, at most GATHER_MS, while the batch of `key` is not full and items are on their way,
+   * or fewer wait than the key's last demand, or clients of the key answered in the last
+   * RETURN_MS have not come back yet.
    */
   private async gather(key: string, limit: number): Promise<void> {
-    const deadline = performance.now() + GATHER_MS;
-    const expected = Math.min(limit, this.demand.get(key) ?? 1);
+    const now = performance.now();
+    const deadline = now + GATHER_MS;
+    const expected = Math.min(limit, this.demand.get(key) ?? 0);
     const count = (): number => this.pending.filter((p) => p.key === key).length;
-    while (count() < limit && (this.arrivingCount > 0 || count() < expected)) {
+    for (const [source, a] of this.answered) if (a.at < now - RETURN_MS) this.answered.delete(source); // not coming back at once
+    // clients of this key answered a moment ago whose next item is not here yet (they leave `answered` when it comes)
+    const returning = (): boolean => {
+      for (const [source, a] of this.answered) if (a.key === key && !this.pending.some((p) => p.source === source)) return true;
+      return false;
+    };
+    while (count() < limit && (this.arrivingCount > 0 || count() < expected || returning())) {
       const left = deadline - performance.now();
       if (left <= 0) return;
       await new Promise<void>((resolve) => {

@@ -5,6 +5,7 @@
  * back-pressure and departures as BoundedQueue's, no batch mixes keys, a failed batch fails
  * each of its items.
  */
+import { EventEmitter } from 'node:events';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -15,7 +16,7 @@ import { saveModelFile } from '../../src/api/model-files.js';
 import { encodePng } from '../../src/data/image.js';
 import { planarToInterleaved } from '../../src/data/pixels.js';
 import { buildServer } from '../../src/server/index.js';
-import { BatchingQueue, BoundedQueue, GATHER_MS } from '../../src/server/queue.js';
+import { BatchingQueue, BoundedQueue, GATHER_MS, RETURN_MS } from '../../src/server/queue.js';
 import { randomImages, syntheticDetector } from '../export/onnx-fixture.js';
 import { deferred, waitUntil } from './fake-detector.js';
 import { getJson, postBytes, type JsonReply } from './harness.js';
@@ -208,4 +209,63 @@ test('BatchingQueue: a lone client is never held back; after a batch of 3 a lone
   assert.equal(runs.length, 7);
   runs[6]!.release();
   await next;
+});
+
+test('BatchingQueue: a batch waits for the clients answered a moment ago (their connections), so that clients out of step come back into step', async () => {
+  const { queue, runs } = recordingQueue(4);
+  const [s1, s2, s3, s4] = [new EventEmitter(), new EventEmitter(), new EventEmitter(), new EventEmitter()];
+  // client 1 alone first; clients 2-4 arrive while it runs (out of step with it)
+  const first = queue.run('m', 1, undefined, s1);
+  await waitUntil(() => runs.length === 1, 1000, 'the first item');
+  const others = [queue.run('m', 2, undefined, s2), queue.run('m', 3, undefined, s3), queue.run('m', 4, undefined, s4)];
+  runs[0]!.release();
+  assert.equal(await first, 10);
+  // client 1 was just answered: the three waiting do not start without it (the last batch's size, 1, alone would let them)
+  await new Promise((resolve) => setTimeout(resolve, 3));
+  assert.equal(runs.length, 1, 'the batch waits for the client answered a moment ago');
+  const again = queue.run('m', 5, undefined, s1);
+  await waitUntil(() => runs.length === 2, 1000, 'the batch of four');
+  assert.deepEqual(runs[1]!.items, [2, 3, 4, 5]);
+  runs[1]!.release();
+  assert.deepEqual(await Promise.all([...others, again]), [20, 30, 40, 50]);
+
+  // a client whose connection closed is not waited for
+  const t0 = performance.now();
+  const late = [queue.run('m', 6, undefined, s2), queue.run('m', 7, undefined, s3)];
+  s1.emit('close');
+  s4.emit('close');
+  await waitUntil(() => runs.length === 3, 1000, 'the batch of two');
+  assert.ok(performance.now() - t0 < GATHER_MS, 'started once the others had gone, before GATHER_MS');
+  assert.deepEqual(runs[2]!.items, [6, 7]);
+  runs[2]!.release();
+  assert.deepEqual(await Promise.all(late), [60, 70]);
+});
+
+test('BatchingQueue: a lone client on its connection is never held back by its own last answer', async () => {
+  const { queue, runs } = recordingQueue(4);
+  const socket = new EventEmitter();
+  const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+  for (let i = 1; i <= 4; i++) {
+    const item = queue.run('m', i, undefined, socket);
+    await turn();
+    assert.equal(runs.length, i, `item ${i} started at once`);
+    runs[i - 1]!.release();
+    assert.equal(await item, i * 10);
+  }
+});
+
+test('BatchingQueue: a client answered more than RETURN_MS ago is not waited for', async () => {
+  const { queue, runs } = recordingQueue(4);
+  const [a, b] = [new EventEmitter(), new EventEmitter()];
+  const first = queue.run('m', 1, undefined, a);
+  await waitUntil(() => runs.length === 1, 1000, 'the first item');
+  runs[0]!.release();
+  await first;
+  await new Promise((resolve) => setTimeout(resolve, RETURN_MS + 10));
+  const t0 = performance.now();
+  const next = queue.run('m', 2, undefined, b);
+  await waitUntil(() => runs.length === 2, 1000, 'the next item');
+  assert.ok(performance.now() - t0 < GATHER_MS, 'not held back by a client answered long ago');
+  runs[1]!.release();
+  assert.equal(await next, 20);
 });

@@ -85,3 +85,33 @@ test('a waiting request whose client disconnects leaves the queue without runnin
     await server.close();
   }
 });
+
+test('pictures are made outside the prediction slot: the next prediction runs while a heat map is encoded', async () => {
+  const server = await startFakeServer({ maxQueue: 4 });
+  try {
+    const png = await testImage(32, 32);
+    const detector = server.loader.latest(FAKE_FILE);
+    const encoding = deferred();
+    let encodingStarted = false;
+    const heatmapPng = detector.heatmapPng.bind(detector);
+    detector.heatmapPng = async (pred) => {
+      encodingStarted = true;
+      await encoding.promise;
+      return heatmapPng(pred);
+    };
+    const url = `${server.url}/v1/models/fake/predict`;
+    const first = postBytes(`${url}?heatmap=png`, png);
+    await waitUntil(() => encodingStarted, 3000, 'the first heat map to be encoded');
+    // the slot is free: a second request is judged and answered while the heat map waits
+    const second = await postBytes(url, png);
+    assert.equal(second.status, 200, second.text);
+    assert.equal(detector.started, 2);
+    encoding.resolve();
+    const answer = await first;
+    assert.equal(answer.status, 200, answer.text);
+    assert.match(answer.body.heatmap, /^data:image\/png;base64,/);
+    assert.equal(answer.body.score, second.body.score);
+  } finally {
+    await server.close();
+  }
+});
