@@ -14,7 +14,7 @@ import type { PredictQueue, PredictQueueError } from '../cluster/predict-queue.j
 import type { PredictJobOutcome } from '../cluster/predict-job.js';
 import { HttpError } from './errors.js';
 import type { ModelRegistry } from './models.js';
-import { checkFinite, clientGone, dataUrl, modelEntry, readCheckedUpload, registerResultsRoute, type PredictQuery } from './predict.js';
+import { checkFinite, clientGone, modelEntry, placePictures, readCheckedUpload, registerResultsRoute, type PredictQuery } from './predict.js';
 import { BoundedQueue } from './queue.js';
 import type { OneTimeStore } from './results.js';
 import { PREDICT_URL, predictSchema } from './schemas.js';
@@ -144,14 +144,7 @@ function registerClusterRoutes(app: FastifyInstance, deps: ClusterRouteDeps, job
     const pictures: Record<string, Buffer> = {};
     if (heatmap !== undefined) pictures.heatmap = Buffer.from(heatmap, 'base64');
     if (mask !== undefined) pictures.mask = Buffer.from(mask, 'base64');
-    if (Object.keys(pictures).length > 0) {
-      if (q.pictures === 'url') {
-        const id = store.put(pictures);
-        for (const key of Object.keys(pictures)) body[key] = `/v1/results/${id}/${key}.png`;
-      } else {
-        for (const [key, png] of Object.entries(pictures)) body[key] = dataUrl(png);
-      }
-    }
+    placePictures(body, pictures, q, store);
     if (map !== undefined) body.map = map;
     const elapsed = performance.now() - t0;
     body.worker = worker;

@@ -199,11 +199,25 @@ export function clientGone(reply: FastifyReply): AbortSignal {
 }
 
 /** A PNG as a data: URL. */
-export function dataUrl(png: Buffer): string {
+function dataUrl(png: Buffer): string {
   return `data:image/png;base64,${png.toString('base64')}`;
 }
 
 const round1 = (ms: number): number => Math.round(ms * 10) / 10;
+
+/**
+ * Puts a result's pictures into its answer: as one-time URLs (`pictures=url`, kept in `store`)
+ * or inline as data URLs. The local and the cluster routes answer alike.
+ */
+export function placePictures(body: Record<string, unknown>, pictures: Record<string, Buffer>, q: Pick<PredictQuery, 'pictures'>, store: OneTimeStore): void {
+  if (Object.keys(pictures).length === 0) return;
+  if (q.pictures === 'url') {
+    const id = store.put(pictures);
+    for (const key of Object.keys(pictures)) body[key] = `/v1/results/${id}/${key}.png`;
+  } else {
+    for (const [key, png] of Object.entries(pictures)) body[key] = dataUrl(png);
+  }
+}
 
 export function registerPredictRoutes(app: FastifyInstance, deps: PredictDeps): void {
   const { registry, queue, store } = deps;
@@ -245,14 +259,7 @@ export function registerPredictRoutes(app: FastifyInstance, deps: PredictDeps): 
       width: pred.width,
       height: pred.height,
     };
-    if (Object.keys(pictures).length > 0) {
-      if (q.pictures === 'url') {
-        const id = store.put(pictures);
-        for (const key of Object.keys(pictures)) body[key] = `/v1/results/${id}/${key}.png`;
-      } else {
-        for (const [key, png] of Object.entries(pictures)) body[key] = dataUrl(png);
-      }
-    }
+    placePictures(body, pictures, q, store);
     if (q.map) body.map = downsampleMax(pred.map, pred.width, pred.height, q.map_size ?? 128);
     body.queued_ms = round1(done.queuedMs);
     body.elapsed_ms = round1(performance.now() - t0);
