@@ -8,6 +8,7 @@
 // (fwd2d) which the scale passed with the filters / the weight gradient removes.
 import { P as Pm, PU, imin, imax, madd, nmadd, ld, st, splat, leaky4 } from './simd';
 import { fwd2d, inv2d, slotCount } from './fft';
+import { useNative, nativeConvProducts } from './native';
 
 // @ts-ignore: decorator
 @inline export function scratchOf(job: usize, iScratch: i32, thread: i32): usize {
@@ -300,6 +301,10 @@ export function fftFilterTask(job: usize, t: i32, thread: i32): void {
  * X holds the R input spectra one after the other (as the transforms write them).
  */
 export function convProducts(x0: usize, Ws: usize, Ys: usize, F: i32, R: i32, Lq: i32, o0: i32, o1: i32): void {
+  if (useNative) {
+    nativeConvProducts(x0, Ws, Ys, F, R, Lq, o0, o1);
+    return;
+  }
   const fsB = <usize>F << 5;
   const wfB = <usize>(R * Lq) << 3;
   const pairB = <usize>R << 4;

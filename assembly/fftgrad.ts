@@ -13,6 +13,7 @@
 // correlation conj(X_block) * DY_window read at (2p - a, 2p - b).
 import { P as Pm, PU, imin, imax, madd, ld, st } from './simd';
 import { inv2d, slotCount } from './fft';
+import { useNative, nativeGradWProducts } from './native';
 import { scratchOf, scrB, scrP, scrS, scrRest, prepareLanes, transformChannels, storeQuads, convProducts, inverseOutputs } from './fftconv';
 
 /**
@@ -31,6 +32,10 @@ export function fftGradWTask(job: usize, t: i32, thread: i32): void {
   const C = Pm(job, 4), O = Pm(job, 5), Tn = Pm(job, 6), Fq = Pm(job, 7), qPer = Pm(job, 8), TnS = Pm(job, 12);
   const q0 = t * qPer, q1 = imin(Fq, q0 + qPer);
   const txB = PU(job, 9), tdB = PU(job, 10), acc = Pm(job, 11) != 0;
+  if (useNative) {
+    nativeGradWProducts(Xs, DYs, Racc, C, O, Tn, TnS, txB, tdB, q0, q1, acc ? 1 : 0);
+    return;
+  }
   // With `ahead`, lines of the next quad are touched before each tile loop: a quad's spectra
   // are contiguous but the tile loop strides through them, so a first pass from memory waits
   // on every line (products at ~60% of their in-cache speed once the chunk outgrows the L2

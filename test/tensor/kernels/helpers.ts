@@ -38,13 +38,13 @@ export function relErr(ref: Float32Array, got: Float32Array, n?: number): number
 }
 
 /** A factory of wasm backends that are all disposed when the test file ends. */
-export function wasmBackendFactory(): (threads: number, relaxedSimd: boolean) => Promise<WasmBackend> {
+export function wasmBackendFactory(): (threads: number, relaxedSimd: boolean, nativeProducts?: boolean) => Promise<WasmBackend> {
   const backends: WasmBackend[] = [];
   after(() => {
     for (const b of backends) b.dispose();
   });
-  return async (threads, relaxedSimd) => {
-    const b = await createWasmBackend({ threads, relaxedSimd });
+  return async (threads, relaxedSimd, nativeProducts) => {
+    const b = await createWasmBackend({ threads, relaxedSimd, nativeProducts });
     backends.push(b);
     return b;
   };

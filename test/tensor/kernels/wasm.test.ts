@@ -117,7 +117,7 @@ for (const relaxed of [false, true]) {
       }
       assert.equal(b.relaxedSimd, relaxed);
       assert.equal(b.threads, threads);
-      assert.match(b.name, new RegExp(`^wasm-${relaxed ? 'relaxed-simd' : 'simd'} x${threads}$`));
+      assert.match(b.name, new RegExp(`^wasm-${relaxed ? 'relaxed-simd(\\+avx2)?' : 'simd'} x${threads}$`));
       checkAll(b, 'direct');
       checkAll(b, 'fft');
     });

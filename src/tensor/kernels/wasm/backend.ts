@@ -34,6 +34,12 @@ export interface WasmBackendOptions {
   threads?: number;
   /** Use the relaxed-SIMD (fused multiply-add) build where the runtime validates it (default true). */
   relaxedSimd?: boolean;
+  /**
+   * Run the FFT convolutions' products as native AVX2 code where the host has it (Node.js on
+   * x86-64, after `npm run build:native`; native-products.ts): default true. Bit-identical to the
+   * relaxed-SIMD build, which it needs. PYRAMIDFLOW_NATIVE=0 turns it off for the API and CLI.
+   */
+  nativeProducts?: boolean;
   /** Force one convolution algorithm (tests, benchmarks); default: chosen per shape. */
   algorithm?: ConvAlgorithm | 'auto';
   /** Host services; default: Node.js. */
@@ -50,6 +56,8 @@ export class WasmBackend implements KernelBackend {
   readonly name: string;
   readonly threads: number;
   readonly relaxedSimd: boolean;
+  /** Whether the FFT products run as native code (WasmBackendOptions.nativeProducts). */
+  readonly nativeProducts: boolean;
   /** Resident tensors: arrays in the shared memory, which the kernels use without copies. */
   readonly floatAllocator: FloatAllocator;
   private readonly pool: ThreadPool;
@@ -64,7 +72,7 @@ export class WasmBackend implements KernelBackend {
   private readonly force: ConvAlgorithm | undefined;
   private disposed = false;
 
-  constructor(memory: WebAssembly.Memory, pool: ThreadPool, relaxed: boolean, force: ConvAlgorithm | undefined, maxPages = MAX_PAGES) {
+  constructor(memory: WebAssembly.Memory, pool: ThreadPool, relaxed: boolean, force: ConvAlgorithm | undefined, maxPages = MAX_PAGES, native = false) {
     this.pool = pool;
     this.k = new KernelCalls(memory, pool, new Heap(memory, HEAP_OFFSET, maxPages));
     this.floatAllocator = residentAllocator(this.k);
@@ -78,7 +86,8 @@ export class WasmBackend implements KernelBackend {
     this.threads = pool.threads;
     this.relaxedSimd = relaxed;
     this.force = force;
-    this.name = `wasm-${relaxed ? 'relaxed-simd' : 'simd'} x${pool.threads}`;
+    this.nativeProducts = native;
+    this.name = `wasm-${relaxed ? 'relaxed-simd' : 'simd'}${native ? '+avx2' : ''} x${pool.threads}`;
   }
 
   /**
@@ -318,7 +327,7 @@ export class WasmBackend implements KernelBackend {
 export async function createWasmBackend(opts: WasmBackendOptions = {}): Promise<WasmBackend> {
   const platform = opts.platform ?? (await nodePlatform());
   const threads = Math.max(1, Math.floor(opts.threads ?? platform.cpuCount()));
-  const { memory, pool, relaxed, maxPages } = await loadKernels(platform, threads, opts.relaxedSimd !== false);
+  const loaded = await loadKernels(platform, threads, opts.relaxedSimd !== false, opts.nativeProducts !== false);
   const force = opts.algorithm && opts.algorithm !== 'auto' ? opts.algorithm : undefined;
-  return new WasmBackend(memory, pool, relaxed, force, maxPages);
+  return new WasmBackend(loaded.memory, loaded.pool, loaded.relaxed, force, loaded.maxPages, loaded.native);
 }

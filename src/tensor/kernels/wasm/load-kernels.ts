@@ -6,6 +6,7 @@
 import type { Platform } from './platform.js';
 import { ThreadPool, HEAP_OFFSET } from './pool.js';
 import { PROTOCOL_HASH } from './kernel-ids.js';
+import { kernelImports } from './native-products.js';
 
 const PAGE = 65536;
 /** The memory's maximum in pages (4 GiB); runtimes that refuse it get 1 GiB. */
@@ -16,10 +17,12 @@ export interface LoadedKernels {
   pool: ThreadPool;
   /** Whether the relaxed-SIMD build runs. */
   relaxed: boolean;
+  /** Whether its products run as native code (native-products.ts). */
+  native: boolean;
   maxPages: number;
 }
 
-export async function loadKernels(platform: Platform, threads: number, relaxedSimd: boolean): Promise<LoadedKernels> {
+export async function loadKernels(platform: Platform, threads: number, relaxedSimd: boolean, nativeProducts = true): Promise<LoadedKernels> {
   let relaxed = false;
   let module: WebAssembly.Module | undefined;
   if (relaxedSimd) {
@@ -44,7 +47,9 @@ export async function loadKernels(platform: Platform, threads: number, relaxedSi
     maxPages = 16384;
     memory = new WebAssembly.Memory({ initial, maximum: maxPages, shared: true });
   }
-  const instance = await WebAssembly.instantiate(module, { env: { memory } });
+  // Native products reproduce the relaxed build's fused multiply-adds, not the plain build's.
+  const native = relaxed && nativeProducts ? platform.loadNativeProducts?.() : undefined;
+  const instance = await WebAssembly.instantiate(module, { env: kernelImports(memory, native?.products ?? null) });
   // A module built from another table would run the wrong kernel for an id: refuse it.
   const built = (instance.exports.kernelProtocol as (() => number) | undefined)?.();
   if (built !== PROTOCOL_HASH) {
@@ -55,6 +60,7 @@ export async function loadKernels(platform: Platform, threads: number, relaxedSi
   }
   const runTask = instance.exports.runTask as (job: number, task: number, thread: number) => void;
   (instance.exports.initTables as () => void)();
-  const pool = await ThreadPool.create(platform, module, memory, runTask, threads, relaxed);
-  return { memory, pool, relaxed, maxPages };
+  (instance.exports.setNativeProducts as (on: number) => void)(native ? 1 : 0);
+  const pool = await ThreadPool.create(platform, module, memory, runTask, threads, relaxed, native?.path);
+  return { memory, pool, relaxed, native: native !== undefined, maxPages };
 }

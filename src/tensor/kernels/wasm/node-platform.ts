@@ -5,6 +5,7 @@
  * not with platform.ts's types: that import would make a cycle; platform.ts checks the result.)
  */
 import { WORKER_MAIN } from './worker-source.js';
+import type { NativeProducts } from './native-products.js';
 
 /** The Node.js platform: worker_threads, fs, v8 flags (Node's modules imported when it is made). */
 export async function createNodePlatform(): Promise<{
@@ -12,14 +13,16 @@ export async function createNodePlatform(): Promise<{
   enableRelaxedSimd(): void;
   loadWasm(name: string): Promise<Uint8Array<ArrayBuffer>>;
   spawnWorker(data: { relaxed: boolean }): Promise<{ terminate(): void }>;
+  loadNativeProducts(): { path: string; products: NativeProducts } | undefined;
 }> {
-  const [{ Worker }, fs, path, url, os, v8] = await Promise.all([
+  const [{ Worker }, fs, path, url, os, v8, { createRequire }] = await Promise.all([
     import('node:worker_threads'),
     import('node:fs'),
     import('node:path'),
     import('node:url'),
     import('node:os'),
     import('node:v8'),
+    import('node:module'),
   ]);
 
   /** Walks up from this module to the package root (the folder with package.json and build/). */
@@ -44,7 +47,7 @@ export async function createNodePlatform(): Promise<{
     "const { workerData, parentPort } = require('node:worker_threads');",
     "if (workerData.relaxed) require('node:v8').setFlagsFromString('--experimental-wasm-relaxed-simd');",
     WORKER_MAIN,
-    "workerMain(workerData, () => parentPort.postMessage('ready'));",
+    "workerMain(workerData, () => parentPort.postMessage('ready'), workerData.native ? require(workerData.native) : null);",
   ].join('\n');
 
   return {
@@ -60,6 +63,18 @@ export async function createNodePlatform(): Promise<{
         return await fs.promises.readFile(file);
       } catch (e) {
         throw new Error(`wasm kernels not found at ${file}: run \`npm run build:wasm\` (${(e as Error).message})`);
+      }
+    },
+    loadNativeProducts(): { path: string; products: NativeProducts } | undefined {
+      // build/native-products-linux-x64.node, from `npm run build:native` (scripts/build-native.mjs)
+      const file = path.join(findBuildDir(), `native-products-${process.platform}-${process.arch}.node`);
+      if (!fs.existsSync(file)) return undefined;
+      try {
+        const products = createRequire(import.meta.url)(file) as NativeProducts;
+        return products.supported() ? { path: file, products } : undefined;
+      } catch {
+        // built for another Node-API or libc: the wasm products run instead
+        return undefined;
       }
     },
     spawnWorker(data: { relaxed: boolean }): Promise<{ terminate(): void }> {

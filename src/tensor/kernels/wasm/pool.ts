@@ -46,11 +46,12 @@ export class ThreadPool {
     runTask: RunTask,
     threads: number,
     relaxed: boolean,
+    native?: string,
   ): Promise<ThreadPool> {
     const spin = 20000;
     const workers = await Promise.all(
       Array.from({ length: Math.max(0, threads - 1) }, (_, i) =>
-        platform.spawnWorker({ module, memory, ctrl: CTRL_OFFSET, job: JOB_OFFSET, id: i + 1, spin, relaxed }),
+        platform.spawnWorker({ module, memory, ctrl: CTRL_OFFSET, job: JOB_OFFSET, id: i + 1, spin, relaxed, ...(native ? { native } : {}) }),
       ),
     );
     return new ThreadPool(memory, runTask, workers);

@@ -1,16 +1,20 @@
 /**
  * The body of a kernel worker, as source text: run with `eval` by worker_threads (the same
  * text works from tsx and from compiled dist/, with no file to locate), or by a browser
- * Worker from a Blob. It defines workerMain(data, ready): instantiate the kernels over the
- * shared memory, then loop: sleep on the job counter, claim tasks, report completion.
+ * Worker from a Blob. It defines workerMain(data, ready, native): instantiate the kernels over the
+ * shared memory (with the native products where the host loaded them, native-products.ts), then
+ * loop: sleep on the job counter, claim tasks, report completion.
  *
  * Control words (Int32 at data.ctrl): 0 job sequence, 1 workers still busy, 2 next task,
  * 3 task count, 4 shutdown, 5 a task failed in a worker. See pool.ts for the other side.
  */
+import { kernelImports, missingNativeProducts } from './native-products.js';
+
 // biome-ignore lint/complexity/noUselessStringRaw: the worker's source is kept raw so that a backslash added later stays literal
 export const WORKER_MAIN = String.raw`
-function workerMain(data, ready) {
-  const inst = new WebAssembly.Instance(data.module, { env: { memory: data.memory } });
+function workerMain(data, ready, native) {
+  const inst = new WebAssembly.Instance(data.module, { env: kernelImports(data.memory, native || null) });
+  inst.exports.setNativeProducts(native ? 1 : 0);
   const runTask = inst.exports.runTask;
   const ctrl = new Int32Array(data.memory.buffer, data.ctrl, 16);
   const job = data.job, id = data.id, spin = data.spin;
@@ -38,4 +42,6 @@ function workerMain(data, ready) {
     if (Atomics.sub(ctrl, 1, 1) === 1) Atomics.notify(ctrl, 1);
   }
 }
+${kernelImports.toString()}
+${missingNativeProducts.toString()}
 `;

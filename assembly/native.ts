@@ -1,0 +1,37 @@
+// Products done by native code (native/products.c) when the host provides it: Node.js on
+// x86-64 with AVX2 and FMA, with the relaxed-SIMD build only, whose results it reproduces bit
+// for bit. The host always supplies the two imports; without native code they are stubs that
+// throw, and `useNative` stays false. It is per instance: every thread sets its own.
+
+// @ts-ignore: decorator
+@external("env", "convProducts")
+declare function convProductsImport(x0: usize, Ws: usize, Ys: usize, F: i32, R: i32, Lq: i32, o0: i32, o1: i32, memBytes: usize): void;
+
+// @ts-ignore: decorator
+@external("env", "gradWProducts")
+declare function gradWProductsImport(Xs: usize, DYs: usize, Racc: usize, C: i32, O: i32, Tn: i32, TnS: i32, txB: usize, tdB: usize,
+  q0: i32, q1: i32, accumulate: i32, memBytes: usize): void;
+
+/** Bytes of the memory now: the native code checks every array against it. */
+// @ts-ignore: decorator
+@inline function memoryBytes(): usize {
+  return <usize>memory.size() << 16;
+}
+
+// @ts-ignore: decorator
+@inline export function nativeConvProducts(x0: usize, Ws: usize, Ys: usize, F: i32, R: i32, Lq: i32, o0: i32, o1: i32): void {
+  convProductsImport(x0, Ws, Ys, F, R, Lq, o0, o1, memoryBytes());
+}
+
+// @ts-ignore: decorator
+@inline export function nativeGradWProducts(Xs: usize, DYs: usize, Racc: usize, C: i32, O: i32, Tn: i32, TnS: i32, txB: usize, tdB: usize,
+  q0: i32, q1: i32, accumulate: i32): void {
+  gradWProductsImport(Xs, DYs, Racc, C, O, Tn, TnS, txB, tdB, q0, q1, accumulate, memoryBytes());
+}
+
+export let useNative: bool = false;
+
+/** Turns the native products on (1) or off (0) for this instance. */
+export function setNativeProducts(on: i32): void {
+  useNative = on != 0;
+}

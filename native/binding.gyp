@@ -1,0 +1,10 @@
+{
+  "targets": [
+    {
+      "target_name": "products",
+      "sources": ["products.c"],
+      "cflags": ["-O3", "-ffp-contract=off", "-fno-strict-aliasing"],
+      "conditions": [["target_arch!='x64'", {"type": "none"}]]
+    }
+  ]
+}

@@ -1,0 +1,32 @@
+/**
+ * The optional native products (native/products.c): the FFT convolutions' two product loops in
+ * AVX2 + FMA code, which the relaxed-SIMD kernels call through two imports instead of running
+ * their own 128-bit loops. Bit-identical to that build; Node.js on x86-64 only (the browser and
+ * other hosts pass `null` and get stubs that are never called).
+ */
+
+/** The addon (build/native-products-<platform>-<arch>.node). */
+export interface NativeProducts {
+  /** Whether this processor has AVX2 and FMA. */
+  supported(): boolean;
+  /** The two imports, over the shared memory `view` is on (its address is kept: shared memories never move). */
+  bind(view: Uint8Array): { convProducts: (...args: number[]) => void; gradWProducts: (...args: number[]) => void };
+}
+
+/**
+ * The imports of one kernel instance: the shared memory and the two product functions (native,
+ * or stubs that throw). worker-source.ts embeds the text of this function and of the stub, so
+ * that workers build their imports with the same code: neither may use names from outside.
+ */
+export function kernelImports(memory: WebAssembly.Memory, native: NativeProducts | null): WebAssembly.ModuleImports {
+  const env: WebAssembly.ModuleImports = native
+    ? native.bind(new Uint8Array(memory.buffer))
+    : { convProducts: missingNativeProducts, gradWProducts: missingNativeProducts };
+  env.memory = memory;
+  return env;
+}
+
+/** The imports without native code: the kernels call them only after setNativeProducts(1). */
+export function missingNativeProducts(): never {
+  throw new Error('native products called, but none are loaded');
+}

@@ -1,0 +1,147 @@
+/**
+ * The native products (native/products.c, src/tensor/kernels/wasm/native-products.ts) against
+ * the relaxed-SIMD build's own product loops: every FFT pass (forward, gradient of input,
+ * gradient of weights, both gradients at once) gives the same bits with and without them, on
+ * every tile size, both job structures, the weight gradient in one chunk and in many
+ * (accumulating), odd channel counts (a lone output pair, a lone input channel), 1 and 2
+ * threads. The relaxed build itself is checked against the JS reference in wasm.test.ts (which
+ * runs with the native products where they load, and without). Also: the addon refuses
+ * arrays outside the memory and bad arguments, and PYRAMIDFLOW_NATIVE=0 turns it off.
+ *
+ * Without the built addon (`npm run build:native`) or AVX2 these tests are skipped with a
+ * reason, except under CI, where .ci/run builds it and they must run.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { rng, randomArray, wasmBackendFactory } from './helpers.js';
+import type { ConvShape } from '../../../src/tensor/kernels/backend.js';
+import type { WasmBackend } from '../../../src/tensor/kernels/wasm/backend.js';
+import { nodePlatform } from '../../../src/tensor/kernels/wasm/platform.js';
+
+const make = wasmBackendFactory();
+const platform = await nodePlatform();
+const addon = platform.loadNativeProducts?.();
+const skip = addon || process.env.CI ? false : 'the native products are not built (npm run build:native) or this processor lacks AVX2 + FMA: SKIPPED';
+if (skip) console.log(`# ${skip}`);
+
+function shape(batch: number, inChannels: number, outChannels: number, height: number, width: number, kernel: number): ConvShape {
+  return { batch, inChannels, outChannels, height, width, kernel };
+}
+
+/** y, dx, dw, and dx, dw of the fused backward, of one shape on one backend (FFT forced). */
+function passes(b: WasmBackend, s: ConvShape, seed: number): Float32Array[] {
+  const next = rng(seed);
+  const { batch: N, inChannels: C, outChannels: O, height: H, width: W, kernel: K } = s;
+  const x = randomArray(N * C * H * W, next),
+    w = randomArray(O * C * K * K, next),
+    dy = randomArray(N * O * H * W, next);
+  const y = new Float32Array(N * O * H * W),
+    dx = new Float32Array(N * C * H * W),
+    dw = new Float32Array(O * C * K * K),
+    dx2 = new Float32Array(dx.length),
+    dw2 = new Float32Array(dw.length);
+  b.forceAlgorithm = 'fft';
+  try {
+    b.conv2d(x, w, s, y);
+    b.conv2dGradInput(dy, w, s, dx);
+    b.conv2dGradWeight(x, dy, s, dw);
+    b.conv2dBackward(x, dy, w, s, dx2, dw2);
+  } finally {
+    b.forceAlgorithm = undefined;
+  }
+  return [y, dx, dw, dx2, dw2];
+}
+
+const SHAPES = [
+  shape(2, 16, 32, 64, 64, 7), // the model's shape: 16 output pairs, 5 blocks of 3 and one of 1
+  shape(1, 3, 5, 45, 37, 7), // odd channels: an output pair padded, a lone input channel
+  shape(2, 9, 10, 53, 27, 7),
+  shape(1, 1, 2, 30, 30, 5),
+];
+
+/** Sets one variant of the FFT jobs on a backend. */
+type Variant = { label: string; set(b: WasmBackend): void };
+const VARIANTS: Variant[] = [
+  {
+    label: 'default',
+    set: (b) => {
+      b.forceTile = undefined;
+      b.fftMode = 'auto';
+      b.gradWeightChunkBytes = 16 << 20;
+    },
+  },
+  ...[16, 32, 64].map((tile) => ({ label: `tile ${tile}`, set: (b: WasmBackend) => void (b.forceTile = tile) })),
+  { label: 'separate jobs', set: (b) => void (b.fftMode = 'separate') },
+  { label: 'fused jobs', set: (b) => void (b.fftMode = 'fused') },
+  // one tile group per chunk: the weight-gradient products accumulate into earlier chunks' sums
+  { label: 'many chunks', set: (b) => void (b.gradWeightChunkBytes = 1) },
+];
+
+const NAMES = ['conv2d', 'conv2dGradInput', 'conv2dGradWeight', 'conv2dBackward dx', 'conv2dBackward dw'];
+
+for (const threads of [1, 2]) {
+  test(`native products, ${threads} thread(s): the same bits as the relaxed-SIMD build's own loops`, { skip }, async () => {
+    const native = await make(threads, true, true);
+    const plain = await make(threads, true, false);
+    assert.ok(native.relaxedSimd && native.nativeProducts, `native products did not load: ${native.name}`);
+    assert.equal(native.name, `wasm-relaxed-simd+avx2 x${threads}`);
+    assert.equal(plain.nativeProducts, false);
+    assert.equal(plain.name, `wasm-relaxed-simd x${threads}`);
+    let compared = 0;
+    for (const variant of VARIANTS) {
+      variant.set(native);
+      variant.set(plain);
+      for (const [i, s] of SHAPES.entries()) {
+        if (native.forceTile !== undefined && s.kernel > native.forceTile - 3) continue;
+        const a = passes(native, s, 100 + i);
+        const b = passes(plain, s, 100 + i);
+        for (let k = 0; k < a.length; k++) {
+          const label = `${NAMES[k]}, ${variant.label}, ${JSON.stringify(s)}`;
+          assert.ok(
+            a[k]!.every((v) => Number.isFinite(v)),
+            `${label}: not finite`,
+          );
+          assert.ok(Buffer.from(a[k]!.buffer).equals(Buffer.from(b[k]!.buffer)), `${label}: native and wasm products differ`);
+          compared++;
+        }
+      }
+    }
+    assert.ok(compared >= 100, `only ${compared} outputs compared`);
+  });
+}
+
+test('native products: arrays outside the memory and bad arguments are refused, not run', { skip }, () => {
+  assert.ok(addon);
+  const memory = new WebAssembly.Memory({ initial: 2, maximum: 16, shared: true });
+  const { convProducts, gradWProducts } = addon.products.bind(new Uint8Array(memory.buffer));
+  const bytes = memory.buffer.byteLength;
+  // F=1, R=1, Lq=2: x (32 bytes) at 0, the filter pair (16) at 64, 2 outputs (64) at 128
+  const f = new Float32Array(memory.buffer);
+  f.set([1, 2, 3, 4, 5, 6, 7, 8], 0);
+  f.set([2, 0, 0, 1], 16);
+  convProducts(0, 64, 128, 1, 1, 2, 0, 2, bytes);
+  // (x) * 2 and (x) * i: re -xi, im xr
+  assert.deepEqual(Array.from(f.subarray(32, 48)), [2, 4, 6, 8, 10, 12, 14, 16, -5, -6, -7, -8, 1, 2, 3, 4]);
+  assert.throws(() => convProducts(0, 64, bytes - 32, 1, 1, 2, 0, 2, bytes), /outside the kernels' memory/);
+  assert.throws(() => convProducts(0, 64, 128, 1, 1, 2, 0, 2), /wrong number of arguments/);
+  assert.throws(() => convProducts(0, 64, 128, 1, 1, 2, 0, 4, bytes), /bad convolution shape/);
+  assert.throws(() => gradWProducts(0, 0, 0, 1, 1, 4, 4, 32, 32, 0, 200000, 0, bytes), /outside the kernels' memory/);
+  assert.throws(() => addon.products.bind(new Float32Array(4) as unknown as Uint8Array), /Uint8Array/);
+});
+
+test('native products: PYRAMIDFLOW_NATIVE=0 turns them off for the API', { skip }, async () => {
+  const { ensureBackend } = await import('../../../src/api/runtime.js');
+  const before = process.env.PYRAMIDFLOW_NATIVE;
+  try {
+    process.env.PYRAMIDFLOW_NATIVE = '0';
+    assert.equal(await ensureBackend(1), 'wasm-relaxed-simd x1');
+    delete process.env.PYRAMIDFLOW_NATIVE;
+    assert.equal(await ensureBackend(1), 'wasm-relaxed-simd+avx2 x1');
+  } finally {
+    if (before === undefined) delete process.env.PYRAMIDFLOW_NATIVE;
+    else process.env.PYRAMIDFLOW_NATIVE = before;
+    const { setBackend } = await import('../../../src/tensor/index.js');
+    const { JsBackend } = await import('../../../src/tensor/kernels/js/conv.js');
+    setBackend(new JsBackend());
+  }
+});
