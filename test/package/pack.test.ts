@@ -138,14 +138,17 @@ describe('the package as users get it', () => {
       'source maps are shipped',
     );
     const top = new Set(['LICENSE', 'README.md', 'package.json']);
-    const stray = files.filter((f) => !top.has(f) && !/^(bin\/|dist\/src\/|dist\/browser\/|dist\/app\/|build\/[^/]+\.wasm$)/.test(f));
-    assert.deepEqual(stray, [], 'files outside bin/, dist/src/, dist/browser/, dist/app/ and build/*.wasm');
+    const stray = files.filter((f) => !top.has(f) && !/^(bin\/|dist\/src\/|dist\/browser\/|dist\/app\/|build\/[^/]+\.(wasm|node)$)/.test(f));
+    assert.deepEqual(stray, [], 'files outside bin/, dist/src/, dist/browser/, dist/app/, build/*.wasm and build/*.node');
+    // the native products built here (npm run build:native; CI requires them) travel with the kernels
+    const native = `build/native-products-${process.platform}-${process.arch}.node`;
     const needed = [
       'LICENSE',
       'README.md',
       'package.json',
       'build/kernels-simd.wasm',
       'build/kernels-relaxed.wasm',
+      ...(existsSync(join(root, native)) ? [native] : []),
       'dist/src/index.js',
       'dist/src/index.d.ts',
       'dist/src/cli/main.js', // what bin/pyramidflow.js imports
