@@ -154,6 +154,10 @@ TARGET static void gradWProducts(uint8_t *mem, uint32_t Xs, uint32_t DYs, uint32
 
 // ---- Node-API glue ----------------------------------------------------------------------
 
+/** Threads that have called a product function (threadsUsed(): tests check that workers do). */
+static int threadsUsed = 0;
+static __thread int calledHere = 0;
+
 /**
  * Reads the call's argc numbers (the last is the memory's current size in bytes, which the
  * kernels pass); returns the memory's base (bound by bind()), or NULL with an exception pending.
@@ -175,6 +179,10 @@ static uint8_t *readArgs(napi_env env, napi_callback_info info, size_t argc, dou
     if (out[i] < 0) out[i] += 4294967296.0;
   }
   *memBytes = (size_t)out[argc - 1];
+  if (!calledHere) {
+    calledHere = 1;
+    __atomic_add_fetch(&threadsUsed, 1, __ATOMIC_RELAXED);
+  }
   return (uint8_t *)base;
 }
 
@@ -222,6 +230,14 @@ static napi_value GradWProducts(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/** threadsUsed(): how many threads of this process have run a product function so far. */
+static napi_value ThreadsUsed(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value v;
+  napi_create_int32(env, __atomic_load_n(&threadsUsed, __ATOMIC_RELAXED), &v);
+  return v;
+}
+
 /** supported(): whether this processor runs the AVX2 + FMA code. */
 static napi_value Supported(napi_env env, napi_callback_info info) {
   (void)info;
@@ -259,6 +275,7 @@ NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
     {"bind", NULL, Bind, NULL, NULL, NULL, napi_default, NULL},
     {"supported", NULL, Supported, NULL, NULL, NULL, napi_default, NULL},
+    {"threadsUsed", NULL, ThreadsUsed, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

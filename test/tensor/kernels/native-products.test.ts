@@ -4,7 +4,7 @@
  * gradient of weights, both gradients at once) gives the same bits with and without them, on
  * every tile size, both job structures, the weight gradient in one chunk and in many
  * (accumulating), odd channel counts (a lone output pair, a lone input channel), 1 and 2
- * threads. The relaxed build itself is checked against the JS reference in wasm.test.ts (which
+ * threads (and on the worker as well as the calling thread). The relaxed build itself is checked against the JS reference in wasm.test.ts (which
  * runs with the native products where they load, and without). Also: the addon refuses
  * arrays outside the memory and bad arguments, and PYRAMIDFLOW_NATIVE=0 turns it off.
  *
@@ -107,6 +107,8 @@ for (const threads of [1, 2]) {
       }
     }
     assert.ok(compared >= 100, `only ${compared} outputs compared`);
+    // the workers ran them too (each thread instance turns them on for itself)
+    if (threads === 2) assert.ok(addon!.products.threadsUsed() >= 2, `native products ran on ${addon!.products.threadsUsed()} thread(s)`);
   });
 }
 

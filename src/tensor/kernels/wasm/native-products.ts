@@ -9,6 +9,8 @@
 export interface NativeProducts {
   /** Whether this processor has AVX2 and FMA. */
   supported(): boolean;
+  /** How many threads of this process have run a product function so far (tests). */
+  threadsUsed(): number;
   /** The two imports, over the shared memory `view` is on (its address is kept: shared memories never move). */
   bind(view: Uint8Array): { convProducts: (...args: number[]) => void; gradWProducts: (...args: number[]) => void };
 }
