@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- kernels [--runs N] [--threads N] [--no-relaxed] [--algorithm direct|fft|auto] [--profile] [--copies]`
+ * `npm run bench -- kernels [--runs N] [--threads N] [--no-relaxed] [--no-native] [--algorithm direct|fft|auto] [--profile] [--copies]`
  *
  * Effective GFLOP/s (2*N*H*W*Cin*Cout*k*k per pass, whatever the algorithm really does) of the
  * wasm convolution kernels on the default model's 7x7 shapes (batch 2): one thread and all
@@ -20,12 +20,13 @@ import { JsBackend } from '../src/tensor/kernels/js/conv.js';
 import { createWasmBackend, KERNEL_NAMES, type ConvPass, type WasmBackend } from '../src/tensor/kernels/wasm/backend.js';
 import { countOption, median, peakRssMb, UsageError } from './_util.js';
 
-export const usage = 'npm run bench -- kernels [--runs N] [--threads N] [--no-relaxed] [--algorithm direct|fft|auto] [--profile] [--copies]';
+export const usage = 'npm run bench -- kernels [--runs N] [--threads N] [--no-relaxed] [--no-native] [--algorithm direct|fft|auto] [--profile] [--copies]';
 
 interface Options {
   runs: number;
   threads: number;
   relaxed: boolean;
+  native: boolean;
   algorithm: 'auto' | 'direct' | 'fft';
   profile: boolean;
   /** Arrays on the JS heap, copied in and out by every call (as before resident tensors). */
@@ -33,12 +34,13 @@ interface Options {
 }
 
 function parse(args: string[]): Options {
-  const o: Options = { runs: 7, threads: os.availableParallelism(), relaxed: true, algorithm: 'auto', profile: false, copies: false };
+  const o: Options = { runs: 7, threads: os.availableParallelism(), relaxed: true, native: process.env.PYRAMIDFLOW_NATIVE !== '0', algorithm: 'auto', profile: false, copies: false };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a === '--runs') o.runs = countOption('--runs', args[++i]);
     else if (a === '--threads') o.threads = countOption('--threads', args[++i]);
     else if (a === '--no-relaxed') o.relaxed = false;
+    else if (a === '--no-native') o.native = false;
     else if (a === '--algorithm') {
       const v = args[++i];
       if (v !== 'direct' && v !== 'fft' && v !== 'auto') throw new UsageError(`--algorithm must be direct, fft or auto, got '${v ?? ''}'`);
@@ -182,8 +184,8 @@ const label = (s: ConvShape): string => `${s.inChannels}->${s.outChannels} @${s.
 export async function run(args: string[]): Promise<void> {
   const o = parse(args);
   const algorithm = o.algorithm;
-  const one = await createWasmBackend({ threads: 1, relaxedSimd: o.relaxed, algorithm });
-  const many = o.threads > 1 ? await createWasmBackend({ threads: o.threads, relaxedSimd: o.relaxed, algorithm }) : undefined;
+  const one = await createWasmBackend({ threads: 1, relaxedSimd: o.relaxed, nativeProducts: o.native, algorithm });
+  const many = o.threads > 1 ? await createWasmBackend({ threads: o.threads, relaxedSimd: o.relaxed, nativeProducts: o.native, algorithm }) : undefined;
   try {
     console.log(
       `wasm kernels: ${one.name}${many ? ` / ${many.name}` : ''}; k 7, batch 2; effective GFLOP/s = 2*N*H*W*Cin*Cout*k*k / time; median of ${o.runs} runs after 2 warm-up`,
