@@ -8,6 +8,7 @@
 // simply the bit-reversed one, the same for images, filters and products.
 import { madd, nmadd, ld, st, splat } from './simd';
 import { fftDIF16, fftDIF32, fftDIF64, fftDIT16, fftDIT32, fftDIT64 } from './fft-codelets';
+import { useNative, nativeFwd2d, nativeInv2d } from './native';
 
 /** Tables live in the pool's low page (see pool.ts): written once by initTables(). */
 const TAB: usize = 65536 + 4096;
@@ -202,6 +203,10 @@ export function fftDITLoop(p: usize, T: i32): void {
  * v = 0..T/2. P is a T-element work array. B is destroyed.
  */
 export function fwd2d(B: usize, P: usize, S: usize, T: i32, mAct: i32): void {
+  if (useNative && T >= 16) {
+    nativeFwd2d(B, P, S, T, mAct);
+    return;
+  }
   const half = T >> 1;
   const rowB = <usize>T << 5;
   for (let m = 0; m < mAct; m++) fftDIF(B + <usize>m * rowB, T);
@@ -251,6 +256,10 @@ export function fwd2d(B: usize, P: usize, S: usize, T: i32, mAct: i32): void {
  * for the row pairs m < mOut: B[m][j] = (row 2m, row 2m+1) at column j.
  */
 export function inv2d(S: usize, B: usize, P: usize, T: i32, mOut: i32): void {
+  if (useNative && T >= 16) {
+    nativeInv2d(S, B, P, T, mOut);
+    return;
+  }
   const half = T >> 1;
   const colB = <usize>T << 5;
   const rowB = <usize>T << 5;

@@ -29,6 +29,24 @@ declare function gradWProductsImport(Xs: usize, DYs: usize, Racc: usize, C: i32,
   gradWProductsImport(Xs, DYs, Racc, C, O, Tn, TnS, txB, tdB, q0, q1, accumulate, memoryBytes());
 }
 
+// @ts-ignore: decorator
+@external("env", "fwd2d")
+declare function fwd2dImport(B: usize, P: usize, S: usize, T: i32, mAct: i32, memBytes: usize): void;
+
+// @ts-ignore: decorator
+@external("env", "inv2d")
+declare function inv2dImport(S: usize, B: usize, P: usize, T: i32, mOut: i32, memBytes: usize): void;
+
+// @ts-ignore: decorator
+@inline export function nativeFwd2d(B: usize, P: usize, S: usize, T: i32, mAct: i32): void {
+  fwd2dImport(B, P, S, T, mAct, memoryBytes());
+}
+
+// @ts-ignore: decorator
+@inline export function nativeInv2d(S: usize, B: usize, P: usize, T: i32, mOut: i32): void {
+  inv2dImport(S, B, P, T, mOut, memoryBytes());
+}
+
 export let useNative: bool = false;
 
 /** Turns the native products on (1) or off (0) for this instance. */

@@ -34,7 +34,15 @@ interface Options {
 }
 
 function parse(args: string[]): Options {
-  const o: Options = { runs: 7, threads: os.availableParallelism(), relaxed: true, native: process.env.PYRAMIDFLOW_NATIVE !== '0', algorithm: 'auto', profile: false, copies: false };
+  const o: Options = {
+    runs: 7,
+    threads: os.availableParallelism(),
+    relaxed: true,
+    native: process.env.PYRAMIDFLOW_NATIVE !== '0',
+    algorithm: 'auto',
+    profile: false,
+    copies: false,
+  };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a === '--runs') o.runs = countOption('--runs', args[++i]);

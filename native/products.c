@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fft.h"
+
 #define TARGET __attribute__((target("avx2,fma")))
 #define INLINE __attribute__((always_inline)) static inline
 
@@ -186,6 +188,12 @@ static uint8_t *readArgs(napi_env env, napi_callback_info info, size_t argc, dou
   return (uint8_t *)base;
 }
 
+/** Throws `message`; returns NULL for the caller to return. */
+static napi_value fail(napi_env env, const char *message) {
+  napi_throw_error(env, NULL, message);
+  return NULL;
+}
+
 /** Whether [off, off + bytes) lies inside the memory; throws when not. */
 static int inside(napi_env env, double off, double bytes, size_t memBytes) {
   if (off + bytes <= (double)memBytes) return 1;
@@ -238,6 +246,28 @@ static napi_value ThreadsUsed(napi_env env, napi_callback_info info) {
   return v;
 }
 
+/**
+ * fwd2d(B, P, S, T, mAct, memBytes) and inv2d(S, B, P, T, mOut, memBytes) (fft.c): B holds
+ * `rows` row pairs of T elements, P T elements, S the T x T transform's slots.
+ */
+static napi_value transform2d(napi_env env, napi_callback_info info, int inverse) {
+  double a[6];
+  size_t memBytes;
+  uint8_t *mem = readArgs(env, info, 6, a, &memBytes);
+  if (!mem) return NULL;
+  const int T = (int)a[3], rows = (int)a[4];
+  if ((T != 16 && T != 32 && T != 64) || rows < 0 || rows > T / 2) return fail(env, "native products: bad transform shape");
+  const double B = inverse ? a[1] : a[0], S = inverse ? a[0] : a[2];
+  if (!inside(env, B, rows * T * 32.0, memBytes) || !inside(env, S, nativeFftSlots(T) * 32.0, memBytes) || !inside(env, a[inverse ? 2 : 1], T * 32.0, memBytes))
+    return NULL;
+  if (inverse) nativeInv2d(mem, (uint32_t)a[0], (uint32_t)a[1], (uint32_t)a[2], T, rows);
+  else nativeFwd2d(mem, (uint32_t)a[0], (uint32_t)a[1], (uint32_t)a[2], T, rows);
+  return NULL;
+}
+
+static napi_value Fwd2d(napi_env env, napi_callback_info info) { return transform2d(env, info, 0); }
+static napi_value Inv2d(napi_env env, napi_callback_info info) { return transform2d(env, info, 1); }
+
 /** supported(): whether this processor runs the AVX2 + FMA code. */
 static napi_value Supported(napi_env env, napi_callback_info info) {
   (void)info;
@@ -268,6 +298,10 @@ static napi_value Bind(napi_env env, napi_callback_info info) {
   napi_set_named_property(env, obj, "convProducts", fn);
   napi_create_function(env, "gradWProducts", NAPI_AUTO_LENGTH, GradWProducts, data, &fn);
   napi_set_named_property(env, obj, "gradWProducts", fn);
+  napi_create_function(env, "fwd2d", NAPI_AUTO_LENGTH, Fwd2d, data, &fn);
+  napi_set_named_property(env, obj, "fwd2d", fn);
+  napi_create_function(env, "inv2d", NAPI_AUTO_LENGTH, Inv2d, data, &fn);
+  napi_set_named_property(env, obj, "inv2d", fn);
   return obj;
 }
 

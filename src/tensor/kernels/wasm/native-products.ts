@@ -5,6 +5,9 @@
  * other hosts pass `null` and get stubs that are never called).
  */
 
+/** The kernels' imports that native code provides (assembly/native.ts). */
+export type NativeImport = 'convProducts' | 'gradWProducts' | 'fwd2d' | 'inv2d';
+
 /** The addon (build/native-products-<platform>-<arch>.node). */
 export interface NativeProducts {
   /** Whether this processor has AVX2 and FMA. */
@@ -12,7 +15,7 @@ export interface NativeProducts {
   /** How many threads of this process have run a product function so far (tests). */
   threadsUsed(): number;
   /** The two imports, over the shared memory `view` is on (its address is kept: shared memories never move). */
-  bind(view: Uint8Array): { convProducts: (...args: number[]) => void; gradWProducts: (...args: number[]) => void };
+  bind(view: Uint8Array): Record<NativeImport, (...args: number[]) => void>;
 }
 
 /**
@@ -23,7 +26,7 @@ export interface NativeProducts {
 export function kernelImports(memory: WebAssembly.Memory, native: NativeProducts | null): WebAssembly.ModuleImports {
   const env: WebAssembly.ModuleImports = native
     ? native.bind(new Uint8Array(memory.buffer))
-    : { convProducts: missingNativeProducts, gradWProducts: missingNativeProducts };
+    : { convProducts: missingNativeProducts, gradWProducts: missingNativeProducts, fwd2d: missingNativeProducts, inv2d: missingNativeProducts };
   env.memory = memory;
   return env;
 }
