@@ -203,7 +203,7 @@ export function fftDITLoop(p: usize, T: i32): void {
  * v = 0..T/2. P is a T-element work array. B is destroyed.
  */
 export function fwd2d(B: usize, P: usize, S: usize, T: i32, mAct: i32): void {
-  if (useNative && T >= 16) {
+  if (useNative() && T >= 16) {
     nativeFwd2d(B, P, S, T, mAct);
     return;
   }
@@ -256,7 +256,7 @@ export function fwd2d(B: usize, P: usize, S: usize, T: i32, mAct: i32): void {
  * for the row pairs m < mOut: B[m][j] = (row 2m, row 2m+1) at column j.
  */
 export function inv2d(S: usize, B: usize, P: usize, T: i32, mOut: i32): void {
-  if (useNative && T >= 16) {
+  if (useNative() && T >= 16) {
     nativeInv2d(S, B, P, T, mOut);
     return;
   }

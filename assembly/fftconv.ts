@@ -301,7 +301,7 @@ export function fftFilterTask(job: usize, t: i32, thread: i32): void {
  * X holds the R input spectra one after the other (as the transforms write them).
  */
 export function convProducts(x0: usize, Ws: usize, Ys: usize, F: i32, R: i32, Lq: i32, o0: i32, o1: i32): void {
-  if (useNative) {
+  if (useNative()) {
     nativeConvProducts(x0, Ws, Ys, F, R, Lq, o0, o1);
     return;
   }

@@ -32,7 +32,7 @@ export function fftGradWTask(job: usize, t: i32, thread: i32): void {
   const C = Pm(job, 4), O = Pm(job, 5), Tn = Pm(job, 6), Fq = Pm(job, 7), qPer = Pm(job, 8), TnS = Pm(job, 12);
   const q0 = t * qPer, q1 = imin(Fq, q0 + qPer);
   const txB = PU(job, 9), tdB = PU(job, 10), acc = Pm(job, 11) != 0;
-  if (useNative) {
+  if (useNative()) {
     nativeGradWProducts(Xs, DYs, Racc, C, O, Tn, TnS, txB, tdB, q0, q1, acc ? 1 : 0);
     return;
   }

@@ -18,7 +18,6 @@ import {
 } from './kernel-ids';
 export { initTables } from './fft';
 export { kernelProtocol } from './kernel-ids';
-export { setNativeProducts } from './native';
 
 
 export function runTask(job: usize, t: i32, thread: i32): void {

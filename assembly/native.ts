@@ -1,7 +1,9 @@
-// Products done by native code (native/products.c) when the host provides it: Node.js on
-// x86-64 with AVX2 and FMA, with the relaxed-SIMD build only, whose results it reproduces bit
-// for bit. The host always supplies the two imports; without native code they are stubs that
-// throw, and `useNative` stays false. It is per instance: every thread sets its own.
+// Products and 2D transforms of the FFT convolutions done by native code (native/products.c,
+// native/fft.c) when the host provides it: Node.js on x86-64 with AVX2 and FMA, with the
+// relaxed-SIMD build only, whose results it reproduces bit for bit. The host always supplies
+// the imports; without native code they are stubs that throw, and the switch stays 0. The
+// switch is a word of the pool's control block (pool.ts, NATIVE), so that all threads follow
+// one setting and a backend can turn it off and on between calls.
 
 // @ts-ignore: decorator
 @external("env", "convProducts")
@@ -47,9 +49,11 @@ declare function inv2dImport(S: usize, B: usize, P: usize, T: i32, mOut: i32, me
   inv2dImport(S, B, P, T, mOut, memoryBytes());
 }
 
-export let useNative: bool = false;
+/** pool.ts: CTRL_OFFSET + 4 * NATIVE. */
+const NATIVE_SWITCH: usize = 65536 + 4 * 6;
 
-/** Turns the native products on (1) or off (0) for this instance. */
-export function setNativeProducts(on: i32): void {
-  useNative = on != 0;
+/** Whether the native code runs (the pool's switch: the same for every thread of a call). */
+// @ts-ignore: decorator
+@inline export function useNative(): bool {
+  return load<i32>(NATIVE_SWITCH) != 0;
 }

@@ -4,7 +4,8 @@
  * as `pyramidflow train`, with a breakdown by operation and the peak memory of the process.
  * --compare alternates plain and memory-saving steps, step by step, and prints both medians and
  * their ratio: on a shared machine whose speed drifts, the two then see the same machine (peak
- * memory is then the plain mode's: measure each mode alone for that).
+ * memory is then the plain mode's: measure each mode alone for that). --compare-native
+ * alternates steps with the native code (native-products.ts) on and off in the same way.
  */
 import { parseArgs } from 'node:util';
 import { resolveConfig } from '../src/flow/config.js';
@@ -15,16 +16,18 @@ import { ensureBackend } from '../src/api/runtime.js';
 import { numberDefault, resolveSaveMemory } from '../src/api/options.js';
 import { setProfiling, profileTotals, Tensor, backend } from '../src/tensor/index.js';
 import { Random } from '../src/util/random.js';
-import { countOption, median, peakRssMb, wasmMemoryMb } from './_util.js';
+import { countOption, median, peakRssMb, UsageError, wasmMemoryMb } from './_util.js';
+import { WasmBackend } from '../src/tensor/kernels/wasm/backend.js';
 import { MODEL_OPTIONS, modelOptionsFrom, printBreakdown, tableArgs, tableHelp, tableUsage, tableValues } from './_model-args.js';
 
 /** The options of `pyramidflow train` this benchmark takes (the option table's). */
 const TRAIN_OPTIONS = [...MODEL_OPTIONS, 'batch', 'saveMemory', 'threads'];
 
-export const usage = `npm run bench -- train ${tableUsage('train', TRAIN_OPTIONS)} [--steps N] [--compare] [--json]`;
+export const usage = `npm run bench -- train ${tableUsage('train', TRAIN_OPTIONS)} [--steps N] [--compare | --compare-native] [--json]`;
 export const help = tableHelp('train', TRAIN_OPTIONS, [
   ['--steps <n>', 'timed steps after a warm-up (default 5)'],
   ['--compare', 'alternate plain and memory-saving steps, print both medians and their ratio'],
+  ['--compare-native', 'alternate steps with the native products and transforms on and off, print both medians and their ratio'],
   ['--json', 'print one JSON object'],
 ]);
 
@@ -35,6 +38,7 @@ export async function run(args: string[]): Promise<void> {
       ...tableArgs('train', TRAIN_OPTIONS),
       steps: { type: 'string', default: '5' },
       compare: { type: 'boolean', default: false },
+      'compare-native': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     },
   });
@@ -51,6 +55,7 @@ export async function run(args: string[]): Promise<void> {
   const images = new Tensor([batch, 3, config.height, config.width]);
   for (let i = 0; i < images.size; i++) images.data[i] = rng.normal();
   trainStep(model, opt, images, saveMemory); // warm-up: compiles, grows memory, makes last convs non-zero
+  if (values['compare-native']) return compareNative(model, opt, images, saveMemory, steps, values.json === true, `${describe(config)}, batch ${batch}`);
   if (values.compare) {
     trainStep(model, opt, images, !saveMemory);
     const plain: number[] = [],
@@ -116,6 +121,45 @@ export async function run(args: string[]): Promise<void> {
         (wm ? ` (wasm memory: at most ${wm.peak_mb} MB in use, grown to ${wm.capacity_mb} MB)` : ''),
     );
     printBreakdown(result.breakdown_ms);
+  }
+}
+
+/** --compare-native: steps alternating with the backend's native code on and off. */
+function compareNative(model: PyramidFlow, opt: Adam, images: Tensor, saveMemory: boolean, steps: number, json: boolean, what: string): void {
+  const b = backend();
+  if (!(b instanceof WasmBackend) || !b.nativeLoaded)
+    throw new UsageError(`--compare-native: the backend (${b.name}) has no native code (npm run build:native)`);
+  const on: number[] = [],
+    off: number[] = [];
+  try {
+    for (let s = 0; s <= steps; s++) {
+      for (const native of [true, false]) {
+        b.nativeProducts = native;
+        const t0 = performance.now();
+        trainStep(model, opt, images, saveMemory);
+        // the first pair warms the other setting up
+        if (s > 0) (native ? on : off).push((performance.now() - t0) / 1000);
+      }
+    }
+  } finally {
+    b.nativeProducts = true;
+  }
+  const result = {
+    bench: 'train-compare-native',
+    backend: b.name,
+    native_step_seconds_median: median(on),
+    wasm_step_seconds_median: median(off),
+    ratio: median(on) / median(off),
+    ratios: on.map((t, i) => t / off[i]!),
+    native_step_seconds: on,
+    wasm_step_seconds: off,
+  };
+  if (json) console.log(JSON.stringify(result));
+  else {
+    console.log(`training step, ${what}, ${saveMemory ? 'memory saving' : 'plain backprop'}, native code on and off alternating, ${b.name}`);
+    console.log(`  native median ${result.native_step_seconds_median.toFixed(3)} s (${on.map((t) => t.toFixed(2)).join(', ')})`);
+    console.log(`  wasm median ${result.wasm_step_seconds_median.toFixed(3)} s (${off.map((t) => t.toFixed(2)).join(', ')})`);
+    console.log(`  ratio of medians ${result.ratio.toFixed(3)}; step by step ${result.ratios.map((r) => r.toFixed(2)).join(', ')}`);
   }
 }
 

@@ -87,6 +87,16 @@ for (const threads of [1, 2]) {
     assert.equal(native.name, `wasm-relaxed-simd+avx2 x${threads}`);
     assert.equal(plain.nativeProducts, false);
     assert.equal(plain.name, `wasm-relaxed-simd x${threads}`);
+    // the switch of a backend with native code: off and on again between calls
+    native.nativeProducts = false;
+    assert.equal(native.name, `wasm-relaxed-simd x${threads}`);
+    const off = passes(native, SHAPES[0]!, 7);
+    native.nativeProducts = true;
+    const on = passes(native, SHAPES[0]!, 7);
+    for (let k = 0; k < on.length; k++) assert.ok(Buffer.from(on[k]!.buffer).equals(Buffer.from(off[k]!.buffer)), `${NAMES[k]}: switched off and on differ`);
+    assert.throws(() => {
+      plain.nativeProducts = true;
+    }, /no native code is loaded/);
     let compared = 0;
     for (const variant of VARIANTS) {
       variant.set(native);

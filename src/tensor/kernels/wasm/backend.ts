@@ -53,11 +53,10 @@ export { KERNEL_NAMES } from './kernel-ids.js';
 const GRADW_CHUNK_BYTES = 16 << 20;
 
 export class WasmBackend implements KernelBackend {
-  readonly name: string;
   readonly threads: number;
   readonly relaxedSimd: boolean;
-  /** Whether the FFT products run as native code (WasmBackendOptions.nativeProducts). */
-  readonly nativeProducts: boolean;
+  /** Whether native code was loaded for the FFT convolutions (WasmBackendOptions.nativeProducts). */
+  readonly nativeLoaded: boolean;
   /** Resident tensors: arrays in the shared memory, which the kernels use without copies. */
   readonly floatAllocator: FloatAllocator;
   private readonly pool: ThreadPool;
@@ -86,8 +85,25 @@ export class WasmBackend implements KernelBackend {
     this.threads = pool.threads;
     this.relaxedSimd = relaxed;
     this.force = force;
-    this.nativeProducts = native;
-    this.name = `wasm-${relaxed ? 'relaxed-simd' : 'simd'}${native ? '+avx2' : ''} x${pool.threads}`;
+    this.nativeLoaded = native;
+  }
+
+  /** The kernels in words: 'wasm-relaxed-simd+avx2 x2' (native code on), 'wasm-relaxed-simd x2', 'wasm-simd x2'. */
+  get name(): string {
+    return `wasm-${this.relaxedSimd ? 'relaxed-simd' : 'simd'}${this.nativeProducts ? '+avx2' : ''} x${this.threads}`;
+  }
+
+  /**
+   * Whether the FFT convolutions' products and transforms run as native code now. Can be
+   * turned off and on again between calls (benchmarks alternate; the results are the same
+   * bits); on needs it loaded (nativeLoaded).
+   */
+  get nativeProducts(): boolean {
+    return this.pool.native;
+  }
+  set nativeProducts(on: boolean) {
+    if (on && !this.nativeLoaded) throw new Error('wasm backend: no native code is loaded (npm run build:native; x86-64 with AVX2 and FMA)');
+    this.pool.native = on;
   }
 
   /**

@@ -60,7 +60,7 @@ export async function loadKernels(platform: Platform, threads: number, relaxedSi
   }
   const runTask = instance.exports.runTask as (job: number, task: number, thread: number) => void;
   (instance.exports.initTables as () => void)();
-  (instance.exports.setNativeProducts as (on: number) => void)(native ? 1 : 0);
   const pool = await ThreadPool.create(platform, module, memory, runTask, threads, relaxed, native?.path);
+  pool.native = native !== undefined;
   return { memory, pool, relaxed, native: native !== undefined, maxPages };
 }

@@ -31,7 +31,7 @@ export function kernelImports(memory: WebAssembly.Memory, native: NativeProducts
   return env;
 }
 
-/** The imports without native code: the kernels call them only after setNativeProducts(1). */
+/** The imports without native code: the kernels call them only when the pool's switch is on (pool.ts), which needs native code. */
 export function missingNativeProducts(): never {
   throw new Error('native products called, but none are loaded');
 }

@@ -19,7 +19,9 @@ const SEQ = 0,
   NEXT = 2,
   NTASKS = 3,
   SHUTDOWN = 4,
-  FAILED = 5;
+  FAILED = 5,
+  /** 1: the kernels call the native code (assembly/native.ts reads this word). */
+  NATIVE = 6;
 
 type RunTask = (job: number, task: number, thread: number) => void;
 
@@ -110,6 +112,14 @@ export class ThreadPool {
       Atomics.store(c, FAILED, 0);
       throw new Error('a wasm kernel task failed in a worker thread');
     }
+  }
+
+  /** Whether the kernels call the native code (native-products.ts): set between calls, read by every thread. */
+  get native(): boolean {
+    return Atomics.load(this.ctrl, NATIVE) !== 0;
+  }
+  set native(on: boolean) {
+    Atomics.store(this.ctrl, NATIVE, on ? 1 : 0);
   }
 
   dispose(): void {

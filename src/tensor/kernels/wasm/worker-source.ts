@@ -14,7 +14,6 @@ import { kernelImports, missingNativeProducts } from './native-products.js';
 export const WORKER_MAIN = String.raw`
 function workerMain(data, ready, native) {
   const inst = new WebAssembly.Instance(data.module, { env: kernelImports(data.memory, native || null) });
-  inst.exports.setNativeProducts(native ? 1 : 0);
   const runTask = inst.exports.runTask;
   const ctrl = new Int32Array(data.memory.buffer, data.ctrl, 16);
   const job = data.job, id = data.id, spin = data.spin;
