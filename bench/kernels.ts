@@ -192,8 +192,8 @@ const label = (s: ConvShape): string => `${s.inChannels}->${s.outChannels} @${s.
 export async function run(args: string[]): Promise<void> {
   const o = parse(args);
   const algorithm = o.algorithm;
-  const one = await createWasmBackend({ threads: 1, relaxedSimd: o.relaxed, nativeProducts: o.native, algorithm });
-  const many = o.threads > 1 ? await createWasmBackend({ threads: o.threads, relaxedSimd: o.relaxed, nativeProducts: o.native, algorithm }) : undefined;
+  const one = await createWasmBackend({ threads: 1, relaxedSimd: o.relaxed, nativeKernels: o.native, algorithm });
+  const many = o.threads > 1 ? await createWasmBackend({ threads: o.threads, relaxedSimd: o.relaxed, nativeKernels: o.native, algorithm }) : undefined;
   try {
     console.log(
       `wasm kernels: ${one.name}${many ? ` / ${many.name}` : ''}; k 7, batch 2; effective GFLOP/s = 2*N*H*W*Cin*Cout*k*k / time; median of ${o.runs} runs after 2 warm-up`,

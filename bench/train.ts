@@ -5,7 +5,7 @@
  * --compare alternates plain and memory-saving steps, step by step, and prints both medians and
  * their ratio: on a shared machine whose speed drifts, the two then see the same machine (peak
  * memory is then the plain mode's: measure each mode alone for that). --compare-native
- * alternates steps with the native code (native-products.ts) on and off in the same way.
+ * alternates steps with the native code (native-kernels.ts) on and off in the same way.
  */
 import { parseArgs } from 'node:util';
 import { resolveConfig } from '../src/flow/config.js';
@@ -134,7 +134,7 @@ function compareNative(model: PyramidFlow, opt: Adam, images: Tensor, saveMemory
   try {
     for (let s = 0; s <= steps; s++) {
       for (const native of [true, false]) {
-        b.nativeProducts = native;
+        b.nativeKernels = native;
         const t0 = performance.now();
         trainStep(model, opt, images, saveMemory);
         // the first pair warms the other setting up
@@ -142,7 +142,7 @@ function compareNative(model: PyramidFlow, opt: Adam, images: Tensor, saveMemory
       }
     }
   } finally {
-    b.nativeProducts = true;
+    b.nativeKernels = true;
   }
   const result = {
     bench: 'train-compare-native',

@@ -6,8 +6,8 @@
 // and subtractions do both halves at once; multiplications by twiddles and by +-i swap the
 // halves. Every lane takes the same operations, in the same order and with the same fused
 // multiply-adds, as the relaxed-SIMD build: the bits are the same
-// (test/tensor/kernels/native-products.test.ts).
-#include "fft.h"
+// (test/tensor/kernels/native-kernels.test.ts).
+#include "kernels.h"
 
 #include <immintrin.h>
 #include <stddef.h>

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// Builds the optional native products (native/products.c, see
-// src/tensor/kernels/wasm/native-products.ts) with node-gyp against this Node.js, into
-// build/native-products-<platform>-<arch>.node. Only x86-64 has them. Without a C compiler or
+// Builds the optional native kernels (native/: the FFT convolutions' products and 2D
+// transforms, see src/tensor/kernels/wasm/native-kernels.ts) with node-gyp against this
+// Node.js, into build/native-kernels-<platform>-<arch>.node. Only x86-64 has them. Without a C compiler or
 // Node's headers the build is skipped with a note (the WebAssembly products run instead),
 // unless PYRAMIDFLOW_REQUIRE_NATIVE=1 (CI) makes that an error.
 import { spawnSync } from 'node:child_process';
@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const required = process.env.PYRAMIDFLOW_REQUIRE_NATIVE === '1';
-const target = join(root, 'build', `native-products-${process.platform}-${process.arch}.node`);
+const target = join(root, 'build', `native-kernels-${process.platform}-${process.arch}.node`);
 
 function skip(why) {
   const line = `build-native: ${why}`;
@@ -20,7 +20,7 @@ function skip(why) {
     console.error(`${line} (PYRAMIDFLOW_REQUIRE_NATIVE=1)`);
     process.exit(1);
   }
-  console.warn(`${line}; the WebAssembly products will run instead`);
+  console.warn(`${line}; the WebAssembly kernels will run instead`);
   process.exit(0);
 }
 
@@ -29,10 +29,10 @@ const gyp = createRequire(import.meta.url).resolve('node-gyp/bin/node-gyp.js');
 const r = spawnSync(process.execPath, [gyp, 'rebuild', '--directory', join(root, 'native')], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
 if (r.status !== 0) {
   process.stderr.write(r.stdout.slice(-4000) + r.stderr.slice(-4000));
-  skip('node-gyp could not build native/products.c');
+  skip('node-gyp could not build native/');
 }
 mkdirSync(dirname(target), { recursive: true });
 // written beside, then renamed: a running process never loads a half-copied file
-copyFileSync(join(root, 'native', 'build', 'Release', 'products.node'), `${target}.tmp`);
+copyFileSync(join(root, 'native', 'build', 'Release', 'kernels.node'), `${target}.tmp`);
 renameSync(`${target}.tmp`, target);
 console.log(`build-native: ${target.slice(root.length + 1)}`);

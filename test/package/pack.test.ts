@@ -141,7 +141,7 @@ describe('the package as users get it', () => {
     const stray = files.filter((f) => !top.has(f) && !/^(bin\/|dist\/src\/|dist\/browser\/|dist\/app\/|build\/[^/]+\.(wasm|node)$)/.test(f));
     assert.deepEqual(stray, [], 'files outside bin/, dist/src/, dist/browser/, dist/app/, build/*.wasm and build/*.node');
     // the native products built here (npm run build:native; CI requires them) travel with the kernels
-    const native = `build/native-products-${process.platform}-${process.arch}.node`;
+    const native = `build/native-kernels-${process.platform}-${process.arch}.node`;
     const needed = [
       'LICENSE',
       'README.md',

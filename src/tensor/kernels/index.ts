@@ -11,8 +11,8 @@ export interface BackendOptions {
   threads?: number;
   /** Use the relaxed-SIMD build where the runtime supports it (default true). */
   relaxedSimd?: boolean;
-  /** Run the FFT products as native AVX2 code where available (default true; wasm/native-products.ts). */
-  nativeProducts?: boolean;
+  /** Run the FFT products and transforms as native AVX2 code where available (default true; wasm/native-kernels.ts). */
+  nativeKernels?: boolean;
 }
 
 let current: KernelBackend = new JsBackend();
@@ -37,7 +37,7 @@ export async function initBackend(opts: BackendOptions = {}): Promise<KernelBack
     return current;
   }
   const { createWasmBackend } = await import('./wasm/backend.js');
-  setBackend(await createWasmBackend({ threads: opts.threads, relaxedSimd: opts.relaxedSimd, nativeProducts: opts.nativeProducts }));
+  setBackend(await createWasmBackend({ threads: opts.threads, relaxedSimd: opts.relaxedSimd, nativeKernels: opts.nativeKernels }));
   return current;
 }
 

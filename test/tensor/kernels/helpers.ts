@@ -38,13 +38,13 @@ export function relErr(ref: Float32Array, got: Float32Array, n?: number): number
 }
 
 /** A factory of wasm backends that are all disposed when the test file ends. */
-export function wasmBackendFactory(): (threads: number, relaxedSimd: boolean, nativeProducts?: boolean) => Promise<WasmBackend> {
+export function wasmBackendFactory(): (threads: number, relaxedSimd: boolean, nativeKernels?: boolean) => Promise<WasmBackend> {
   const backends: WasmBackend[] = [];
   after(() => {
     for (const b of backends) b.dispose();
   });
-  return async (threads, relaxedSimd, nativeProducts) => {
-    const b = await createWasmBackend({ threads, relaxedSimd, nativeProducts });
+  return async (threads, relaxedSimd, nativeKernels) => {
+    const b = await createWasmBackend({ threads, relaxedSimd, nativeKernels });
     backends.push(b);
     return b;
   };

@@ -35,11 +35,11 @@ export interface WasmBackendOptions {
   /** Use the relaxed-SIMD (fused multiply-add) build where the runtime validates it (default true). */
   relaxedSimd?: boolean;
   /**
-   * Run the FFT convolutions' products as native AVX2 code where the host has it (Node.js on
-   * x86-64, after `npm run build:native`; native-products.ts): default true. Bit-identical to the
+   * Run the FFT convolutions' products and 2D transforms as native AVX2 code where the host has it (Node.js on
+   * x86-64, after `npm run build:native`; native-kernels.ts): default true. Bit-identical to the
    * relaxed-SIMD build, which it needs. PYRAMIDFLOW_NATIVE=0 turns it off for the API and CLI.
    */
-  nativeProducts?: boolean;
+  nativeKernels?: boolean;
   /** Force one convolution algorithm (tests, benchmarks); default: chosen per shape. */
   algorithm?: ConvAlgorithm | 'auto';
   /** Host services; default: Node.js. */
@@ -55,7 +55,7 @@ const GRADW_CHUNK_BYTES = 16 << 20;
 export class WasmBackend implements KernelBackend {
   readonly threads: number;
   readonly relaxedSimd: boolean;
-  /** Whether native code was loaded for the FFT convolutions (WasmBackendOptions.nativeProducts). */
+  /** Whether native code was loaded for the FFT convolutions (WasmBackendOptions.nativeKernels). */
   readonly nativeLoaded: boolean;
   /** Resident tensors: arrays in the shared memory, which the kernels use without copies. */
   readonly floatAllocator: FloatAllocator;
@@ -90,7 +90,7 @@ export class WasmBackend implements KernelBackend {
 
   /** The kernels in words: 'wasm-relaxed-simd+avx2 x2' (native code on), 'wasm-relaxed-simd x2', 'wasm-simd x2'. */
   get name(): string {
-    return `wasm-${this.relaxedSimd ? 'relaxed-simd' : 'simd'}${this.nativeProducts ? '+avx2' : ''} x${this.threads}`;
+    return `wasm-${this.relaxedSimd ? 'relaxed-simd' : 'simd'}${this.nativeKernels ? '+avx2' : ''} x${this.threads}`;
   }
 
   /**
@@ -98,10 +98,10 @@ export class WasmBackend implements KernelBackend {
    * turned off and on again between calls (benchmarks alternate; the results are the same
    * bits); on needs it loaded (nativeLoaded).
    */
-  get nativeProducts(): boolean {
+  get nativeKernels(): boolean {
     return this.pool.native;
   }
-  set nativeProducts(on: boolean) {
+  set nativeKernels(on: boolean) {
     if (on && !this.nativeLoaded) throw new Error('wasm backend: no native code is loaded (npm run build:native; x86-64 with AVX2 and FMA)');
     this.pool.native = on;
   }
@@ -343,7 +343,7 @@ export class WasmBackend implements KernelBackend {
 export async function createWasmBackend(opts: WasmBackendOptions = {}): Promise<WasmBackend> {
   const platform = opts.platform ?? (await nodePlatform());
   const threads = Math.max(1, Math.floor(opts.threads ?? platform.cpuCount()));
-  const loaded = await loadKernels(platform, threads, opts.relaxedSimd !== false, opts.nativeProducts !== false);
+  const loaded = await loadKernels(platform, threads, opts.relaxedSimd !== false, opts.nativeKernels !== false);
   const force = opts.algorithm && opts.algorithm !== 'auto' ? opts.algorithm : undefined;
   return new WasmBackend(loaded.memory, loaded.pool, loaded.relaxed, force, loaded.maxPages, loaded.native);
 }

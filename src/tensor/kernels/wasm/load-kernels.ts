@@ -6,7 +6,7 @@
 import type { Platform } from './platform.js';
 import { ThreadPool, HEAP_OFFSET } from './pool.js';
 import { PROTOCOL_HASH } from './kernel-ids.js';
-import { kernelImports } from './native-products.js';
+import { kernelImports } from './native-kernels.js';
 
 const PAGE = 65536;
 /** The memory's maximum in pages (4 GiB); runtimes that refuse it get 1 GiB. */
@@ -17,12 +17,12 @@ export interface LoadedKernels {
   pool: ThreadPool;
   /** Whether the relaxed-SIMD build runs. */
   relaxed: boolean;
-  /** Whether its products run as native code (native-products.ts). */
+  /** Whether native code (native-kernels.ts) was loaded for its products and transforms. */
   native: boolean;
   maxPages: number;
 }
 
-export async function loadKernels(platform: Platform, threads: number, relaxedSimd: boolean, nativeProducts = true): Promise<LoadedKernels> {
+export async function loadKernels(platform: Platform, threads: number, relaxedSimd: boolean, nativeKernels = true): Promise<LoadedKernels> {
   let relaxed = false;
   let module: WebAssembly.Module | undefined;
   if (relaxedSimd) {
@@ -47,9 +47,9 @@ export async function loadKernels(platform: Platform, threads: number, relaxedSi
     maxPages = 16384;
     memory = new WebAssembly.Memory({ initial, maximum: maxPages, shared: true });
   }
-  // Native products reproduce the relaxed build's fused multiply-adds, not the plain build's.
-  const native = relaxed && nativeProducts ? platform.loadNativeProducts?.() : undefined;
-  const instance = await WebAssembly.instantiate(module, { env: kernelImports(memory, native?.products ?? null) });
+  // The native kernels reproduce the relaxed build's fused multiply-adds, not the plain build's.
+  const native = relaxed && nativeKernels ? platform.loadNativeKernels?.() : undefined;
+  const instance = await WebAssembly.instantiate(module, { env: kernelImports(memory, native?.kernels ?? null) });
   // A module built from another table would run the wrong kernel for an id: refuse it.
   const built = (instance.exports.kernelProtocol as (() => number) | undefined)?.();
   if (built !== PROTOCOL_HASH) {

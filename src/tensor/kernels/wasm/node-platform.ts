@@ -5,7 +5,7 @@
  * not with platform.ts's types: that import would make a cycle; platform.ts checks the result.)
  */
 import { WORKER_MAIN } from './worker-source.js';
-import type { NativeProducts } from './native-products.js';
+import type { NativeKernels } from './native-kernels.js';
 
 /** The Node.js platform: worker_threads, fs, v8 flags (Node's modules imported when it is made). */
 export async function createNodePlatform(): Promise<{
@@ -13,7 +13,7 @@ export async function createNodePlatform(): Promise<{
   enableRelaxedSimd(): void;
   loadWasm(name: string): Promise<Uint8Array<ArrayBuffer>>;
   spawnWorker(data: { relaxed: boolean }): Promise<{ terminate(): void }>;
-  loadNativeProducts(): { path: string; products: NativeProducts } | undefined;
+  loadNativeKernels(): { path: string; kernels: NativeKernels } | undefined;
 }> {
   const [{ Worker }, fs, path, url, os, v8, { createRequire }] = await Promise.all([
     import('node:worker_threads'),
@@ -65,15 +65,15 @@ export async function createNodePlatform(): Promise<{
         throw new Error(`wasm kernels not found at ${file}: run \`npm run build:wasm\` (${(e as Error).message})`);
       }
     },
-    loadNativeProducts(): { path: string; products: NativeProducts } | undefined {
-      // build/native-products-linux-x64.node, from `npm run build:native` (scripts/build-native.mjs)
-      const file = path.join(findBuildDir(), `native-products-${process.platform}-${process.arch}.node`);
+    loadNativeKernels(): { path: string; kernels: NativeKernels } | undefined {
+      // build/native-kernels-linux-x64.node, from `npm run build:native` (scripts/build-native.mjs)
+      const file = path.join(findBuildDir(), `native-kernels-${process.platform}-${process.arch}.node`);
       if (!fs.existsSync(file)) return undefined;
       try {
-        const products = createRequire(import.meta.url)(file) as NativeProducts;
-        return products.supported() ? { path: file, products } : undefined;
+        const kernels = createRequire(import.meta.url)(file) as NativeKernels;
+        return kernels.supported() ? { path: file, kernels } : undefined;
       } catch {
-        // built for another Node-API or libc: the wasm products run instead
+        // built for another Node-API or libc: the WebAssembly loops run instead
         return undefined;
       }
     },

@@ -3,7 +3,7 @@
  * kernels and pool run in a browser too (src/browser/platform.ts: Blob-URL Workers and fetch()
  * instead of worker_threads and the file system). The Node.js implementation is node-platform.ts.
  */
-import type { NativeProducts } from './native-products.js';
+import type { NativeKernels } from './native-kernels.js';
 
 export interface WorkerData {
   /** Compiled kernel module; every thread instantiates it over the same memory. */
@@ -18,7 +18,7 @@ export interface WorkerData {
   /** Busy-wait iterations before sleeping on Atomics.wait. */
   spin: number;
   relaxed: boolean;
-  /** Path of the native products addon the worker loads (Node.js only; native-products.ts), if any. */
+  /** Path of the native kernels' addon the worker loads (Node.js only; native-kernels.ts), if any. */
   native?: string;
 }
 
@@ -36,10 +36,10 @@ export interface Platform {
   /** Starts a worker running WORKER_MAIN over `data`; resolves once it is ready. */
   spawnWorker(data: WorkerData): Promise<WorkerHandle>;
   /**
-   * The native products (native-products.ts) and the path workers load them from, where this
+   * The native kernels (native-kernels.ts) and the path workers load them from, where this
    * host has them and the processor runs them; undefined otherwise (and in a browser).
    */
-  loadNativeProducts?(): { path: string; products: NativeProducts } | undefined;
+  loadNativeKernels?(): { path: string; kernels: NativeKernels } | undefined;
 }
 
 /**

@@ -114,7 +114,7 @@ export class ThreadPool {
     }
   }
 
-  /** Whether the kernels call the native code (native-products.ts): set between calls, read by every thread. */
+  /** Whether the kernels call the native code (native-kernels.ts): set between calls, read by every thread. */
   get native(): boolean {
     return Atomics.load(this.ctrl, NATIVE) !== 0;
   }

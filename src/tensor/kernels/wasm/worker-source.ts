@@ -2,13 +2,13 @@
  * The body of a kernel worker, as source text: run with `eval` by worker_threads (the same
  * text works from tsx and from compiled dist/, with no file to locate), or by a browser
  * Worker from a Blob. It defines workerMain(data, ready, native): instantiate the kernels over the
- * shared memory (with the native products where the host loaded them, native-products.ts), then
+ * shared memory (with the native kernels where the host loaded them, native-kernels.ts), then
  * loop: sleep on the job counter, claim tasks, report completion.
  *
  * Control words (Int32 at data.ctrl): 0 job sequence, 1 workers still busy, 2 next task,
  * 3 task count, 4 shutdown, 5 a task failed in a worker. See pool.ts for the other side.
  */
-import { kernelImports, missingNativeProducts } from './native-products.js';
+import { kernelImports, missingNativeKernel } from './native-kernels.js';
 
 // biome-ignore lint/complexity/noUselessStringRaw: the worker's source is kept raw so that a backslash added later stays literal
 export const WORKER_MAIN = String.raw`
@@ -42,5 +42,5 @@ function workerMain(data, ready, native) {
   }
 }
 ${kernelImports.toString()}
-${missingNativeProducts.toString()}
+${missingNativeKernel.toString()}
 `;

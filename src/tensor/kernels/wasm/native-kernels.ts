@@ -1,15 +1,16 @@
 /**
- * The optional native products (native/products.c): the FFT convolutions' two product loops in
- * AVX2 + FMA code, which the relaxed-SIMD kernels call through two imports instead of running
- * their own 128-bit loops. Bit-identical to that build; Node.js on x86-64 only (the browser and
- * other hosts pass `null` and get stubs that are never called).
+ * The optional native kernels (native/): the FFT convolutions' two product loops (products.c)
+ * and their 2D transforms (fft.c) in AVX2 + FMA code, which the relaxed-SIMD kernels call
+ * through imports (assembly/native.ts) instead of running their own 128-bit loops.
+ * Bit-identical to that build; Node.js on x86-64 only (the browser and other hosts pass `null`
+ * and get stubs that are never called).
  */
 
 /** The kernels' imports that native code provides (assembly/native.ts). */
 export type NativeImport = 'convProducts' | 'gradWProducts' | 'fwd2d' | 'inv2d';
 
-/** The addon (build/native-products-<platform>-<arch>.node). */
-export interface NativeProducts {
+/** The addon (build/native-kernels-<platform>-<arch>.node). */
+export interface NativeKernels {
   /** Whether this processor has AVX2 and FMA. */
   supported(): boolean;
   /** How many threads of this process have run a product function so far (tests). */
@@ -23,15 +24,15 @@ export interface NativeProducts {
  * or stubs that throw). worker-source.ts embeds the text of this function and of the stub, so
  * that workers build their imports with the same code: neither may use names from outside.
  */
-export function kernelImports(memory: WebAssembly.Memory, native: NativeProducts | null): WebAssembly.ModuleImports {
+export function kernelImports(memory: WebAssembly.Memory, native: NativeKernels | null): WebAssembly.ModuleImports {
   const env: WebAssembly.ModuleImports = native
     ? native.bind(new Uint8Array(memory.buffer))
-    : { convProducts: missingNativeProducts, gradWProducts: missingNativeProducts, fwd2d: missingNativeProducts, inv2d: missingNativeProducts };
+    : { convProducts: missingNativeKernel, gradWProducts: missingNativeKernel, fwd2d: missingNativeKernel, inv2d: missingNativeKernel };
   env.memory = memory;
   return env;
 }
 
 /** The imports without native code: the kernels call them only when the pool's switch is on (pool.ts), which needs native code. */
-export function missingNativeProducts(): never {
-  throw new Error('native products called, but none are loaded');
+export function missingNativeKernel(): never {
+  throw new Error('native kernels called, but none are loaded');
 }

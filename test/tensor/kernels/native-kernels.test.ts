@@ -1,12 +1,14 @@
 /**
- * The native products (native/products.c, src/tensor/kernels/wasm/native-products.ts) against
- * the relaxed-SIMD build's own product loops: every FFT pass (forward, gradient of input,
- * gradient of weights, both gradients at once) gives the same bits with and without them, on
- * every tile size, both job structures, the weight gradient in one chunk and in many
- * (accumulating), odd channel counts (a lone output pair, a lone input channel), 1 and 2
- * threads (and on the worker as well as the calling thread). The relaxed build itself is checked against the JS reference in wasm.test.ts (which
- * runs with the native products where they load, and without). Also: the addon refuses
- * arrays outside the memory and bad arguments, and PYRAMIDFLOW_NATIVE=0 turns it off.
+ * The native kernels (native/: the FFT convolutions' products and 2D transforms;
+ * src/tensor/kernels/wasm/native-kernels.ts) against the relaxed-SIMD build's own loops: every
+ * FFT pass (forward, gradient of input, gradient of weights, both gradients at once) gives the
+ * same bits with and without them, on every tile size (16, 32, 64), both job structures, the
+ * weight gradient in one chunk and in many (accumulating), odd channel counts (a lone output
+ * pair, a lone input channel), 1 and 2 threads (the worker runs them too), and with the switch
+ * turned off and on again. The relaxed build itself is checked against the JS reference in
+ * wasm.test.ts (which runs with the native kernels where they load, and without). Also: the
+ * addon refuses arrays outside the memory and bad arguments, and PYRAMIDFLOW_NATIVE=0 turns it
+ * off.
  *
  * Without the built addon (`npm run build:native`) or AVX2 these tests are skipped with a
  * reason, except under CI, where .ci/run builds it and they must run.
@@ -20,8 +22,8 @@ import { nodePlatform } from '../../../src/tensor/kernels/wasm/platform.js';
 
 const make = wasmBackendFactory();
 const platform = await nodePlatform();
-const addon = platform.loadNativeProducts?.();
-const skip = addon || process.env.CI ? false : 'the native products are not built (npm run build:native) or this processor lacks AVX2 + FMA: SKIPPED';
+const addon = platform.loadNativeKernels?.();
+const skip = addon || process.env.CI ? false : 'the native kernels are not built (npm run build:native) or this processor lacks AVX2 + FMA: SKIPPED';
 if (skip) console.log(`# ${skip}`);
 
 function shape(batch: number, inChannels: number, outChannels: number, height: number, width: number, kernel: number): ConvShape {
@@ -80,22 +82,22 @@ const VARIANTS: Variant[] = [
 const NAMES = ['conv2d', 'conv2dGradInput', 'conv2dGradWeight', 'conv2dBackward dx', 'conv2dBackward dw'];
 
 for (const threads of [1, 2]) {
-  test(`native products, ${threads} thread(s): the same bits as the relaxed-SIMD build's own loops`, { skip }, async () => {
+  test(`native kernels, ${threads} thread(s): the same bits as the relaxed-SIMD build's own loops`, { skip }, async () => {
     const native = await make(threads, true, true);
     const plain = await make(threads, true, false);
-    assert.ok(native.relaxedSimd && native.nativeProducts, `native products did not load: ${native.name}`);
+    assert.ok(native.relaxedSimd && native.nativeKernels, `native kernels did not load: ${native.name}`);
     assert.equal(native.name, `wasm-relaxed-simd+avx2 x${threads}`);
-    assert.equal(plain.nativeProducts, false);
+    assert.equal(plain.nativeKernels, false);
     assert.equal(plain.name, `wasm-relaxed-simd x${threads}`);
     // the switch of a backend with native code: off and on again between calls
-    native.nativeProducts = false;
+    native.nativeKernels = false;
     assert.equal(native.name, `wasm-relaxed-simd x${threads}`);
     const off = passes(native, SHAPES[0]!, 7);
-    native.nativeProducts = true;
+    native.nativeKernels = true;
     const on = passes(native, SHAPES[0]!, 7);
     for (let k = 0; k < on.length; k++) assert.ok(Buffer.from(on[k]!.buffer).equals(Buffer.from(off[k]!.buffer)), `${NAMES[k]}: switched off and on differ`);
     assert.throws(() => {
-      plain.nativeProducts = true;
+      plain.nativeKernels = true;
     }, /no native code is loaded/);
     let compared = 0;
     for (const variant of VARIANTS) {
@@ -111,21 +113,21 @@ for (const threads of [1, 2]) {
             a[k]!.every((v) => Number.isFinite(v)),
             `${label}: not finite`,
           );
-          assert.ok(Buffer.from(a[k]!.buffer).equals(Buffer.from(b[k]!.buffer)), `${label}: native and wasm products differ`);
+          assert.ok(Buffer.from(a[k]!.buffer).equals(Buffer.from(b[k]!.buffer)), `${label}: native and wasm kernels differ`);
           compared++;
         }
       }
     }
     assert.ok(compared >= 100, `only ${compared} outputs compared`);
     // the workers ran them too (each thread instance turns them on for itself)
-    if (threads === 2) assert.ok(addon!.products.threadsUsed() >= 2, `native products ran on ${addon!.products.threadsUsed()} thread(s)`);
+    if (threads === 2) assert.ok(addon!.kernels.threadsUsed() >= 2, `native kernels ran on ${addon!.kernels.threadsUsed()} thread(s)`);
   });
 }
 
-test('native products: arrays outside the memory and bad arguments are refused, not run', { skip }, () => {
+test('native kernels: arrays outside the memory and bad arguments are refused, not run', { skip }, () => {
   assert.ok(addon);
   const memory = new WebAssembly.Memory({ initial: 2, maximum: 16, shared: true });
-  const { convProducts, gradWProducts } = addon.products.bind(new Uint8Array(memory.buffer));
+  const { convProducts, gradWProducts, fwd2d, inv2d } = addon.kernels.bind(new Uint8Array(memory.buffer));
   const bytes = memory.buffer.byteLength;
   // F=1, R=1, Lq=2: x (32 bytes) at 0, the filter pair (16) at 64, 2 outputs (64) at 128
   const f = new Float32Array(memory.buffer);
@@ -138,10 +140,15 @@ test('native products: arrays outside the memory and bad arguments are refused, 
   assert.throws(() => convProducts(0, 64, 128, 1, 1, 2, 0, 2), /wrong number of arguments/);
   assert.throws(() => convProducts(0, 64, 128, 1, 1, 2, 0, 4, bytes), /bad convolution shape/);
   assert.throws(() => gradWProducts(0, 0, 0, 1, 1, 4, 4, 32, 32, 0, 200000, 0, bytes), /outside the kernels' memory/);
-  assert.throws(() => addon.products.bind(new Float32Array(4) as unknown as Uint8Array), /Uint8Array/);
+  // T = 32: 16 row pairs of 1 KiB, a 1 KiB work array, 544 slots of 32 bytes
+  assert.throws(() => fwd2d(0, 16384, bytes - 1024, 32, 16, bytes), /outside the kernels' memory/);
+  assert.throws(() => inv2d(0, bytes - 1024, 16384, 32, 16, bytes), /outside the kernels' memory/);
+  assert.throws(() => fwd2d(0, 16384, 20000, 24, 12, bytes), /bad transform shape/);
+  assert.throws(() => fwd2d(0, 16384, 20000, 32, 17, bytes), /bad transform shape/);
+  assert.throws(() => addon.kernels.bind(new Float32Array(4) as unknown as Uint8Array), /Uint8Array/);
 });
 
-test('native products: PYRAMIDFLOW_NATIVE=0 turns them off for the API', { skip }, async () => {
+test('native kernels: PYRAMIDFLOW_NATIVE=0 turns them off for the API', { skip }, async () => {
   const { ensureBackend } = await import('../../../src/api/runtime.js');
   const before = process.env.PYRAMIDFLOW_NATIVE;
   try {

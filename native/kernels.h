@@ -1,0 +1,17 @@
+// The native kernels (products.c, fft.c), called by addon.c. Offsets are bytes into the
+// kernels' shared memory `mem`, checked by addon.c; the layouts are assembly/'s (fftconv.ts,
+// fftgrad.ts, fft.ts).
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+/** convProducts (fftconv.ts): Ys[o - o0][f] = sum_r X[r][f] * Ws[f][o][r]. */
+void convProducts(uint8_t *mem, uint32_t x0, uint32_t Ws, uint32_t Ys, int F, int R, int Lq, int o0, int o1);
+/** fftGradWTask's products (fftgrad.ts): Racc[fq][o*C + c] (+)= sum over tiles of conj(DY) * X. */
+void gradWProducts(uint8_t *mem, uint32_t Xs, uint32_t DYs, uint32_t Racc, int C, int O, int Tn, int TnS, size_t txB, size_t tdB, int q0,
+                   int q1, int acc);
+/** fwd2d and inv2d (fft.ts), T = 16, 32 or 64. */
+void nativeFwd2d(uint8_t *mem, uint32_t B, uint32_t P, uint32_t S, int T, int mAct);
+void nativeInv2d(uint8_t *mem, uint32_t S, uint32_t B, uint32_t P, int T, int mOut);
+/** Frequency slots of a T x T real transform (slotCount in fft.ts). */
+int nativeFftSlots(int T);
