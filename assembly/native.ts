@@ -7,46 +7,46 @@
 
 // @ts-ignore: decorator
 @external("env", "convProducts")
-declare function convProductsImport(x0: usize, Ws: usize, Ys: usize, F: i32, R: i32, Lq: i32, o0: i32, o1: i32, memBytes: usize): void;
+declare function convProductsImport(x0: usize, Ws: usize, Ys: usize, F: i32, R: i32, Lq: i32, o0: i32, o1: i32, memPages: i32): void;
 
 // @ts-ignore: decorator
 @external("env", "gradWProducts")
 declare function gradWProductsImport(Xs: usize, DYs: usize, Racc: usize, C: i32, O: i32, Tn: i32, TnS: i32, txB: usize, tdB: usize,
-  q0: i32, q1: i32, accumulate: i32, memBytes: usize): void;
+  q0: i32, q1: i32, accumulate: i32, memPages: i32): void;
 
-/** Bytes of the memory now: the native code checks every array against it. */
+/** Pages (64 KiB) of the memory now: the native code checks every array against it (in pages, since 4 GiB overflows a u32). */
 // @ts-ignore: decorator
-@inline function memoryBytes(): usize {
-  return <usize>memory.size() << 16;
+@inline function memoryPages(): i32 {
+  return memory.size();
 }
 
 // @ts-ignore: decorator
 @inline export function nativeConvProducts(x0: usize, Ws: usize, Ys: usize, F: i32, R: i32, Lq: i32, o0: i32, o1: i32): void {
-  convProductsImport(x0, Ws, Ys, F, R, Lq, o0, o1, memoryBytes());
+  convProductsImport(x0, Ws, Ys, F, R, Lq, o0, o1, memoryPages());
 }
 
 // @ts-ignore: decorator
 @inline export function nativeGradWProducts(Xs: usize, DYs: usize, Racc: usize, C: i32, O: i32, Tn: i32, TnS: i32, txB: usize, tdB: usize,
   q0: i32, q1: i32, accumulate: i32): void {
-  gradWProductsImport(Xs, DYs, Racc, C, O, Tn, TnS, txB, tdB, q0, q1, accumulate, memoryBytes());
+  gradWProductsImport(Xs, DYs, Racc, C, O, Tn, TnS, txB, tdB, q0, q1, accumulate, memoryPages());
 }
 
 // @ts-ignore: decorator
 @external("env", "fwd2d")
-declare function fwd2dImport(B: usize, P: usize, S: usize, T: i32, mAct: i32, memBytes: usize): void;
+declare function fwd2dImport(B: usize, P: usize, S: usize, T: i32, mAct: i32, memPages: i32): void;
 
 // @ts-ignore: decorator
 @external("env", "inv2d")
-declare function inv2dImport(S: usize, B: usize, P: usize, T: i32, mOut: i32, memBytes: usize): void;
+declare function inv2dImport(S: usize, B: usize, P: usize, T: i32, mOut: i32, memPages: i32): void;
 
 // @ts-ignore: decorator
 @inline export function nativeFwd2d(B: usize, P: usize, S: usize, T: i32, mAct: i32): void {
-  fwd2dImport(B, P, S, T, mAct, memoryBytes());
+  fwd2dImport(B, P, S, T, mAct, memoryPages());
 }
 
 // @ts-ignore: decorator
 @inline export function nativeInv2d(S: usize, B: usize, P: usize, T: i32, mOut: i32): void {
-  inv2dImport(S, B, P, T, mOut, memoryBytes());
+  inv2dImport(S, B, P, T, mOut, memoryPages());
 }
 
 /** pool.ts: CTRL_OFFSET + 4 * NATIVE. */

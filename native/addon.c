@@ -14,8 +14,8 @@ static int threadsUsed = 0;
 static __thread int calledHere = 0;
 
 /**
- * Reads the call's argc numbers (the last is the memory's current size in bytes, which the
- * kernels pass); returns the memory's base (bound by bind()), or NULL with an exception pending.
+ * Reads the call's argc numbers (the last is the memory's current size in 64 KiB pages, which
+ * the kernels pass); returns the memory's base (bound by bind()), or NULL with an exception pending.
  */
 static uint8_t *readArgs(napi_env env, napi_callback_info info, size_t argc, double *out, size_t *memBytes) {
   napi_value argv[16];
@@ -33,7 +33,7 @@ static uint8_t *readArgs(napi_env env, napi_callback_info info, size_t argc, dou
     }
     if (out[i] < 0) out[i] += 4294967296.0;
   }
-  *memBytes = (size_t)out[argc - 1];
+  *memBytes = (size_t)out[argc - 1] * 65536; /* the memory's size comes in pages */
   if (!calledHere) {
     calledHere = 1;
     __atomic_add_fetch(&threadsUsed, 1, __ATOMIC_RELAXED);

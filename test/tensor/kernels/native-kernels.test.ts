@@ -129,22 +129,23 @@ test('native kernels: arrays outside the memory and bad arguments are refused, n
   const memory = new WebAssembly.Memory({ initial: 2, maximum: 16, shared: true });
   const { convProducts, gradWProducts, fwd2d, inv2d } = addon.kernels.bind(new Uint8Array(memory.buffer));
   const bytes = memory.buffer.byteLength;
+  const pages = bytes / 65536; // the kernels pass the memory's size in pages
   // F=1, R=1, Lq=2: x (32 bytes) at 0, the filter pair (16) at 64, 2 outputs (64) at 128
   const f = new Float32Array(memory.buffer);
   f.set([1, 2, 3, 4, 5, 6, 7, 8], 0);
   f.set([2, 0, 0, 1], 16);
-  convProducts(0, 64, 128, 1, 1, 2, 0, 2, bytes);
+  convProducts(0, 64, 128, 1, 1, 2, 0, 2, pages);
   // (x) * 2 and (x) * i: re -xi, im xr
   assert.deepEqual(Array.from(f.subarray(32, 48)), [2, 4, 6, 8, 10, 12, 14, 16, -5, -6, -7, -8, 1, 2, 3, 4]);
-  assert.throws(() => convProducts(0, 64, bytes - 32, 1, 1, 2, 0, 2, bytes), /outside the kernels' memory/);
+  assert.throws(() => convProducts(0, 64, bytes - 32, 1, 1, 2, 0, 2, pages), /outside the kernels' memory/);
   assert.throws(() => convProducts(0, 64, 128, 1, 1, 2, 0, 2), /wrong number of arguments/);
-  assert.throws(() => convProducts(0, 64, 128, 1, 1, 2, 0, 4, bytes), /bad convolution shape/);
-  assert.throws(() => gradWProducts(0, 0, 0, 1, 1, 4, 4, 32, 32, 0, 200000, 0, bytes), /outside the kernels' memory/);
+  assert.throws(() => convProducts(0, 64, 128, 1, 1, 2, 0, 4, pages), /bad convolution shape/);
+  assert.throws(() => gradWProducts(0, 0, 0, 1, 1, 4, 4, 32, 32, 0, 200000, 0, pages), /outside the kernels' memory/);
   // T = 32: 16 row pairs of 1 KiB, a 1 KiB work array, 544 slots of 32 bytes
-  assert.throws(() => fwd2d(0, 16384, bytes - 1024, 32, 16, bytes), /outside the kernels' memory/);
-  assert.throws(() => inv2d(0, bytes - 1024, 16384, 32, 16, bytes), /outside the kernels' memory/);
-  assert.throws(() => fwd2d(0, 16384, 20000, 24, 12, bytes), /bad transform shape/);
-  assert.throws(() => fwd2d(0, 16384, 20000, 32, 17, bytes), /bad transform shape/);
+  assert.throws(() => fwd2d(0, 16384, bytes - 1024, 32, 16, pages), /outside the kernels' memory/);
+  assert.throws(() => inv2d(0, bytes - 1024, 16384, 32, 16, pages), /outside the kernels' memory/);
+  assert.throws(() => fwd2d(0, 16384, 20000, 24, 12, pages), /bad transform shape/);
+  assert.throws(() => fwd2d(0, 16384, 20000, 32, 17, pages), /bad transform shape/);
   assert.throws(() => addon.kernels.bind(new Float32Array(4) as unknown as Uint8Array), /Uint8Array/);
 });
 
