@@ -158,6 +158,13 @@ static napi_value Bind(napi_env env, napi_callback_info info) {
   return obj;
 }
 
+/**
+ * The imports this addon makes, as a number: native-kernels.ts's NATIVE_KERNELS_VERSION must
+ * equal it, or the addon (built from other sources) is not used. Raise both with any change of
+ * bind()'s functions or their arguments.
+ */
+#define KERNELS_VERSION 2
+
 NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
     {"bind", NULL, Bind, NULL, NULL, NULL, napi_default, NULL},
@@ -165,5 +172,8 @@ NAPI_MODULE_INIT() {
     {"threadsUsed", NULL, ThreadsUsed, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  napi_value version;
+  napi_create_int32(env, KERNELS_VERSION, &version);
+  napi_set_named_property(env, exports, "version", version);
   return exports;
 }

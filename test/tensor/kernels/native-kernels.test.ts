@@ -19,6 +19,7 @@ import { rng, randomArray, wasmBackendFactory } from './helpers.js';
 import type { ConvShape } from '../../../src/tensor/kernels/backend.js';
 import type { WasmBackend } from '../../../src/tensor/kernels/wasm/backend.js';
 import { nodePlatform } from '../../../src/tensor/kernels/wasm/platform.js';
+import { NATIVE_KERNELS_VERSION } from '../../../src/tensor/kernels/wasm/native-kernels.js';
 
 const make = wasmBackendFactory();
 const platform = await nodePlatform();
@@ -147,6 +148,8 @@ test('native kernels: arrays outside the memory and bad arguments are refused, n
   assert.throws(() => fwd2d(0, 16384, 20000, 24, 12, pages), /bad transform shape/);
   assert.throws(() => fwd2d(0, 16384, 20000, 32, 17, pages), /bad transform shape/);
   assert.throws(() => addon.kernels.bind(new Float32Array(4) as unknown as Uint8Array), /Uint8Array/);
+  // built from the sources the kernels expect (a stale file of another version is not loaded)
+  assert.equal(addon.kernels.version, NATIVE_KERNELS_VERSION);
 });
 
 test('native kernels: PYRAMIDFLOW_NATIVE=0 turns them off for the API', { skip }, async () => {

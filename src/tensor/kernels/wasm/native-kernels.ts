@@ -9,8 +9,16 @@
 /** The kernels' imports that native code provides (assembly/native.ts). */
 export type NativeImport = 'convProducts' | 'gradWProducts' | 'fwd2d' | 'inv2d';
 
+/**
+ * The version of the imports the kernels expect (native/addon.c's KERNELS_VERSION): an addon
+ * built from other sources (a stale build/ file) is not used.
+ */
+export const NATIVE_KERNELS_VERSION = 2;
+
 /** The addon (build/native-kernels-<platform>-<arch>.node). */
 export interface NativeKernels {
+  /** Its imports' version (NATIVE_KERNELS_VERSION). */
+  version: number;
   /** Whether this processor has AVX2 and FMA. */
   supported(): boolean;
   /** How many threads of this process have run a product function so far (tests). */

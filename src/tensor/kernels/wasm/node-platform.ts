@@ -5,7 +5,7 @@
  * not with platform.ts's types: that import would make a cycle; platform.ts checks the result.)
  */
 import { WORKER_MAIN } from './worker-source.js';
-import type { NativeKernels } from './native-kernels.js';
+import { NATIVE_KERNELS_VERSION, type NativeKernels } from './native-kernels.js';
 
 /** The Node.js platform: worker_threads, fs, v8 flags (Node's modules imported when it is made). */
 export async function createNodePlatform(): Promise<{
@@ -71,7 +71,8 @@ export async function createNodePlatform(): Promise<{
       if (!fs.existsSync(file)) return undefined;
       try {
         const kernels = createRequire(import.meta.url)(file) as NativeKernels;
-        return kernels.supported() ? { path: file, kernels } : undefined;
+        // a file built from other sources would lack or misread imports: the wasm loops run instead
+        return kernels.version === NATIVE_KERNELS_VERSION && kernels.supported() ? { path: file, kernels } : undefined;
       } catch {
         // built for another Node-API or libc: the WebAssembly loops run instead
         return undefined;
