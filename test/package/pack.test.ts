@@ -204,6 +204,30 @@ describe('the package as users get it', () => {
     const version = await run('npx', ['--no', '--', 'pyramidflow', '--version'], consumer, 60_000);
     assert.equal(version.code, 0, show(version));
     assert.equal(version.stdout.trim(), pkg.version);
+    // a tiny training names its kernels: the installed package finds its own native file where one was built here
+    const cli = (...args: string[]): ReturnType<typeof run> => run('npx', ['--no', '--', 'pyramidflow', ...args], consumer, 60_000);
+    const made = await cli('synth', '--out', 'tiny', '--categories', 'grid', '--size', '32', '--train', '6', '--test-good', '1', '--test-defect', '1');
+    assert.equal(made.code, 0, show(made));
+    const trained = await cli(
+      'train',
+      '--data',
+      'tiny',
+      '--category',
+      'grid',
+      '--out',
+      'tiny.pflow',
+      '--size',
+      '32',
+      '--epochs',
+      '1',
+      '--channels',
+      '4',
+      '--levels',
+      '2',
+    );
+    assert.equal(trained.code, 0, show(trained));
+    const built = existsSync(join(root, 'build', `native-kernels-${process.platform}-${process.arch}.node`));
+    assert.match(trained.stdout + trained.stderr, built ? /wasm-relaxed-simd\+avx2 x\d/ : /wasm-(relaxed-)?simd x\d/);
   });
 
   it('type-checks a TypeScript consumer against the shipped declarations, and rejects a wrong one', { timeout: 300_000 }, async () => {
