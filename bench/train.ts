@@ -58,35 +58,18 @@ export async function run(args: string[]): Promise<void> {
   if (values['compare-native']) return compareNative(model, opt, images, saveMemory, steps, values.json === true, `${describe(config)}, batch ${batch}`);
   if (values.compare) {
     trainStep(model, opt, images, !saveMemory);
-    const plain: number[] = [],
-      saving: number[] = [];
-    for (let s = 0; s < steps; s++) {
-      for (const mode of [false, true]) {
-        const t0 = performance.now();
-        trainStep(model, opt, images, mode);
-        (mode ? saving : plain).push((performance.now() - t0) / 1000);
-      }
-    }
-    const result = {
-      bench: 'train-compare',
-      backend: backendName,
-      config,
-      batch,
-      steps,
-      plain_step_seconds_median: median(plain),
-      saving_step_seconds_median: median(saving),
-      ratio: median(saving) / median(plain),
-      ratios: saving.map((t, i) => t / plain[i]!),
-      plain_step_seconds: plain,
-      saving_step_seconds: saving,
-    };
-    if (values.json) console.log(JSON.stringify(result));
-    else {
-      console.log(`training step, ${describe(config)}, batch ${batch}, plain and memory saving alternating, ${backendName}`);
-      console.log(`  plain median ${result.plain_step_seconds_median.toFixed(3)} s (${plain.map((t) => t.toFixed(2)).join(', ')})`);
-      console.log(`  memory saving median ${result.saving_step_seconds_median.toFixed(3)} s (${saving.map((t) => t.toFixed(2)).join(', ')})`);
-      console.log(`  ratio of medians ${result.ratio.toFixed(2)}; step by step ${result.ratios.map((r) => r.toFixed(2)).join(', ')}`);
-    }
+    const [plain, saving] = alternateSteps(steps, 0, [() => trainStep(model, opt, images, false), () => trainStep(model, opt, images, true)]);
+    reportPair(
+      values.json === true,
+      `training step, ${describe(config)}, batch ${batch}, plain and memory saving alternating, ${backendName}`,
+      { bench: 'train-compare', backend: backendName, config, batch, steps },
+      [
+        { key: 'plain', label: 'plain', times: plain },
+        { key: 'saving', label: 'memory saving', times: saving },
+      ],
+      1,
+      2,
+    );
     return;
   }
   const times: number[] = [];
@@ -129,38 +112,73 @@ function compareNative(model: PyramidFlow, opt: Adam, images: Tensor, saveMemory
   const b = backend();
   if (!(b instanceof WasmBackend) || !b.nativeLoaded)
     throw new UsageError(`--compare-native: the backend (${b.name}) has no native code (npm run build:native)`);
-  const on: number[] = [],
-    off: number[] = [];
+  let on: number[], off: number[];
   try {
-    for (let s = 0; s <= steps; s++) {
-      for (const native of [true, false]) {
+    // the first pair warms the other setting up
+    [on, off] = alternateSteps(
+      steps,
+      1,
+      [true, false].map((native) => () => {
         b.nativeKernels = native;
-        const t0 = performance.now();
         trainStep(model, opt, images, saveMemory);
-        // the first pair warms the other setting up
-        if (s > 0) (native ? on : off).push((performance.now() - t0) / 1000);
-      }
-    }
+      }),
+    );
   } finally {
     b.nativeKernels = true;
   }
-  const result = {
-    bench: 'train-compare-native',
-    backend: b.name,
-    native_step_seconds_median: median(on),
-    wasm_step_seconds_median: median(off),
-    ratio: median(on) / median(off),
-    ratios: on.map((t, i) => t / off[i]!),
-    native_step_seconds: on,
-    wasm_step_seconds: off,
-  };
-  if (json) console.log(JSON.stringify(result));
-  else {
-    console.log(`training step, ${what}, ${saveMemory ? 'memory saving' : 'plain backprop'}, native code on and off alternating, ${b.name}`);
-    console.log(`  native median ${result.native_step_seconds_median.toFixed(3)} s (${on.map((t) => t.toFixed(2)).join(', ')})`);
-    console.log(`  wasm median ${result.wasm_step_seconds_median.toFixed(3)} s (${off.map((t) => t.toFixed(2)).join(', ')})`);
-    console.log(`  ratio of medians ${result.ratio.toFixed(3)}; step by step ${result.ratios.map((r) => r.toFixed(2)).join(', ')}`);
+  reportPair(
+    json,
+    `training step, ${what}, ${saveMemory ? 'memory saving' : 'plain backprop'}, native code on and off alternating, ${b.name}`,
+    { bench: 'train-compare-native', backend: b.name },
+    [
+      { key: 'native', label: 'native', times: on },
+      { key: 'wasm', label: 'wasm', times: off },
+    ],
+    0,
+    3,
+  );
+}
+
+/**
+ * Runs the settings' steps in turn, `steps` rounds after `warm` untimed ones, and returns each
+ * setting's step times in seconds: the settings see the same machine as its speed drifts.
+ */
+function alternateSteps(steps: number, warm: number, settings: (() => void)[]): number[][] {
+  const times = settings.map((): number[] => []);
+  for (let s = 0; s < warm + steps; s++) {
+    settings.forEach((step, k) => {
+      const t0 = performance.now();
+      step();
+      if (s >= warm) times[k]!.push((performance.now() - t0) / 1000);
+    });
   }
+  return times;
+}
+
+/** Two alternated settings' medians, in order, and the ratio of sides[over] to the other, printed or as one JSON object. */
+function reportPair(
+  json: boolean,
+  head: string,
+  fields: Record<string, unknown>,
+  sides: [{ key: string; label: string; times: number[] }, { key: string; label: string; times: number[] }],
+  over: 0 | 1,
+  digits: number,
+): void {
+  const num = sides[over].times,
+    den = sides[1 - over]!.times;
+  const result: Record<string, unknown> = { ...fields };
+  for (const side of sides) result[`${side.key}_step_seconds_median`] = median(side.times);
+  const ratio = median(num) / median(den),
+    ratios = num.map((t, i) => t / den[i]!);
+  Object.assign(result, { ratio, ratios });
+  for (const side of sides) result[`${side.key}_step_seconds`] = side.times;
+  if (json) {
+    console.log(JSON.stringify(result));
+    return;
+  }
+  console.log(head);
+  for (const side of sides) console.log(`  ${side.label} median ${median(side.times).toFixed(3)} s (${side.times.map((t) => t.toFixed(2)).join(', ')})`);
+  console.log(`  ratio of medians ${ratio.toFixed(digits)}; step by step ${ratios.map((r) => r.toFixed(2)).join(', ')}`);
 }
 
 export function describe(c: ReturnType<typeof resolveConfig>): string {
