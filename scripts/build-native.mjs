@@ -2,7 +2,7 @@
 // Builds the optional native kernels (native/: the FFT convolutions' products and 2D
 // transforms, see src/tensor/kernels/wasm/native-kernels.ts) with node-gyp against this
 // Node.js, into build/native-kernels-<platform>-<arch>.node. Only x86-64 has them. Without a C compiler or
-// Node's headers the build is skipped with a note (the WebAssembly products run instead),
+// Node's headers the build is skipped with a note (the WebAssembly kernels run instead),
 // unless PYRAMIDFLOW_REQUIRE_NATIVE=1 (CI) makes that an error.
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, renameSync } from 'node:fs';
@@ -24,7 +24,7 @@ function skip(why) {
   process.exit(0);
 }
 
-if (process.arch !== 'x64') skip(`no native products for ${process.arch}`);
+if (process.arch !== 'x64') skip(`no native kernels for ${process.arch}`);
 const gyp = createRequire(import.meta.url).resolve('node-gyp/bin/node-gyp.js');
 const r = spawnSync(process.execPath, [gyp, 'rebuild', '--directory', join(root, 'native')], { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
 if (r.status !== 0) {
