@@ -215,8 +215,40 @@ export interface KernelBackend {
     pixels: number,
     ga: Float32Array,
   ): void;
+  /**
+   * The Fourier loss's transforms for `planes` real planes of H x W, both powers of two
+   * (optional: without them src/tensor/ops/fft.ts runs its own loops, whose bits these give).
+   * Forward: spectra.re, .im [planes][H][W/2 + 1] (overwritten) = the planes' unit phases X/|X|
+   * (0 where X = 0), rowSums [planes][H] = each spectrum row's sum of |X| over all W columns
+   * (the mirrored ones counted twice). Twiddles and bit reversals come from `tables`.
+   */
+  fftLossForward?(x: Float32Array, planes: number, height: number, width: number, tables: FftTables, spectra: Spectra, rowSums: Float64Array): void;
+  /**
+   * Its gradient: gx (overwritten) = c * the unscaled inverse transform of the phases that
+   * fftLossForward left in `spectra` (which it destroys).
+   */
+  fftLossBackward?(spectra: Spectra, planes: number, height: number, width: number, tables: FftTables, c: number, gx: Float32Array): void;
   /** Frees threads and memory; the backend is unusable afterwards. */
   dispose(): void;
+}
+
+/** Bit-reversal permutation and twiddles cos/sin(2 pi j / n), j < max(1, n / 2), of one power-of-two length n. */
+export interface Radix2Table {
+  rev: Int32Array;
+  cos: Float64Array;
+  sin: Float64Array;
+}
+
+/** The radix-2 tables of the Fourier loss's row (width) and column (height) transforms. */
+export interface FftTables {
+  width: Radix2Table;
+  height: Radix2Table;
+}
+
+/** Complex float64 values, real and imaginary parts apart. */
+export interface Spectra {
+  re: Float64Array;
+  im: Float64Array;
 }
 
 /** One parameter's arrays for KernelBackend.adamStep (all of one length). */

@@ -5,13 +5,8 @@
 import { Tensor, recordOp, accumulateGrad } from '../tensor.js';
 import { allocFloats } from '../storage.js';
 import { timed } from '../profile.js';
-
-/** Bit-reversal permutation and twiddles cos/sin(2 pi j / n), j < n/2, of one power-of-two length. */
-interface Radix2Table {
-  rev: Int32Array;
-  cos: Float64Array;
-  sin: Float64Array;
-}
+import { backend } from '../kernels/index.js';
+import type { FftTables, Radix2Table, Spectra } from '../kernels/backend.js';
 
 const radix2Tables = new Map<number, Radix2Table>();
 
@@ -261,21 +256,44 @@ function toUnitPhase(re: Float64Array, im: Float64Array, i: number): number {
  * only the W/2 + 1 non-redundant columns are transformed, and the other columns' moduli are
  * their mirror's (X[h][W-k] = conj(X[-h][k])). The gradient's inverse runs the same way back: its
  * spectrum X/|X| has that symmetry, so its transform is real and two rows share one transform.
+ * The backend's kernels, where it has them, give these loops' bits (the moduli are summed per
+ * spectrum row, then the rows in order, so that threads can take rows); the spectra live where
+ * the step's tensors do.
  */
 function realFftAbsMean(x: Tensor, planes: number, H: number, W: number): Tensor {
-  const count = x.size,
-    Wh = W / 2 + 1,
-    HW = H * W;
-  const phaseRe: Float64Array[] = [],
-    phaseIm: Float64Array[] = [];
-  const zr = new Float64Array(W),
-    zi = new Float64Array(W);
+  const count = x.size;
+  const n = planes * H * (W / 2 + 1);
+  const spectra: Spectra = { re: allocFloat64(n), im: allocFloat64(n) };
+  const tables: FftTables = { width: radix2Table(W), height: radix2Table(H) };
+  const rowSums = new Float64Array(planes * H);
+  const kb = backend();
+  if (kb.fftLossForward) kb.fftLossForward(x.data, planes, H, W, tables, spectra, rowSums);
+  else realFftForward(x.data, planes, H, W, spectra, rowSums);
   let total = 0;
-  for (let p = 0; p < planes; p++) {
-    const re = new Float64Array(H * Wh),
-      im = new Float64Array(H * Wh);
-    const xd = x.data,
-      o = p * HW;
+  for (let i = 0; i < rowSums.length; i++) total += rowSums[i]!;
+  const out = Tensor.from([1], [total / count]);
+  recordOp(out, [x], (g) =>
+    timed('fft loss', () => {
+      const gx = allocFloats(x.size, false);
+      const c = g[0]! / count;
+      if (kb.fftLossBackward) kb.fftLossBackward(spectra, planes, H, W, tables, c, gx);
+      else realFftBackward(spectra, planes, H, W, c, gx);
+      accumulateGrad(x, gx);
+    }),
+  );
+  return out;
+}
+
+/** n float64 values where allocFloats puts floats (resident in a resident scope). */
+function allocFloat64(n: number): Float64Array {
+  const f = allocFloats(2 * n, false);
+  return new Float64Array(f.buffer, f.byteOffset, n);
+}
+
+/** KernelBackend.fftLossForward's loops. */
+function realFftForward(xd: Float32Array, planes: number, H: number, W: number, { re, im }: Spectra, rowSums: Float64Array): void {
+  const Wh = W / 2 + 1;
+  forEachPlane(planes, H, W, (p, o, s, zr, zi) => {
     for (let h = 0; h < H; h += 2) {
       for (let k = 0; k < W; k++) {
         zr[k] = xd[o + h * W + k]!;
@@ -289,55 +307,54 @@ function realFftAbsMean(x: Tensor, planes: number, H: number, W: number): Tensor
           ai = zi[k]!,
           br = zr[m]!,
           bi = zi[m]!;
-        re[h * Wh + k] = 0.5 * (ar + br);
-        im[h * Wh + k] = 0.5 * (ai - bi);
-        re[(h + 1) * Wh + k] = 0.5 * (ai + bi);
-        im[(h + 1) * Wh + k] = 0.5 * (br - ar);
+        re[s + h * Wh + k] = 0.5 * (ar + br);
+        im[s + h * Wh + k] = 0.5 * (ai - bi);
+        re[s + (h + 1) * Wh + k] = 0.5 * (ai + bi);
+        im[s + (h + 1) * Wh + k] = 0.5 * (br - ar);
       }
     }
-    fftRadix2(re, im, -1, H, Wh, Wh, 0);
+    fftRadix2(re, im, -1, H, Wh, Wh, s);
     for (let h = 0; h < H; h++) {
+      let sum = 0;
       for (let k = 0; k < Wh; k++) {
-        const i = h * Wh + k;
-        const mag = toUnitPhase(re, im, i);
-        total += k === 0 || k === Wh - 1 ? mag : 2 * mag;
+        const mag = toUnitPhase(re, im, s + h * Wh + k);
+        sum += k === 0 || k === Wh - 1 ? mag : 2 * mag;
+      }
+      rowSums[p * H + h] = sum;
+    }
+  });
+}
+
+/** KernelBackend.fftLossBackward's loops. */
+function realFftBackward({ re, im }: Spectra, planes: number, H: number, W: number, c: number, gx: Float32Array): void {
+  const Wh = W / 2 + 1;
+  forEachPlane(planes, H, W, (_p, o, s, zr, zi) => {
+    fftRadix2(re, im, 1, H, Wh, Wh, s);
+    // rows h, h+1 have Hermitian spectra Q_a, Q_b: one inverse of Q_a + i Q_b gives a + i b
+    for (let h = 0; h < H; h += 2) {
+      const a = s + h * Wh,
+        b = a + Wh;
+      for (let k = 0; k < Wh; k++) {
+        zr[k] = re[a + k]! - im[b + k]!;
+        zi[k] = im[a + k]! + re[b + k]!;
+      }
+      for (let k = Wh; k < W; k++) {
+        const m = W - k; // Q[k] = conj(Q[W - k])
+        zr[k] = re[a + m]! + im[b + m]!;
+        zi[k] = re[b + m]! - im[a + m]!;
+      }
+      fftRadix2(zr, zi, 1);
+      for (let k = 0; k < W; k++) {
+        gx[o + h * W + k] = c * zr[k]!;
+        gx[o + (h + 1) * W + k] = c * zi[k]!;
       }
     }
-    phaseRe.push(re);
-    phaseIm.push(im);
-  }
-  const out = Tensor.from([1], [total / count]);
-  recordOp(out, [x], (g) =>
-    timed('fft loss', () => {
-      const gx = allocFloats(x.size, false);
-      const c = g[0]! / count;
-      for (let p = 0; p < planes; p++) {
-        const re = phaseRe[p]!,
-          im = phaseIm[p]!,
-          o = p * HW;
-        fftRadix2(re, im, 1, H, Wh, Wh, 0);
-        // rows h, h+1 have Hermitian spectra Q_a, Q_b: one inverse of Q_a + i Q_b gives a + i b
-        for (let h = 0; h < H; h += 2) {
-          const a = h * Wh,
-            b = a + Wh;
-          for (let k = 0; k < Wh; k++) {
-            zr[k] = re[a + k]! - im[b + k]!;
-            zi[k] = im[a + k]! + re[b + k]!;
-          }
-          for (let k = Wh; k < W; k++) {
-            const m = W - k; // Q[k] = conj(Q[W - k])
-            zr[k] = re[a + m]! + im[b + m]!;
-            zi[k] = re[b + m]! - im[a + m]!;
-          }
-          fftRadix2(zr, zi, 1);
-          for (let k = 0; k < W; k++) {
-            gx[o + h * W + k] = c * zr[k]!;
-            gx[o + (h + 1) * W + k] = c * zi[k]!;
-          }
-        }
-      }
-      accumulateGrad(x, gx);
-    }),
-  );
-  return out;
+  });
+}
+
+/** Runs `body` for each plane p with its first value o, its first spectrum value s and a row pair's scratch (W each). */
+function forEachPlane(planes: number, H: number, W: number, body: (p: number, o: number, s: number, zr: Float64Array, zi: Float64Array) => void): void {
+  const zr = new Float64Array(W),
+    zi = new Float64Array(W);
+  for (let p = 0; p < planes; p++) body(p, p * H * W, p * H * (W / 2 + 1), zr, zi);
 }

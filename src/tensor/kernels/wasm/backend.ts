@@ -11,7 +11,17 @@
  * fused affine tail (affine.ts). load-kernels.ts loads the module; kernel-ids.ts numbers the
  * kernels. All are checked against the JS reference (test/tensor/kernels/).
  */
-import { convOutputSize, type AdamArrays, type AdamConstants, type AffineShape, type BinaryOp, type ConvShape, type KernelBackend } from '../backend.js';
+import {
+  convOutputSize,
+  type AdamArrays,
+  type AdamConstants,
+  type AffineShape,
+  type BinaryOp,
+  type ConvShape,
+  type FftTables,
+  type KernelBackend,
+  type Spectra,
+} from '../backend.js';
 import type { FloatAllocator } from '../../storage.js';
 import { nodePlatform, type Platform } from './platform.js';
 import { HEAP_OFFSET, type ThreadPool } from './pool.js';
@@ -28,6 +38,7 @@ import { ResampleKernels } from './resample.js';
 import { AffineKernels } from './affine.js';
 import { OptimKernels } from './optim.js';
 import { ChannelDiffKernels } from './channel-diff.js';
+import { FftLossKernels } from './fft-loss.js';
 
 export interface WasmBackendOptions {
   /** Threads including the calling one; default: all logical processors. */
@@ -68,6 +79,7 @@ export class WasmBackend implements KernelBackend {
   private readonly affine: AffineKernels;
   private readonly optim: OptimKernels;
   private readonly diffs: ChannelDiffKernels;
+  private readonly fftLoss: FftLossKernels;
   private readonly force: ConvAlgorithm | undefined;
   private disposed = false;
 
@@ -82,6 +94,7 @@ export class WasmBackend implements KernelBackend {
     this.affine = new AffineKernels(this.k);
     this.optim = new OptimKernels(this.k);
     this.diffs = new ChannelDiffKernels(this.k);
+    this.fftLoss = new FftLossKernels(this.k);
     this.threads = pool.threads;
     this.relaxedSimd = relaxed;
     this.force = force;
@@ -236,6 +249,14 @@ export class WasmBackend implements KernelBackend {
 
   adamStep(groups: readonly AdamArrays[], h: AdamConstants): void {
     this.live(this.optim).adamStep(groups, h);
+  }
+
+  fftLossForward(x: Float32Array, planes: number, height: number, width: number, tables: FftTables, spectra: Spectra, rowSums: Float64Array): void {
+    this.live(this.fftLoss).forward(x, planes, height, width, tables, spectra, rowSums);
+  }
+
+  fftLossBackward(spectra: Spectra, planes: number, height: number, width: number, tables: FftTables, c: number, gx: Float32Array): void {
+    this.live(this.fftLoss).backward(spectra, planes, height, width, tables, c, gx);
   }
 
   channelDiffMean(

@@ -36,6 +36,7 @@ export const KERNEL_IDS = {
   K_ADAM: 21,
   K_CHANNEL_DIFF: 22,
   K_PAIR_DIFF_GRAD: 23,
+  K_FFT_LOSS: 24,
 } as const;
 
 /** Operations of the map kernel (K_MAP's second word). */
@@ -88,6 +89,7 @@ export const {
   K_ADAM,
   K_CHANNEL_DIFF,
   K_PAIR_DIFF_GRAD,
+  K_FFT_LOSS,
 } = KERNEL_IDS;
 export const { MAP_EXP, MAP_SOFT_CLAMP, MAP_LEAKY, MAP_LEAKY_GRAD, MAP_ADD, MAP_SUB, MAP_MUL } = MAP_OPS;
 export const { A_SOFT, A_CVN, A_SVN, A_APPLY, A_MEAN_SHIFT, A_SAME, A_HAVE_S, A_INVERSE } = AFFINE_FLAGS;
@@ -117,6 +119,7 @@ export const KERNEL_NAMES: Record<number, string> = {
   [K_ADAM]: 'adam',
   [K_CHANNEL_DIFF]: 'channel-diff-mean',
   [K_PAIR_DIFF_GRAD]: 'pair-diff-grad',
+  [K_FFT_LOSS]: 'fft-loss',
 };
 
 /** Every constant of the protocol, in table order: what the build writes out and hashes. */
