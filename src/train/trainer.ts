@@ -20,7 +20,7 @@ import { PyramidFlow } from '../flow/model.js';
 import { restoreModel, type SavedModel, type TrainingRecord } from '../flow/saved-model.js';
 import { toBatch } from '../flow/batch.js';
 import { timed, cacheFilters, type Tensor } from '../tensor/index.js';
-import { Adam, clipGradNorm, OFFICIAL_ADAM } from './optim.js';
+import { Adam, clipScale, gradNorm, OFFICIAL_ADAM } from './optim.js';
 import { lossGradients, lossOnly } from './gradients.js';
 import { DivergenceWatch, describePosition, fmt, resumeCommand, suggestedLr, type Verdict } from './divergence.js';
 import { availableMemory, checkTrainingFits, estimateTrainingMemory, type AvailableMemory } from './memory.js';
@@ -58,8 +58,9 @@ export interface TrainLoopInput {
 export function trainStep(model: PyramidFlow, opt: Adam, images: Tensor, saveMemory: boolean): { loss: number; norm: number } {
   opt.zeroGrad();
   const { loss } = lossGradients(model, images, saveMemory);
-  const norm = clipGradNorm(model.parameters());
-  if (Number.isFinite(loss) && Number.isFinite(norm)) timed('optimizer', () => opt.step());
+  const norm = gradNorm(model.parameters());
+  // clipped inside the update (the bits of clipping first)
+  if (Number.isFinite(loss) && Number.isFinite(norm)) timed('optimizer', () => opt.step(clipScale(norm)));
   return { loss, norm };
 }
 

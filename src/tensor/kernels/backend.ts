@@ -177,11 +177,18 @@ export interface KernelBackend {
   /**
    * One Adam update of parameter groups (optional: without it src/train/optim.ts runs its own
    * loop). Per value, in float64, stored to float32, exactly as that loop (the same bits):
-   *   g' = g + weightDecay * w;  m = beta1 * m + (1 - beta1) * g';  v = beta2 * v + ((1 - beta2) * g') * g'
+   *   g' = fround(g * gradScale) + weightDecay * w   (the clipped gradient, as a float32 array holds it)
+   *   m = beta1 * m + (1 - beta1) * g';  v = beta2 * v + ((1 - beta2) * g') * g'
    *   w  = w - (stepSize * m) / (sqrt(v) / bc2Sqrt + eps)        (m and v unrounded here)
    * w, m and v are updated in place (heap arrays: the exception to "outputs are not inputs").
    */
   adamStep?(groups: readonly AdamArrays[], h: AdamConstants): void;
+  /**
+   * The sum of squares, in float64, of the values of `arrays` taken in order as one sequence:
+   * each chunk of SUM_OF_SQUARES_CHUNK values summed in order, then the chunks' sums in order
+   * (optional: src/train/optim.ts gradNorm runs the same loop itself; the same bits).
+   */
+  sumOfSquares?(arrays: readonly Float32Array[]): number;
   /**
    * Per-pixel channel means of differences (optional: without it src/tensor/ops/reduce.ts runs
    * its own loops): for each pair p = (i, j) of `pairs`,
@@ -267,7 +274,12 @@ export interface AdamConstants {
   beta2: number;
   eps: number;
   weightDecay: number;
+  /** The factor of gradient clipping (1: none). */
+  gradScale: number;
 }
+
+/** Values per chunk of KernelBackend.sumOfSquares: its order of summation, part of its bits. */
+export const SUM_OF_SQUARES_CHUNK = 8192;
 
 export function convOutputSize(s: ConvShape): number {
   return s.batch * s.outChannels * s.height * s.width;

@@ -251,6 +251,10 @@ export class WasmBackend implements KernelBackend {
     this.live(this.optim).adamStep(groups, h);
   }
 
+  sumOfSquares(arrays: readonly Float32Array[]): number {
+    return this.live(this.optim).sumOfSquares(arrays);
+  }
+
   fftLossForward(x: Float32Array, planes: number, height: number, width: number, tables: FftTables, spectra: Spectra, rowSums: Float64Array): void {
     this.live(this.fftLoss).forward(x, planes, height, width, tables, spectra, rowSums);
   }

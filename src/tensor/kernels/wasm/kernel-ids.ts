@@ -37,6 +37,7 @@ export const KERNEL_IDS = {
   K_CHANNEL_DIFF: 22,
   K_PAIR_DIFF_GRAD: 23,
   K_FFT_LOSS: 24,
+  K_SUM_SQUARES: 25,
 } as const;
 
 /** Operations of the map kernel (K_MAP's second word). */
@@ -90,6 +91,7 @@ export const {
   K_CHANNEL_DIFF,
   K_PAIR_DIFF_GRAD,
   K_FFT_LOSS,
+  K_SUM_SQUARES,
 } = KERNEL_IDS;
 export const { MAP_EXP, MAP_SOFT_CLAMP, MAP_LEAKY, MAP_LEAKY_GRAD, MAP_ADD, MAP_SUB, MAP_MUL } = MAP_OPS;
 export const { A_SOFT, A_CVN, A_SVN, A_APPLY, A_MEAN_SHIFT, A_SAME, A_HAVE_S, A_INVERSE } = AFFINE_FLAGS;
@@ -120,6 +122,7 @@ export const KERNEL_NAMES: Record<number, string> = {
   [K_CHANNEL_DIFF]: 'channel-diff-mean',
   [K_PAIR_DIFF_GRAD]: 'pair-diff-grad',
   [K_FFT_LOSS]: 'fft-loss',
+  [K_SUM_SQUARES]: 'sum-squares',
 };
 
 /** Every constant of the protocol, in table order: what the build writes out and hashes. */
