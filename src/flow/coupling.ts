@@ -41,6 +41,11 @@ export abstract class CouplingBlock implements Invertible {
     return { kind: this.kind, start: this.start };
   }
 
+  /** The coupling and the 1x1 convolution replace the target level only. */
+  get changes(): readonly number[] {
+    return [this.target];
+  }
+
   /** The 1x1 convolution as a piece of the chain: it acts on the target level only. */
   get mix(): OnLevel {
     return (this.onTarget ??= new OnLevel(this.target, this.conv));
@@ -121,7 +126,7 @@ export abstract class CouplingBlock implements Invertible {
     const m = { ...mode, updateStats: false };
     const raw = withTape(tape, () => this.raw(y));
     const before = noGrad(() => keepingOnly(() => [levelOf(this.uncouple(this.mix.inverse(y, m), raw, m), t)]))[0]!;
-    const inputs = withLevel(y, t, markLeaf(before.detach()));
+    const inputs = withLevel(y, t, levelOf(y, t).requiresGrad ? markLeaf(before.detach()) : before.detach());
     const outputs = withTape(tape, () => this.mix.forward(this.couple(inputs, raw, m), m));
     return { inputs, outputs };
   }

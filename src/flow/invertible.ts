@@ -47,11 +47,18 @@ export interface Invertible {
   /** Trainable parameters, named relative to this piece (the official code's names), in its order. */
   namedParameters(): [string, Tensor][];
   /**
-   * Optional, for memory saving: given this piece's output `y` (gradient leaves), rebuild the
-   * input without a tape and recompute the output from it under `tape` (as rerunByInverse does,
-   * which is the default). Implemented by a piece that can share work between the two.
+   * Optional, for memory saving: given this piece's output `y` (gradient leaves, but for levels
+   * whose gradient nobody needs), rebuild the input without a tape and recompute the output from
+   * it under `tape` (as rerunByInverse does, which is the default); a rebuilt level is a gradient
+   * leaf when its output level was. Implemented by a piece that can share work between the two.
    */
   rerun?(y: readonly Tensor[], mode: FlowMode, tape: Tape): Rerun;
+  /**
+   * Optional: the levels this piece replaces (it passes the others through), known before it
+   * runs. Memory saving gives no gradient to a level that no earlier piece replaced when the
+   * composition's input needs none; a piece without it counts as replacing every level.
+   */
+  readonly changes?: readonly number[];
 }
 
 /** Replaces one level, keeping the others (the same tensor objects). */
@@ -77,7 +84,7 @@ export function levelOf(levels: Pyramid, k: number): Tensor {
 export function rerunByInverse(piece: Invertible, y: readonly Tensor[], mode: FlowMode, tape: Tape): Rerun {
   const m = { ...mode, updateStats: false };
   const before = noGrad(() => keepingOnly(() => piece.inverse(y, m)));
-  const inputs = before.map((x, k) => (x === y[k] ? x : markLeaf(x)));
+  const inputs = before.map((x, k) => (x === y[k] || !y[k]!.requiresGrad ? x : markLeaf(x)));
   const outputs = withTape(tape, () => piece.forward(inputs, m));
   return { inputs, outputs };
 }
@@ -106,5 +113,9 @@ export class OnLevel implements Invertible {
 
   namedParameters(): [string, Tensor][] {
     return this.map.namedParameters();
+  }
+
+  get changes(): readonly number[] {
+    return [this.level];
   }
 }

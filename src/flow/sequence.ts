@@ -58,17 +58,23 @@ export class InvertibleSequence<T extends Invertible = Invertible> implements In
    * Run inside a resident scope (lossGradients does): each piece's work lives in a scope of its
    * own, and the output levels and gradients a piece replaced are freed as soon as it is done.
    * `outputs` and `grads` belong to the call (they are released as they are replaced).
+   *
+   * `inputFrozen`: the sequence's input needs no gradient (the model's input stage is frozen).
+   * Then a level no earlier piece replaced (Invertible.changes) is no gradient leaf, so that the
+   * convolutions reading it compute only their weights' gradient, as in plain backpropagation;
+   * the gradients returned for such levels are meaningless.
    */
-  backwardSavingMemory(outputs: Pyramid, grads: readonly Float32Array[], mode: FlowMode): Float32Array[] {
+  backwardSavingMemory(outputs: Pyramid, grads: readonly Float32Array[], mode: FlowMode, inputFrozen = false): Float32Array[] {
     if (grads.length !== outputs.length) throw new Error(`backwardSavingMemory: ${grads.length} gradients for ${outputs.length} levels`);
     const m = { ...mode, updateStats: false };
+    const replacedBefore = this.levelsReplacedBefore(outputs.length);
     let levels = outputs.map((z) => z.detach());
     let gs = [...grads];
     for (let i = this.steps.length - 1; i >= 0; i--) {
       const step = this.steps[i]!;
       const done = withResidentScope(() => {
         const tape = new Tape();
-        const y = levels.map((z) => markLeaf(z.detach()));
+        const y = levels.map((z, k) => (!inputFrozen || replacedBefore[i]![k] ? markLeaf(z.detach()) : z.detach()));
         const { inputs, outputs: out } = step.rerun ? step.rerun(y, m, tape) : rerunByInverse(step, y, m, tape);
         const changed = out.map((_, k) => k).filter((k) => out[k] !== inputs[k]);
         tape.backwardMany(
@@ -100,6 +106,17 @@ export class InvertibleSequence<T extends Invertible = Invertible> implements In
       gs = done.grads;
     }
     return gs;
+  }
+
+  /** For each piece, whether each of `count` levels was replaced by an earlier piece (one without `changes` replaces all). */
+  private levelsReplacedBefore(count: number): boolean[][] {
+    const replaced = new Array<boolean>(count).fill(false);
+    return this.steps.map((step) => {
+      const before = [...replaced];
+      if (step.changes) for (const k of step.changes) replaced[k] = true;
+      else replaced.fill(true);
+      return before;
+    });
   }
 }
 

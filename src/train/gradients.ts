@@ -62,6 +62,7 @@ function savingGradientsCached(model: PyramidFlow, images: Tensor): GradientResu
     outs.map((z) => z.detach()),
     outs.map((z) => z.grad ?? allocFloats(z.size)),
     model.mode(false),
+    true,
   );
   return { loss: loss.item() };
 }

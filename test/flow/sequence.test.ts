@@ -5,7 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Tape, markLeaf, noGrad, withTape } from '../../src/tensor/index.js';
+import { Tape, markLeaf, noGrad, withTape, backend, setBackend } from '../../src/tensor/index.js';
+import { JsBackend } from '../../src/tensor/kernels/js/conv.js';
 import { InvertibleSequence } from '../../src/flow/sequence.js';
 import { OnLevel, type FlowMode } from '../../src/flow/invertible.js';
 import { InvConv1x1 } from '../../src/flow/invconv.js';
@@ -107,6 +108,47 @@ test('memory saving through nested sequences and pieces of other kinds (the defa
   const { plain, saving } = plainAndSaving(seq, z, mode);
   assertClose(saving.params, plain.params, 'parameter');
   assertClose(saving.inputs, plain.inputs, 'input level');
+});
+
+test('memory saving with a frozen input gives the parameters the gradients of plain backprop, and computes the input gradients plain backprop computes', () => {
+  const m = smoothModel({ channels: 3, kernel: 3, levels: 4, stacks: 2, size: 16, volumeNorm: 'cvn' }, 14, 0.01, 0.3);
+  const z = randomPyramid(2, 3, 16, 16, 4, 15);
+  const mode: FlowMode = { training: true, updateStats: false };
+  const seeds = z.map((t, k) => Float32Array.from({ length: t.size }, (_, i) => Math.sin(0.23 * i + k)));
+  const params = m.flow.namedParameters().map(([, t]) => t);
+  // the JS kernels, counting the convolutions' input gradients
+  const counting = new (class extends JsBackend {
+    gradInputs = 0;
+    override conv2dGradInput(...args: Parameters<JsBackend['conv2dGradInput']>): void {
+      this.gradInputs++;
+      super.conv2dGradInput(...args);
+    }
+  })();
+  const before = backend();
+  setBackend(counting);
+  try {
+    params.forEach((p) => (p.grad = null));
+    const tape = new Tape();
+    const out = withTape(tape, () => m.flow.forward(z, mode)); // the input levels are no gradient leaves
+    tape.backwardMany(out, seeds);
+    const plainCount = counting.gradInputs;
+    const plain = params.map((p) => p.grad!.slice());
+    const y = noGrad(() => m.flow.forward(z, mode));
+    for (const frozen of [true, false]) {
+      params.forEach((p) => (p.grad = null));
+      counting.gradInputs = 0;
+      m.flow.backwardSavingMemory(y, seeds, mode, frozen);
+      assertClose(
+        params.map((p) => p.grad!),
+        plain,
+        `parameter (input ${frozen ? 'frozen' : 'not frozen'})`,
+      );
+      if (frozen) assert.equal(counting.gradInputs, plainCount, 'the input gradients computed, frozen input');
+      else assert.ok(counting.gradInputs > plainCount, `${counting.gradInputs} input gradients computed, ${plainCount} by plain backprop`);
+    }
+  } finally {
+    setBackend(before);
+  }
 });
 
 test('the model: official parameter names in the official order, through the chain', () => {
