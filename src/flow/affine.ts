@@ -3,7 +3,20 @@
  * into log-scale and shift, soft clamp of the log-scale, then volume normalisation so that the
  * coupling preserves volume on average (CVN: per pixel, SVN: per channel).
  */
-import { Tensor, conv2d, conv2dLeaky, sliceChannels, softClamp, meanOver, sub, exp, fusedAffine, fusedAffineInverse, movingAverage } from '../tensor/index.js';
+import {
+  Tensor,
+  conv2d,
+  conv2dLeaky,
+  sliceChannels,
+  softClamp,
+  meanOver,
+  sub,
+  exp,
+  fusedAffine,
+  fusedAffineInverse,
+  fusedAffineKnown,
+  movingAverage,
+} from '../tensor/index.js';
 import type { VolumeNorm } from './types.js';
 import type { FlowMode } from './invertible.js';
 
@@ -43,19 +56,30 @@ export class AffineParams {
    * the convolutions' output `raw`: the fused path.
    */
   coupleRaw(raw: Tensor, x: Tensor, mode: AffineMode): Tensor {
-    const { y, batchMean } = fusedAffine(raw, x, {
-      clamp: CLAMP,
-      volumeNorm: this.volumeNorm,
-      training: mode.training,
-      runningMean: this.runningMean,
-    });
+    const { y, batchMean } = fusedAffine(raw, x, this.tailOptions(mode));
     if (batchMean && mode.updateStats) this.updateRunningMean(batchMean);
     return y;
   }
 
-  /** The inverse of coupleRaw: x from y = scale * x + shift, one fused kernel (not differentiable). */
-  uncoupleRaw(raw: Tensor, y: Tensor, mode: AffineMode): Tensor {
-    return fusedAffineInverse(raw, y, { clamp: CLAMP, volumeNorm: this.volumeNorm, training: mode.training, runningMean: this.runningMean });
+  /**
+   * The inverse of coupleRaw: x from y = scale * x + shift, one fused kernel (not
+   * differentiable); in training also the batch mean it normalised with (coupleKnown's).
+   */
+  uncoupleRaw(raw: Tensor, y: Tensor, mode: AffineMode): { x: Tensor; batchMean: Tensor | null } {
+    return fusedAffineInverse(raw, y, this.tailOptions(mode));
+  }
+
+  /**
+   * coupleRaw's op under a tape when its output y is known (memory saving's rebuild: x and the
+   * batch mean came from uncoupleRaw(raw, y)): records its backward without recomputing y.
+   * Never updates the running mean.
+   */
+  coupleKnown(raw: Tensor, x: Tensor, y: Tensor, batchMean: Tensor | null, mode: AffineMode): Tensor {
+    return fusedAffineKnown(raw, x, y, batchMean, this.tailOptions(mode));
+  }
+
+  private tailOptions(mode: AffineMode) {
+    return { clamp: CLAMP, volumeNorm: this.volumeNorm, training: mode.training, runningMean: this.runningMean };
   }
 
   /** exp(s) and t from the convolutions' output `o`, each with half of its channels (the unfused path). */

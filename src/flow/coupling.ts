@@ -90,7 +90,7 @@ export abstract class CouplingBlock implements Invertible {
   uncouple(z: Pyramid, raw: Tensor, mode: FlowMode): Tensor[] {
     if (isRecording()) return this.uncoupleUnfused(z, raw, mode);
     const y = levelOf(z, this.target);
-    return withLevel(z, this.target, this.affine.uncoupleRaw(raw, y, { ...mode, updateStats: false }));
+    return withLevel(z, this.target, this.affine.uncoupleRaw(raw, y, { ...mode, updateStats: false }).x);
   }
 
   /** The same through the unfused ops: x = (y - shift) / scale (differentiable; the fused kernel's test oracle). */
@@ -119,15 +119,23 @@ export abstract class CouplingBlock implements Invertible {
   /**
    * Memory saving: the affine convolutions read only the levels the block leaves alone, so they
    * run once, under the tape; the target level's input is rebuilt through the inverses (fused,
-   * untaped) and the coupling and 1x1 convolution re-run from it under the tape.
+   * untaped). The coupling's output is the 1x1 convolution's inverse of y, so the coupling is
+   * only recorded (coupleKnown), and the 1x1 convolution re-runs from it under the tape.
    */
   rerun(y: readonly Tensor[], mode: FlowMode, tape: Tape): Rerun {
     const t = this.target;
     const m = { ...mode, updateStats: false };
     const raw = withTape(tape, () => this.raw(y));
-    const before = noGrad(() => keepingOnly(() => [levelOf(this.uncouple(this.mix.inverse(y, m), raw, m), t)]))[0]!;
-    const inputs = withLevel(y, t, levelOf(y, t).requiresGrad ? markLeaf(before.detach()) : before.detach());
-    const outputs = withTape(tape, () => this.mix.forward(this.couple(inputs, raw, m), m));
+    const [coupled, before, batchMean] = noGrad(() =>
+      keepingOnly(() => {
+        const u = levelOf(this.mix.inverse(y, m), t);
+        const { x, batchMean } = this.affine.uncoupleRaw(raw, u, m);
+        return batchMean ? [u, x, batchMean] : [u, x];
+      }),
+    ) as [Tensor, Tensor, Tensor | undefined];
+    const x = levelOf(y, t).requiresGrad ? markLeaf(before.detach()) : before.detach();
+    const inputs = withLevel(y, t, x);
+    const outputs = withTape(tape, () => this.mix.forward(withLevel(inputs, t, this.affine.coupleKnown(raw, x, coupled, batchMean ?? null, m)), m));
     return { inputs, outputs };
   }
 }

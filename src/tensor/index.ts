@@ -18,7 +18,7 @@ export {
 export type { HostValues } from './tensor.js';
 export { add, sub, mul, div, scale, exp, atan, square, abs, leakyRelu, softClamp, movingAverage } from './ops/elementwise.js';
 export { meanOver, meanAll, meanAbsDiffOverChannels, pairSquaredDiffMean } from './ops/reduce.js';
-export { fusedAffine, fusedAffineInverse } from './ops/affine.js';
+export { fusedAffine, fusedAffineInverse, fusedAffineKnown } from './ops/affine.js';
 export type { FusedAffineOptions } from './ops/affine.js';
 export { reshape, concatChannels, sliceChannels, concatBatch, pairSquaredDiff } from './ops/shape.js';
 export { blur, maxPool2, nearest, nearestIndex } from './ops/resample.js';

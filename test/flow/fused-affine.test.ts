@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Tape, withTape, markLeaf, noGrad, type Tensor } from '../../src/tensor/index.js';
+import { Tape, withTape, markLeaf, noGrad, fusedAffine, type Tensor } from '../../src/tensor/index.js';
+import { CLAMP } from '../../src/flow/affine.js';
 import { initBackend, setBackend } from '../../src/tensor/kernels/index.js';
 import { JsBackend } from '../../src/tensor/kernels/js/conv.js';
 import { PyramidFlow } from '../../src/flow/model.js';
@@ -95,6 +96,49 @@ for (const kind of ['js', 'wasm-simd', 'wasm-relaxed'] as const) {
             for (let i = 0; i < x.length; i++) err = Math.max(err, Math.abs(fused[i]! - x[i]!));
             assert.ok(err < 1e-4, `${what}: round trip error ${err}`);
           }
+        }
+      }
+    } finally {
+      setBackend(new JsBackend());
+    }
+  });
+}
+
+// Memory saving's rebuild records the coupling without recomputing it (coupleKnown): its
+// backward must be the coupling's, bit for bit, with the batch mean the inverse found, which
+// must be the forward's.
+for (const kind of ['js', 'wasm-relaxed'] as const) {
+  test(`coupleKnown records the coupling's backward, and the inverse finds the forward's batch mean (${kind})`, async () => {
+    const b = kind === 'js' ? await initBackend({ kind: 'js' }) : await initBackend({ kind: 'wasm', threads: 2, relaxedSimd: true });
+    try {
+      for (const vn of ['cvn', 'svn'] as const) {
+        for (const training of [true, false]) {
+          const m = PyramidFlow.create(resolveConfig({ channels: 3, kernel: 3, levels: 3, stacks: 1, size: 16, volumeNorm: vn }), 4);
+          const affine = m.blocks[0]!.affine;
+          const rng = new Random(21);
+          affine.runningMean = vn === 'cvn' ? randomTensor([1, 1, 16, 16], rng, 0.1) : randomTensor([1, 3, 1, 1], rng, 0.1);
+          const mode = { training, updateStats: false };
+          const raw = markLeaf(randomTensor([2, 6, 16, 16], new Random(22)));
+          const x = markLeaf(randomTensor([2, 3, 16, 16], new Random(23)));
+          const seed = Float32Array.from({ length: x.size }, (_, i) => Math.cos(0.3 * i));
+          const grads = (record: () => Tensor): { y: Float32Array; raw: Float32Array; x: Float32Array } => {
+            raw.grad = null;
+            x.grad = null;
+            const tape = new Tape();
+            const y = withTape(tape, record);
+            tape.backward(y, seed);
+            return { y: y.data.slice(), raw: raw.grad!.slice(), x: x.grad!.slice() };
+          };
+          const taped = grads(() => affine.coupleRaw(raw, x, mode));
+          const y = noGrad(() => affine.coupleRaw(raw, x, mode));
+          const inverse = noGrad(() => affine.uncoupleRaw(raw, y, mode));
+          const what = `${b.name} ${vn} ${training ? 'training' : 'evaluation'}`;
+          const forward = noGrad(() => fusedAffine(raw, x, { clamp: CLAMP, volumeNorm: vn, training, runningMean: affine.runningMean }));
+          assert.deepEqual(forward.y.data, y.data, `${what}: the coupling`);
+          if (training) assert.deepEqual(inverse.batchMean!.data, forward.batchMean!.data, `${what}: batch means`);
+          else assert.equal(inverse.batchMean, null);
+          const known = grads(() => affine.coupleKnown(raw, x, y, inverse.batchMean, mode));
+          assert.deepEqual(known, taped, `${what}: output and gradients`);
         }
       }
     } finally {

@@ -49,18 +49,40 @@ function runTail(raw: Tensor, input: Tensor, s: AffineShape, o: FusedAffineOptio
 
 /**
  * The coupling's inverse x = (y - shift) / scale as one kernel, for untaped work (memory
- * saving's rebuild, latents to image); it equals the unfused chain bit for bit (tested).
+ * saving's rebuild, latents to image); it equals the unfused chain bit for bit (tested). In
+ * training, also the batch mean it normalised with (the forward's: it depends on raw only).
  */
-export function fusedAffineInverse(raw: Tensor, y: Tensor, o: FusedAffineOptions): Tensor {
-  return runTail(raw, y, affineShape(raw, y, o, true), o).out;
+export function fusedAffineInverse(raw: Tensor, y: Tensor, o: FusedAffineOptions): { x: Tensor; batchMean: Tensor | null } {
+  const { out, batchMean } = runTail(raw, y, affineShape(raw, y, o, true), o);
+  return { x: out, batchMean };
 }
 
 /** y = nearest(scale) * x + nearest(shift) from raw, differentiable for raw and x; and the batch mean in training. */
 export function fusedAffine(raw: Tensor, x: Tensor, o: FusedAffineOptions): { y: Tensor; batchMean: Tensor | null } {
   const s = affineShape(raw, x, o, false);
   const { out: y, batchMean } = runTail(raw, x, s, o);
-  const mean = batchMean ? batchMean.data : o.runningMean.data;
+  recordTailBackward(y, raw, x, batchMean, s, o);
+  return { y, batchMean };
+}
 
+/**
+ * fusedAffine's op when its output is already known: memory saving's rebuild computed x from y
+ * through the inverse (with `batchMean`, its batch mean in training), so the forward need not
+ * run again. Records the same backward, which reads raw, x and the mean, not y; returns y's
+ * values as the op's output.
+ */
+export function fusedAffineKnown(raw: Tensor, x: Tensor, y: Tensor, batchMean: Tensor | null, o: FusedAffineOptions): Tensor {
+  const s = affineShape(raw, x, o, false);
+  if (y.shape.join() !== x.shape.join()) throw new Error(`fusedAffineKnown: output [${y.shape.join(', ')}] for input [${x.shape.join(', ')}]`);
+  if (o.training !== (batchMean !== null)) throw new Error('fusedAffineKnown: a batch mean in training, none in evaluation');
+  const out = new Tensor(y.shape, y.data);
+  recordTailBackward(out, raw, x, batchMean, s, o);
+  return out;
+}
+
+/** The tail's backward for output y: the gradients of raw and x (the scale recomputed from raw and the mean). */
+function recordTailBackward(y: Tensor, raw: Tensor, x: Tensor, batchMean: Tensor | null, s: AffineShape, o: FusedAffineOptions): void {
+  const mean = batchMean ? batchMean.data : o.runningMean.data;
   recordOp(y, [raw, x], (gy) => {
     const gx = x.requiresGrad ? allocFloats(x.size, false) : null;
     const graw = allocFloats(raw.size, false);
@@ -68,5 +90,4 @@ export function fusedAffine(raw: Tensor, x: Tensor, o: FusedAffineOptions): { y:
     if (gx) accumulateGrad(x, gx);
     accumulateGrad(raw, graw);
   });
-  return { y, batchMean };
 }
