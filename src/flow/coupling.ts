@@ -119,8 +119,9 @@ export abstract class CouplingBlock implements Invertible {
   /**
    * Memory saving: the affine convolutions read only the levels the block leaves alone, so they
    * run once, under the tape; the target level's input is rebuilt through the inverses (fused,
-   * untaped). The coupling's output is the 1x1 convolution's inverse of y, so the coupling is
-   * only recorded (coupleKnown), and the 1x1 convolution re-runs from it under the tape.
+   * untaped). The coupling's output is the 1x1 convolution's inverse of y, and the 1x1
+   * convolution's is y: both ops are recorded with those outputs (coupleKnown, forwardKnown),
+   * not computed again.
    */
   rerun(y: readonly Tensor[], mode: FlowMode, tape: Tape): Rerun {
     const t = this.target;
@@ -135,7 +136,9 @@ export abstract class CouplingBlock implements Invertible {
     ) as [Tensor, Tensor, Tensor | undefined];
     const x = levelOf(y, t).requiresGrad ? markLeaf(before.detach()) : before.detach();
     const inputs = withLevel(y, t, x);
-    const outputs = withTape(tape, () => this.mix.forward(withLevel(inputs, t, this.affine.coupleKnown(raw, x, coupled, batchMean ?? null, m)), m));
+    const outputs = withTape(tape, () =>
+      withLevel(inputs, t, this.conv.forwardKnown(this.affine.coupleKnown(raw, x, coupled, batchMean ?? null, m), levelOf(y, t))),
+    );
     return { inputs, outputs };
   }
 }

@@ -113,6 +113,11 @@ export class InvConv1x1 implements LevelMap {
     return channelMix(x, this.weight());
   }
 
+  /** forward's op when its output y is known (memory saving's rebuild: x = inverse(y)): recorded, not recomputed. */
+  forwardKnown(x: Tensor, y: Tensor): Tensor {
+    return channelMix(x, this.weight(), y);
+  }
+
   /** x = W^-1 y. */
   inverse(y: Tensor): Tensor {
     return channelMix(y, this.inverseWeight());

@@ -58,6 +58,26 @@ test('1x1 convolution: gradients of forward and inverse (input, w_l, w_s, w_u) m
   inv.forEach((e, i) => assert.ok(e < 2e-2, `inverse, input ${i}: relative error ${e}`));
 });
 
+test('1x1 convolution: forwardKnown records forward with the output given (same output values, same gradients); a wrong shape is refused', () => {
+  const c = conv(4, 7);
+  const x = markLeaf(randomTensor([2, 4, 5, 3], new Random(8)));
+  const seed = Float32Array.from({ length: x.size }, (_, i) => Math.sin(0.7 * i));
+  const run = (record: () => Tensor): Float32Array[] => {
+    for (const t of [x, c.wL, c.wS, c.wU]) t.grad = null;
+    const tape = new Tape();
+    const y = withTape(tape, record);
+    tape.backward(y, seed);
+    return [y.data.slice(), ...[x, c.wL, c.wS, c.wU].map((t) => t.grad!.slice())];
+  };
+  const computed = run(() => c.forward(x));
+  const y = noGrad(() => c.forward(x));
+  assert.deepEqual(
+    run(() => c.forwardKnown(x, y)),
+    computed,
+  );
+  assert.throws(() => c.forwardKnown(x, randomTensor([2, 4, 5, 4], new Random(9))), /known output \[2, 4, 5, 4\] for \[2, 4, 5, 3\]/);
+});
+
 test('OnLevel: the convolution changes one level of a pyramid, invertibly, with gradients', () => {
   const c = conv(3, 5);
   const piece = new OnLevel(1, c);

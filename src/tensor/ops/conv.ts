@@ -69,16 +69,24 @@ function convBackward(x: Tensor, w: Tensor, s: ConvShape, g: Float32Array): void
 
 /**
  * y[n,o] = sum_i m[o,i] x[n,i]: a 1x1 convolution with a C_out x C_in matrix, run by the
- * backend's convolution kernels (a small GEMM over all pixels).
+ * backend's convolution kernels (a small GEMM over all pixels). With `known`, its output is
+ * already known (memory saving's rebuild found x from it through the inverse): the op is
+ * recorded with known's values as its output, not computed again.
  */
-export function channelMix(x: Tensor, m: Tensor): Tensor {
+export function channelMix(x: Tensor, m: Tensor, known?: Tensor): Tensor {
   if (m.shape.length !== 2) throw new Error('channelMix: expected a matrix');
   const [O, C] = m.shape as [number, number];
   if (x.shape.length !== 4 || x.dim(1) !== C) throw new Error(`channelMix: input has ${x.shape[1]} channels, matrix expects ${C}`);
   const [N, , H, W] = x.shape as [number, number, number, number];
   const s: ConvShape = { batch: N, inChannels: C, outChannels: O, height: H, width: W, kernel: 1 };
-  const out = Tensor.uninitialized([N, O, H, W]);
-  timed('1x1 conv', () => backend().conv2d(x.data, m.data, s, out.data));
+  let out: Tensor;
+  if (known) {
+    if (known.shape.join() !== [N, O, H, W].join()) throw new Error(`channelMix: a known output [${known.shape.join(', ')}] for [${N}, ${O}, ${H}, ${W}]`);
+    out = new Tensor(known.shape, known.data);
+  } else {
+    out = Tensor.uninitialized([N, O, H, W]);
+    timed('1x1 conv', () => backend().conv2d(x.data, m.data, s, out.data));
+  }
   recordOp(out, [x, m], (g) => {
     if (x.requiresGrad) {
       const gx = allocFloats(x.size, false);
