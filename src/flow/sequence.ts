@@ -41,6 +41,12 @@ export class InvertibleSequence<T extends Invertible = Invertible> implements In
     return chain([...this.steps].reverse(), z, (step, x) => step.inverse(x, mode));
   }
 
+  /** The levels its pieces replace, when every piece says (Invertible.changes); else unknown. */
+  get changes(): readonly number[] | undefined {
+    if (!this.steps.every((step) => step.changes)) return undefined;
+    return [...new Set(this.steps.flatMap((step) => step.changes!))].sort((a, b) => a - b);
+  }
+
   /** The pieces' parameters, named `{index}.{name within the piece}`, in order. */
   namedParameters(): [string, Tensor][] {
     return this.steps.flatMap((step, i) => step.namedParameters().map(([name, t]): [string, Tensor] => [`${i}.${name}`, t]));

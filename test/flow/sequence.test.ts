@@ -101,6 +101,9 @@ test('memory saving through nested sequences and pieces of other kinds (the defa
   const seq = new InvertibleSequence([stacks[0]!, new OnLevel(2, InvConv1x1.init(3, rng)), stacks[1]!]);
   assert.equal(seq.namedParameters()[0]![0], '0.0.affineParams.conv.0.weight');
   assert.equal(seq.namedParameters()[15]![0], '1.w_l');
+  const targets = new Set([...stacks.flatMap((st) => st.steps.map((b) => b.target)), 2]); // the blocks' targets and the 1x1 convolution's level
+  assert.deepEqual(seq.changes, [...targets].sort());
+  assert.equal(new InvertibleSequence([stacks[0]!, { ...new OnLevel(2, InvConv1x1.init(3, rng)), changes: undefined } as never]).changes, undefined);
   const z = randomPyramid(2, 3, 8, 8, 3, 13);
   const mode: FlowMode = { training: true, updateStats: false };
   const back = noGrad(() => seq.inverse(seq.forward(z, mode), mode));
