@@ -12,7 +12,7 @@
 // Phases: 0 row pairs forward (x -> re, im), 1 columns forward, 2 moduli (re, im -> phases,
 // row sums of the moduli), 3 columns inverse, 4 row pairs inverse (re, im -> gx = c * real part).
 // Tasks: per plane, blocks of `block` row pairs (0, 4), columns (1, 3) or rows (2).
-import { P, PU, imin } from './simd';
+import { P, PU, imin, imax } from './simd';
 
 // @ts-ignore: decorator
 @inline function tabCos(tab: usize, n: i32): usize {
@@ -20,11 +20,7 @@ import { P, PU, imin } from './simd';
 }
 // @ts-ignore: decorator
 @inline function tabSin(tab: usize, n: i32): usize {
-  return tabCos(tab, n) + (<usize>imax1(n >> 1) << 3);
-}
-// @ts-ignore: decorator
-@inline function imax1(v: i32): i32 {
-  return v > 1 ? v : 1;
+  return tabCos(tab, n) + (<usize>imax(n >> 1, 1) << 3);
 }
 
 /**

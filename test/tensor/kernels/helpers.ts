@@ -2,6 +2,7 @@
 import { after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createWasmBackend, type WasmBackend } from '../../../src/tensor/kernels/wasm/backend.js';
+import type { ConvShape } from '../../../src/tensor/kernels/backend.js';
 
 /** Small deterministic generator (mulberry32) for test data. */
 export function rng(seed: number): () => number {
@@ -19,6 +20,16 @@ export function randomArray(n: number, next: () => number, scale = 1): Float32Ar
   const a = new Float32Array(n);
   for (let i = 0; i < n; i++) a[i] = (next() * 2 - 1) * scale;
   return a;
+}
+
+/** Random input x, weights w and output gradient dy of a convolution shape (in that order from one generator). */
+export function randomConv(s: ConvShape, seed: number): { x: Float32Array; w: Float32Array; dy: Float32Array } {
+  const next = rng(seed);
+  const { batch: N, inChannels: C, outChannels: O, height: H, width: W, kernel: K } = s;
+  const x = randomArray(N * C * H * W, next),
+    w = randomArray(O * C * K * K, next),
+    dy = randomArray(N * O * H * W, next);
+  return { x, w, dy };
 }
 
 /** max |a - b| / max |a| over the first n elements (all of them, same lengths, when n is left out). */

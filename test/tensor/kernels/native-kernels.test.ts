@@ -15,7 +15,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rng, randomArray, wasmBackendFactory } from './helpers.js';
+import { randomConv, wasmBackendFactory } from './helpers.js';
 import type { ConvShape } from '../../../src/tensor/kernels/backend.js';
 import type { WasmBackend } from '../../../src/tensor/kernels/wasm/backend.js';
 import { nodePlatform } from '../../../src/tensor/kernels/wasm/platform.js';
@@ -33,11 +33,8 @@ function shape(batch: number, inChannels: number, outChannels: number, height: n
 
 /** y, dx, dw, and dx, dw of the fused backward, of one shape on one backend (FFT forced). */
 function passes(b: WasmBackend, s: ConvShape, seed: number): Float32Array[] {
-  const next = rng(seed);
   const { batch: N, inChannels: C, outChannels: O, height: H, width: W, kernel: K } = s;
-  const x = randomArray(N * C * H * W, next),
-    w = randomArray(O * C * K * K, next),
-    dy = randomArray(N * O * H * W, next);
+  const { x, w, dy } = randomConv(s, seed);
   const y = new Float32Array(N * O * H * W),
     dx = new Float32Array(N * C * H * W),
     dw = new Float32Array(O * C * K * K),

@@ -4,7 +4,7 @@
  * width or of the FFT tile, kernel larger than the image, single channels, 33 channels.
  */
 import { test } from 'node:test';
-import { rng, randomArray, relErr, wasmBackendFactory } from './helpers.js';
+import { randomConv, relErr, wasmBackendFactory } from './helpers.js';
 import assert from 'node:assert/strict';
 import type { ConvShape } from '../../../src/tensor/kernels/backend.js';
 import { conv2dRef, conv2dGradInputRef, conv2dGradWeightRef } from '../../../src/tensor/kernels/js/conv.js';
@@ -55,11 +55,8 @@ interface Case {
 
 /** Random x, w, dy of a shape and the reference kernels' y, dx, dw. */
 function makeCase(s: ConvShape, seed: number): Case {
-  const next = rng(seed);
   const { batch: N, inChannels: C, outChannels: O, height: H, width: W, kernel: K } = s;
-  const x = randomArray(N * C * H * W, next),
-    w = randomArray(O * C * K * K, next),
-    dy = randomArray(N * O * H * W, next);
+  const { x, w, dy } = randomConv(s, seed);
   const y = new Float32Array(N * O * H * W),
     dx = new Float32Array(N * C * H * W),
     dw = new Float32Array(O * C * K * K);

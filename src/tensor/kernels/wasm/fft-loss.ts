@@ -1,7 +1,8 @@
 /**
  * The Fourier loss's transforms (assembly/fftloss.ts): the float64 loops of
  * src/tensor/ops/fft.ts (the same bits) in five phases over all threads: row pairs, columns and
- * moduli forward; columns and row pairs back. Spectra that are not resident are copied in and out.
+ * moduli forward; columns and row pairs back. Spectra that are not resident are copied in and out
+ * (KernelCalls.input / output, on float32 views of their bytes).
  */
 import type { FftTables, Radix2Table, Spectra } from '../backend.js';
 import { type KernelCalls, PARALLEL_ELEMS, TRANSCENDENTAL_WORK } from './calls.js';
@@ -26,15 +27,17 @@ export class FftLossKernels {
     const k = this.k;
     k.arena.reset();
     const xp = k.input(x, planes * H * W);
-    const re = this.place(spectra.re, n, false),
-      im = this.place(spectra.im, n, false);
+    const reBytes = bytes(spectra.re, n),
+      imBytes = bytes(spectra.im, n);
+    const re = k.outputAt(reBytes, 2 * n),
+      im = k.outputAt(imBytes, 2 * n);
     const sums = k.arena.floats(2 * planes * H);
     const job = this.job(planes, H, W, tables, re, im, sums);
     this.run(job, Phase.RowsForward, xp, planes, H, W);
     this.run(job, Phase.ColumnsForward, 0, planes, H, W);
     this.run(job, Phase.Moduli, 0, planes, H, W);
-    this.takeBack(re, spectra.re, n);
-    this.takeBack(im, spectra.im, n);
+    k.output(re, reBytes, 2 * n);
+    k.output(im, imBytes, 2 * n);
     rowSums.set(new Float64Array(k.buffer, sums, planes * H));
   }
 
@@ -43,8 +46,9 @@ export class FftLossKernels {
     this.check(spectra, n, H, W);
     const k = this.k;
     k.arena.reset();
-    const re = this.place(spectra.re, n, true),
-      im = this.place(spectra.im, n, true);
+    // (destroyed: nothing is copied back)
+    const re = k.input(bytes(spectra.re, n), 2 * n),
+      im = k.input(bytes(spectra.im, n), 2 * n);
     const gp = k.outputAt(gx, planes * H * W);
     const job = this.job(planes, H, W, tables, re, im, 0);
     const cw = new Int32Array(new Float64Array([c]).buffer);
@@ -91,17 +95,9 @@ export class FftLossKernels {
     new Float64Array(buf, p + cosAt + 8 * half, half).set(t.sin);
     return p;
   }
+}
 
-  /** Offset of a float64 array's first n values: the array itself when resident, else a scratch copy (its values when `copy`). */
-  private place(a: Float64Array, n: number, copy: boolean): number {
-    if (this.k.heap.owns(a)) return a.byteOffset;
-    const p = this.k.arena.floats(2 * n);
-    if (copy) new Float64Array(this.k.buffer, p, n).set(a.subarray(0, n));
-    return p;
-  }
-
-  /** Copies n float64 values written at `offset` into a unless they were written there in place. */
-  private takeBack(offset: number, a: Float64Array, n: number): void {
-    if (!this.k.heap.owns(a) || a.byteOffset !== offset) a.set(new Float64Array(this.k.buffer, offset, n));
-  }
+/** The bytes of a float64 array's first n values as 2n floats (for the float32 copies in and out). */
+function bytes(a: Float64Array, n: number): Float32Array {
+  return new Float32Array(a.buffer, a.byteOffset, 2 * n);
 }
