@@ -69,7 +69,7 @@ export async function decodeImage(bytes: Uint8Array, name: string, opts: DecodeO
     decoded = await image.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
   } catch (err) {
     if (err instanceof PyramidFlowError) throw err;
-    throw new PyramidFlowError(`Cannot read image "${name}": ${describeSharpError(err, lacksEndMarker(bytes))}.`);
+    throw new PyramidFlowError(`Cannot read image "${name}": ${describeSharpError(err, missingEnd(bytes))}.`);
   }
   const { width, height, channels } = decoded.info;
   if (width <= 0 || height <= 0) throw new PyramidFlowError(`Cannot read image "${name}": it has no pixels.`);
@@ -77,22 +77,24 @@ export async function decodeImage(bytes: Uint8Array, name: string, opts: DecodeO
 }
 
 /**
- * Whether a PNG or JPEG file lacks its end (an IEND chunk, an EOI marker) near its last bytes:
- * truncated, whatever the decoder's message (libvips' error text can be lost when several
- * images are decoded at once, as predict does: 'Unknown error').
+ * What a PNG or JPEG file lacks near its last bytes: its end (an IEND chunk, an EOI marker), so
+ * it is truncated whatever the decoder says; undefined when it has it (or is another format).
+ * The reason is ours, not libvips' error text, which can be lost when several images are decoded
+ * at once, as predict and serve do ('Unknown error'): the same file gets the same words.
  */
-function lacksEndMarker(bytes: Uint8Array): boolean {
+function missingEnd(bytes: Uint8Array): string | undefined {
   const tail = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).subarray(Math.max(0, bytes.length - 4096));
-  if (bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47) return !tail.includes('IEND');
-  if (bytes[0] === 0xff && bytes[1] === 0xd8) return !tail.includes(Buffer.from([0xff, 0xd9]));
-  return false;
+  if (bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47) return tail.includes('IEND') ? undefined : 'no IEND chunk at its end';
+  if (bytes[0] === 0xff && bytes[1] === 0xd8) return tail.includes(Buffer.from([0xff, 0xd9])) ? undefined : 'no end-of-image marker';
+  return undefined;
 }
 
-function describeSharpError(err: unknown, truncated: boolean): string {
+function describeSharpError(err: unknown, missing: string | undefined): string {
   const message = err instanceof Error ? err.message : String(err);
   if (/unsupported image format/i.test(message)) return 'not a supported image format (use PNG, JPEG, BMP or TIFF)';
   if (/empty/i.test(message)) return 'the file is empty';
-  if (truncated || /premature end|truncated|read error|not enough data|unexpected end/i.test(message)) {
+  if (missing) return `the file is truncated or corrupt (${missing})`;
+  if (/premature end|truncated|read error|not enough data|unexpected end/i.test(message)) {
     return `the file is truncated or corrupt (${firstLine(message)})`;
   }
   return `the file is corrupt or unreadable (${firstLine(message)})`;

@@ -153,6 +153,27 @@ describe('readImage / decodeImage', () => {
     assert.deepEqual([...(await readImage(path)).rgb], [11, 22, 33]);
   });
 
+  it('gives a truncated PNG or JPEG the same words every time, whatever the decoder says, also when many are decoded at once', async () => {
+    const raw = { raw: { width: 64, height: 64, channels: 3 as const } };
+    const pixels = new Uint8Array(64 * 64 * 3).map((_, i) => (i * 37) % 251);
+    const png = await sharp(pixels, raw).png().toBuffer();
+    const jpeg = await sharp(pixels, raw).jpeg().toBuffer();
+    for (const [bytes, why] of [
+      [png.subarray(0, png.length - 30), 'no IEND chunk at its end'],
+      [jpeg.subarray(0, jpeg.length - 30), 'no end-of-image marker'],
+    ] as const) {
+      const messages = await Promise.all(
+        Array.from({ length: 16 }, (_, i) =>
+          decodeImage(bytes, `cut-${i}`).then(
+            () => 'decoded',
+            (e: Error) => e.message.replace(`cut-${i}`, 'cut'),
+          ),
+        ),
+      );
+      assert.deepEqual(new Set(messages), new Set([`Cannot read image "cut": the file is truncated or corrupt (${why}).`]));
+    }
+  });
+
   it('names the file and the problem for bad input', async () => {
     const png = await sharp(new Uint8Array(16 * 16 * 3).fill(7), { raw: { width: 16, height: 16, channels: 3 } })
       .png()
