@@ -5,25 +5,33 @@ import { P, PU, imin, madd, hsum, splat, ld, st } from './simd';
 
 /**
  * y[n][o][h][0..Wq) = sum_{c,a,b} wr[o/4][c][a][b][o%4] * xp[n][c][h+a][j+b].
- * job: [kind, xp, wr, yq, N, C, Oq, H, Wq, Hp, Wp, K, band, CC, taps, planeX, planeY]
+ * job: [kind, xp, wr, yq, N, C, Oq, H, Wq, Hp, Wp, K, band, CC, taps, planeX, planeY, obInside]
  * (plane strides in floats: a little more than Hp*Wp, H*Wq when those are multiples of 1 KiB)
- * task = (n, o block, row band). taps[i] (i32) = byte offset in xp of tap i = (c, a, b) in
+ * task = (n, o block, row band), or with obInside = 1 (n, row band) doing every o block, so
+ * that the band's input rows are read from cache by all but the first (1x1 convolutions, whose
+ * input is read once per block otherwise). taps[i] (i32) = byte offset in xp of tap i = (c, a, b) in
  * that order, relative to the output pixel's origin, so that the innermost loop is one flat
  * run over C*K*K taps. Input channels are taken CC at a time (partial sums kept in y) so that
  * the K rows of CC channels being read stay in the L1 cache.
  */
 export function convDirectTask(job: usize, t: i32): void {
-  const xp = PU(job, 1), wr = PU(job, 2), yq = PU(job, 3);
-  const C = P(job, 5), Oq = P(job, 6), H = P(job, 7), Wq = P(job, 8);
-  const Hp = P(job, 9), Wp = P(job, 10), K = P(job, 11), band = P(job, 12), CC = P(job, 13);
-  const taps = PU(job, 14);
-  const nOB = Oq >> 2;
+  const Oq = P(job, 6), H = P(job, 7), band = P(job, 12);
   const nBands = (H + band - 1) / band;
+  const nOB = P(job, 17) != 0 ? 1 : Oq >> 2;
   const n = t / (nOB * nBands);
   const r = t - n * nOB * nBands;
-  const ob = r / nBands;
-  const bi = r - ob * nBands;
-  const h0 = bi * band, h1 = imin(H, h0 + band);
+  const bi = r % nBands;
+  const obLo = P(job, 17) != 0 ? 0 : r / nBands;
+  const obHi = P(job, 17) != 0 ? Oq >> 2 : obLo + 1;
+  for (let ob = obLo; ob < obHi; ob++) convDirectBlock(job, n, ob, bi * band, imin(H, bi * band + band));
+}
+
+/** Output block ob (4 channels) of image n, rows h0..h1: convDirectTask's work. */
+function convDirectBlock(job: usize, n: i32, ob: i32, h0: i32, h1: i32): void {
+  const xp = PU(job, 1), wr = PU(job, 2), yq = PU(job, 3);
+  const C = P(job, 5), Oq = P(job, 6), Wq = P(job, 8);
+  const Wp = P(job, 10), K = P(job, 11), CC = P(job, 13);
+  const taps = PU(job, 14);
   const KK = K * K;
   const wb = wr + (<usize>(ob * C * KK) << 4);
   const planeX = <usize>P(job, 15) << 2;
@@ -135,6 +143,60 @@ export function gradWeightDirectTask(job: usize, t: i32): void {
         }
       }
       ap += 128;
+    }
+  }
+}
+
+/**
+ * The weight gradient of a 1x1 convolution over flat planes (HW a multiple of 4, dy with Oq = O
+ * planes, O a multiple of 4): dw[o][c] = sum_{n,p} dy[n][o][p] * x[n][c][p]. Task = (block of 4
+ * outputs, block of CB input channels); pixels are walked in chunks so that the 4 gradient rows
+ * stay in cache while the block's channels, two at a time, read them. Each lane sums the pixels
+ * of its residue mod 4 in the order of gradWeightDirectTask with K = 1 (n, then rows, then
+ * columns), and hsum reduces it as there: the same bits, without that kernel's second tap.
+ * job: [kind, x, dy, dw, N, C, O, Oq, HW, chunk, acc, CB]; acc: 4*CB vectors per task.
+ */
+export function channelMixGradTask(job: usize, t: i32): void {
+  const x = PU(job, 1), dy = PU(job, 2), dw = PU(job, 3);
+  const N = P(job, 4), C = P(job, 5), O = P(job, 6), Oq = P(job, 7), HW = P(job, 8), chunk = P(job, 9), CB = P(job, 11);
+  const nCB = (C + CB - 1) / CB;
+  const ob = t / nCB;
+  const cb0 = (t - ob * nCB) * CB, cb1 = imin(C, cb0 + CB);
+  const acc = PU(job, 10) + (<usize>(t * CB * 4) << 4);
+  memory.fill(acc, 0, <usize>(CB * 4) << 4);
+  const plane = <usize>HW << 2;
+  const end = <usize>HW << 2;
+  for (let n = 0; n < N; n++) {
+    const g = dy + <usize>(n * Oq + ob * 4) * plane;
+    const xn = x + <usize>(n * C) * plane;
+    for (let q0: usize = 0; q0 < end; q0 += <usize>chunk << 2) {
+      const q1 = q0 + (<usize>chunk << 2) < end ? q0 + (<usize>chunk << 2) : end;
+      for (let c = cb0; c < cb1; c += 2) {
+        const two = c + 1 < cb1;
+        const ap = acc + (<usize>((c - cb0) * 4) << 4);
+        let a0 = ld(ap), b0 = ld(ap + 16), c0 = ld(ap + 32), d0 = ld(ap + 48);
+        let a1 = f32x4.splat(0), b1 = a1, c1 = a1, d1 = a1;
+        if (two) {
+          a1 = ld(ap + 64); b1 = ld(ap + 80); c1 = ld(ap + 96); d1 = ld(ap + 112);
+        }
+        const xa = xn + <usize>c * plane, xb = two ? xa + plane : xa;
+        for (let q = q0; q < q1; q += 16) {
+          const x0 = ld(xa + q), x1 = ld(xb + q);
+          const g0 = ld(g + q), g1 = ld(g + plane + q), g2 = ld(g + 2 * plane + q), g3 = ld(g + 3 * plane + q);
+          a0 = madd(g0, x0, a0); b0 = madd(g1, x0, b0); c0 = madd(g2, x0, c0); d0 = madd(g3, x0, d0);
+          a1 = madd(g0, x1, a1); b1 = madd(g1, x1, b1); c1 = madd(g2, x1, c1); d1 = madd(g3, x1, d1);
+        }
+        st(ap, a0); st(ap + 16, b0); st(ap + 32, c0); st(ap + 48, d0);
+        if (two) {
+          st(ap + 64, a1); st(ap + 80, b1); st(ap + 96, c1); st(ap + 112, d1);
+        }
+      }
+    }
+  }
+  for (let c = cb0; c < cb1; c++) {
+    for (let l = 0; l < 4; l++) {
+      const o = ob * 4 + l;
+      if (o < O) store<f32>(dw + (<usize>(o * C + c) << 2), hsum(ld(acc + (<usize>((c - cb0) * 4 + l) << 4))));
     }
   }
 }

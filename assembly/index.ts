@@ -4,7 +4,7 @@
 // tasks it claims. Nothing here allocates: all buffers are laid out by the caller.
 // The ids are src/tensor/kernels/wasm/kernel-ids.ts's, written out by the build (kernel-ids.ts).
 import { padTask, cropTask, weightsDirectTask } from './layout';
-import { convDirectTask, gradWeightDirectTask } from './direct';
+import { convDirectTask, gradWeightDirectTask, channelMixGradTask } from './direct';
 import { fftInputTask, fftFilterTask, fftConvTask, fftConvFusedTask } from './fftconv';
 import { fftGradWTask, fftGradWInverseTask, fftBackwardTask } from './fftgrad';
 import { mapTask, affineForwardTask, affineBackwardTask, fmaLoopTask } from './elementwise';
@@ -15,7 +15,7 @@ import { fftLossTask } from './fftloss';
 import {
   K_PAD, K_CROP, K_WEIGHTS_DIRECT, K_CONV_DIRECT, K_GRADW_DIRECT, K_FFT_INPUT, K_FFT_FILTER, K_FFT_CONV, K_FFT_GRADW,
   K_FFT_GRADW_INV, K_FFT_FUSED, K_MAP, K_AFFINE, K_AFFINE_BACK, K_BLUR, K_NEAREST, K_NEAREST_GRAD, K_MAX_POOL,
-  K_FFT_BACKWARD, K_FMA_LOOP, K_ADAM, K_CHANNEL_DIFF, K_PAIR_DIFF_GRAD, K_FFT_LOSS, K_SUM_SQUARES,
+  K_FFT_BACKWARD, K_FMA_LOOP, K_ADAM, K_CHANNEL_DIFF, K_PAIR_DIFF_GRAD, K_FFT_LOSS, K_SUM_SQUARES, K_CHANNEL_MIX_GRAD,
 } from './kernel-ids';
 export { initTables } from './fft';
 export { kernelProtocol } from './kernel-ids';
@@ -49,6 +49,7 @@ export function runTask(job: usize, t: i32, thread: i32): void {
     case K_PAIR_DIFF_GRAD: pairSquaredDiffGradTask(job, t); break;
     case K_FFT_LOSS: fftLossTask(job, t, thread); break;
     case K_SUM_SQUARES: sumSquaresTask(job, t); break;
+    case K_CHANNEL_MIX_GRAD: channelMixGradTask(job, t); break;
     default: unreachable();
   }
 }

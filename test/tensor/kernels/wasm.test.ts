@@ -30,6 +30,8 @@ const SHAPES: ConvShape[] = [
   shape(1, 33, 7, 17, 13, 1),
   shape(2, 16, 16, 16, 24, 1), // 1x1 on rows of a multiple of 8: inputs read as they are, output written in place
   shape(1, 5, 6, 8, 16, 1), // the same with output channels not a multiple of 4
+  shape(2, 5, 8, 8, 16, 1), // 1x1 channel-mix kernels: an odd channel left over in the weight gradient's pairs
+  shape(1, 3, 4, 48, 64, 1), // the same in several pixel chunks, the last one partial
   shape(2, 7, 33, 13, 31, 7),
   shape(1, 2, 3, 31, 5, 3),
   shape(1, 3, 2, 9, 7, 11),

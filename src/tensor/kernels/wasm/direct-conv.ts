@@ -6,7 +6,7 @@
  */
 import type { ConvShape } from '../backend.js';
 import { type KernelCalls, ceilTo, PARALLEL_ELEMS } from './calls.js';
-import { K_PAD, K_CROP, K_WEIGHTS_DIRECT, K_CONV_DIRECT, K_GRADW_DIRECT } from './kernel-ids.js';
+import { K_PAD, K_CROP, K_WEIGHTS_DIRECT, K_CONV_DIRECT, K_GRADW_DIRECT, K_CHANNEL_MIX_GRAD } from './kernel-ids.js';
 
 /**
  * A plane stride (floats) for h x w planes walked together: one cache line more when h*w is a
@@ -14,6 +14,12 @@ import { K_PAD, K_CROP, K_WEIGHTS_DIRECT, K_CONV_DIRECT, K_GRADW_DIRECT } from '
  * few L1 cache sets.
  */
 const planeStride = (h: number, w: number): number => h * w + ((h * w) % 256 === 0 ? 16 : 0);
+
+/**
+ * Pixels per task of the 1x1 kernels (a multiple of 8): a chunk's rows of all `rows` planes
+ * (about 32 KiB) stay in the core's cache while every block of outputs reads them.
+ */
+const mixChunk = (rows: number): number => Math.max(8, Math.floor(8192 / rows) & ~7);
 
 export class DirectConvolutions {
   constructor(private readonly k: KernelCalls) {}
@@ -71,8 +77,13 @@ export class DirectConvolutions {
     if (!noPad) this.pad(xin, xp, N, Cin, Cin, H, W, Hp, Wp, p, p, planeX);
     this.k.run([K_WEIGHTS_DIRECT, win, wr, s.outChannels, s.inChannels, K, mode], Oq >> 2, wLen * 8);
     const flops = 2 * N * H * Wq * Cin * Oq * KK;
+    // A 1x1 convolution's task does every block of 4 outputs over rows of about mixChunk pixels,
+    // which stay in cache for all blocks after the first; otherwise a task is one block.
+    const obInside = noPad ? 1 : 0;
     const rowsTotal = N * (Oq >> 2) * H;
-    const band = Math.max(1, Math.min(H, Math.ceil(rowsTotal / (this.k.threads * 12))));
+    const band = obInside
+      ? Math.max(1, Math.floor(mixChunk(Cin) / W))
+      : Math.max(1, Math.min(H, Math.ceil(rowsTotal / (this.k.threads * 12))));
     const nBands = Math.ceil(H / band);
     // input channels per pass: their K rows (about 24 KiB) stay in the L1 cache
     const CC = Math.max(1, Math.min(Cin, Math.floor(24576 / (K * Wp * 4))));
@@ -80,7 +91,8 @@ export class DirectConvolutions {
     for (let c = 0, i = 0; c < Cin; c++) {
       for (let ka = 0; ka < K; ka++) for (let kb = 0; kb < K; kb++) tapView[i++] = (c * planeX + ka * Wp + kb) * 4;
     }
-    this.k.run([K_CONV_DIRECT, xp, wr, yq, N, Cin, Oq, H, Wq, Hp, Wp, K, band, CC, taps, planeX, planeY], N * (Oq >> 2) * nBands, flops);
+    const tasks = N * (obInside ? 1 : Oq >> 2) * nBands;
+    this.k.run([K_CONV_DIRECT, xp, wr, yq, N, Cin, Oq, H, Wq, Hp, Wp, K, band, CC, taps, planeX, planeY, obInside], tasks, flops);
     if (!direct) {
       this.k.run([K_CROP, yq, yout, N, Oq, Cout, H, Wq, W, planeY], N * Cout, outLen, PARALLEL_ELEMS);
     }
@@ -110,9 +122,18 @@ export class DirectConvolutions {
     const dyin = this.k.input(dya, dyLen);
     const dyAsIs = noPad && Oq === O;
     const dyq = dyAsIs ? dyin : a.floats(N * Oq * planeY);
+    const dw = this.k.outputAt(dwa, wLen);
+    if (dyAsIs) {
+      const CB = 4,
+        chunk = mixChunk(4 + 2),
+        tasks = (Oq >> 2) * Math.ceil(C / CB);
+      const mixAcc = a.floats(tasks * CB * 4 * 4);
+      this.k.run([K_CHANNEL_MIX_GRAD, xin, dyin, dw, N, C, O, Oq, H * W, chunk, mixAcc, CB], tasks, 2 * N * H * W * C * O);
+      this.k.output(dw, dwa, wLen);
+      return;
+    }
     const ntasks = (Oq >> 2) * C;
     const acc = a.floats(ntasks * 4 * K * (K + 1) * 4);
-    const dw = this.k.outputAt(dwa, wLen);
     if (!noPad) this.pad(xin, xp, N, C, C, H, W, Hp, Wp, p, p, planeX);
     if (!dyAsIs) this.pad(dyin, dyq, N, O, Oq, H, W, H, Wq, 0, 0, planeY);
     const rows = Math.max(1, Math.floor(32768 / (4 * (4 * Wq + Wp))));

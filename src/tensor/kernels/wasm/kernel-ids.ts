@@ -38,6 +38,7 @@ export const KERNEL_IDS = {
   K_PAIR_DIFF_GRAD: 23,
   K_FFT_LOSS: 24,
   K_SUM_SQUARES: 25,
+  K_CHANNEL_MIX_GRAD: 26,
 } as const;
 
 /** Operations of the map kernel (K_MAP's second word). */
@@ -92,6 +93,7 @@ export const {
   K_PAIR_DIFF_GRAD,
   K_FFT_LOSS,
   K_SUM_SQUARES,
+  K_CHANNEL_MIX_GRAD,
 } = KERNEL_IDS;
 export const { MAP_EXP, MAP_SOFT_CLAMP, MAP_LEAKY, MAP_LEAKY_GRAD, MAP_ADD, MAP_SUB, MAP_MUL } = MAP_OPS;
 export const { A_SOFT, A_CVN, A_SVN, A_APPLY, A_MEAN_SHIFT, A_SAME, A_HAVE_S, A_INVERSE } = AFFINE_FLAGS;
@@ -123,6 +125,7 @@ export const KERNEL_NAMES: Record<number, string> = {
   [K_PAIR_DIFF_GRAD]: 'pair-diff-grad',
   [K_FFT_LOSS]: 'fft-loss',
   [K_SUM_SQUARES]: 'sum-squares',
+  [K_CHANNEL_MIX_GRAD]: 'channel-mix-dw',
 };
 
 /** Every constant of the protocol, in table order: what the build writes out and hashes. */
