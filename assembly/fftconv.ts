@@ -8,7 +8,7 @@
 // (fwd2d) which the scale passed with the filters / the weight gradient removes.
 import { P as Pm, PU, imin, imax, madd, nmadd, ld, st, splat, leaky4 } from './simd';
 import { fwd2d, inv2d, slotCount } from './fft';
-import { useNative, nativeConvProducts } from './native';
+import { useNative, nativeConvProducts, nativeConvProductsPair } from './native';
 
 // @ts-ignore: decorator
 @inline export function scratchOf(job: usize, iScratch: i32, thread: i32): usize {
@@ -333,6 +333,19 @@ export function convProducts(x0: usize, Ws: usize, Ys: usize, F: i32, R: i32, Lq
 }
 
 /**
+ * convProducts of two tile groups with the same filters (xa -> Ya, xb -> Yb): the native code
+ * broadcasts each filter value once for both (the same bits as two calls).
+ */
+export function convProductsPair(xa: usize, xb: usize, Ws: usize, Ya: usize, Yb: usize, F: i32, R: i32, Lq: i32, o0: i32, o1: i32): void {
+  if (useNative()) {
+    nativeConvProductsPair(xa, xb, Ws, Ya, Yb, F, R, Lq, o0, o1);
+    return;
+  }
+  convProducts(xa, Ws, Ya, F, R, Lq, o0, o1);
+  convProducts(xb, Ws, Yb, F, R, Lq, o0, o1);
+}
+
+/**
  * Inverse transforms of output channels o0..o1 (o < L) of the tile group whose lane table is
  * in the scratch, spectra at Ys[o - o0] (destroyed); writes y[n][o] cropped to H x W.
  */
@@ -406,28 +419,48 @@ export function fftConvTask(job: usize, t: i32, thread: i32): void {
 }
 
 /**
- * Kind 11: the whole forward-type convolution of one tile group: input transforms of all R
- * channels straight from x[N][R][H][W] into a per-thread spectrum array, then products and
- * inverse transforms OB output channels at a time. Keeps the spectra in the core's cache.
- * Scratch after the lane data: R spectra, then OB spectra.
+ * Kind 11: the whole forward-type convolution of one tile group, or of two: input transforms
+ * of all R channels straight from x[N][R][H][W] into per-thread spectrum arrays, then products
+ * and inverse transforms OB output channels at a time. Keeps the spectra in the core's cache.
+ * Tasks t < pairs take groups first + 2t and first + 2t + 1 (their products together:
+ * convProductsPair), the rest one group each: first + pairs + t.
+ * Scratch after the lane data: R spectra, OB spectra (then, for a pair, R and OB more).
  * job: [kind, x, Ws, y, N, R, L, Lq, H, W, T, V, tY, tX, numTiles, OB, scratch, scratchPer, off,
- *       first tile group (task t runs group t + first), leaky (1: y = LeakyReLU(conv)), its slope (f32 bits)]
+ *       first tile group, leaky (1: y = LeakyReLU(conv)), its slope (f32 bits), pairs]
  */
 export function fftConvFusedTask(job: usize, t: i32, thread: i32): void {
   const x = PU(job, 1), Ws = PU(job, 2), y = PU(job, 3);
   const R = Pm(job, 5), L = Pm(job, 6), Lq = Pm(job, 7), H = Pm(job, 8), W = Pm(job, 9);
   const T = Pm(job, 10), V = Pm(job, 11), tY = Pm(job, 12), tX = Pm(job, 13), numTiles = Pm(job, 14);
-  const OB = Pm(job, 15), off = Pm(job, 18);
+  const OB = Pm(job, 15), off = Pm(job, 18), pairs = Pm(job, 22);
+  const leaky = Pm(job, 20) != 0, slope = reinterpret<f32>(Pm(job, 21));
   const F = slotCount(T);
   const base = scratchOf(job, 16, thread);
-  const Xg = scrRest(base, T);
-  const Ys = Xg + (<usize>F * <usize>R << 5);
-  prepareLanes(base, T, t + Pm(job, 19), numTiles, tY, tX, V, H, W, off, T);
-  transformChannels(base, T, x, R, 0, R, H, W, T >> 1, Xg, 0, 0);
+  const Xa = scrRest(base, T);
+  const Ya = Xa + (<usize>F * <usize>R << 5);
+  const ga = Pm(job, 19) + (t < pairs ? 2 * t : pairs + t);
+  prepareLanes(base, T, ga, numTiles, tY, tX, V, H, W, off, T);
+  transformChannels(base, T, x, R, 0, R, H, W, T >> 1, Xa, 0, 0);
+  if (t >= pairs) {
+    for (let o0 = 0; o0 < Lq; o0 += OB) {
+      const o1 = imin(Lq, o0 + OB);
+      convProducts(Xa, Ws, Ya, F, R, Lq, o0, o1);
+      inverseOutputs(base, T, V, Ya, o0, o1, L, y, H, W, leaky, slope);
+    }
+    return;
+  }
+  const Xb = Ya + (<usize>F * <usize>OB << 5);
+  const Yb = Xb + (<usize>F * <usize>R << 5);
+  prepareLanes(base, T, ga + 1, numTiles, tY, tX, V, H, W, off, T);
+  transformChannels(base, T, x, R, 0, R, H, W, T >> 1, Xb, 0, 0);
   for (let o0 = 0; o0 < Lq; o0 += OB) {
     const o1 = imin(Lq, o0 + OB);
-    convProducts(Xg, Ws, Ys, F, R, Lq, o0, o1);
-    inverseOutputs(base, T, V, Ys, o0, o1, L, y, H, W, Pm(job, 20) != 0, reinterpret<f32>(Pm(job, 21)));
+    convProductsPair(Xa, Xb, Ws, Ya, Yb, F, R, Lq, o0, o1);
+    // the lane table holds the group last prepared: b first, then a, then b again for the next block
+    if (o0 > 0) tileLanes(scrLanes(base, T), ga + 1, numTiles, tY, tX, V, H, W, off, T, T);
+    inverseOutputs(base, T, V, Yb, o0, o1, L, y, H, W, leaky, slope);
+    tileLanes(scrLanes(base, T), ga, numTiles, tY, tX, V, H, W, off, T, T);
+    inverseOutputs(base, T, V, Ya, o0, o1, L, y, H, W, leaky, slope);
   }
 }
 

@@ -14,7 +14,7 @@
 import { P as Pm, PU, imin, imax, madd, ld, st } from './simd';
 import { inv2d, slotCount } from './fft';
 import { useNative, nativeGradWProducts } from './native';
-import { scratchOf, scrB, scrP, scrS, scrRest, prepareLanes, transformChannels, storeQuads, convProducts, inverseOutputs } from './fftconv';
+import { scratchOf, scrB, scrP, scrS, scrRest, prepareLanes, transformChannels, storeQuads, convProducts, convProductsPair, inverseOutputs } from './fftconv';
 
 /**
  * Kind 9: weight-gradient products on frequency quads (vectors over 4 consecutive slots):
@@ -160,43 +160,72 @@ export function fftGradWInverseTask(job: usize, t: i32, thread: i32): void {
 }
 
 /**
- * Kind 19: the backward job of one chunk of tile groups (g0 .. g0 + ng). Tasks t < ng: tile group
- * g0 + t: transforms the T x T windows of dy (O channels) into the thread's scratch, stores them
- * as frequency quads at DYs + t*4*tdB (tile stride tdB, quad stride dyStrideF) and computes dx
+ * Kind 19: the backward job of one chunk of tile groups (g0 .. g0 + ng). Group tasks: tile group
+ * g0 + i: transforms the T x T windows of dy (O channels) into the thread's scratch, stores them
+ * as frequency quads at DYs + i*4*tdB (tile stride tdB, quad stride dyStrideF) and computes dx
  * for the group (products with the gradient-of-input filter spectra Ws, inverse transforms).
- * Tasks t >= ng: transforms of the V x V blocks of x, CB channels a task, as frequency quads at
- * Xs (tile stride txB, quad stride xStrideF).
+ * The first `pairs` tasks take groups 2t and 2t + 1 (products together: convProductsPair), the
+ * next ng - 2*pairs one group each. Then the tasks u = 0, 1, ... after them: transforms of the
+ * V x V blocks of x, CB channels a task, as frequency quads at Xs (tile stride txB, quad
+ * stride xStrideF).
  * job: [kind, dy, Ws, dx, N, O, C, Cq, H, W, T, V, tY, tX, numTiles, OB, scratch, scratchPer, p,
- *       g0, ng, DYs, tdB, dyStrideF, x, Xs, txB, xStrideF, CB]
+ *       g0, ng, DYs, tdB, dyStrideF, x, Xs, txB, xStrideF, CB, pairs]
  */
 export function fftBackwardTask(job: usize, t: i32, thread: i32): void {
-  const O = Pm(job, 5), C = Pm(job, 6), Cq = Pm(job, 7), H = Pm(job, 8), W = Pm(job, 9);
+  const O = Pm(job, 5), C = Pm(job, 6), H = Pm(job, 8), W = Pm(job, 9);
   const T = Pm(job, 10), V = Pm(job, 11), tY = Pm(job, 12), tX = Pm(job, 13), numTiles = Pm(job, 14);
-  const OB = Pm(job, 15), p = Pm(job, 18), g0 = Pm(job, 19), ng = Pm(job, 20);
+  const p = Pm(job, 18), g0 = Pm(job, 19), ng = Pm(job, 20), pairs = Pm(job, 29);
   const base = scratchOf(job, 16, thread);
-  const F = slotCount(T);
-  if (t < ng) {
-    const dy = PU(job, 1), Ws = PU(job, 2), dx = PU(job, 3);
-    const Xg = scrRest(base, T);
-    const Ys = Xg + (<usize>F * <usize>O << 5);
-    prepareLanes(base, T, g0 + t, numTiles, tY, tX, V, H, W, p, T);
-    transformChannels(base, T, dy, O, 0, O, H, W, T >> 1, Xg, 0, 0);
-    const tdB = PU(job, 22);
-    storeQuads(Xg, F, O, PU(job, 21) + <usize>t * 4 * tdB, PU(job, 23), tdB);
-    for (let o0 = 0; o0 < Cq; o0 += OB) {
-      const o1 = imin(Cq, o0 + OB);
-      convProducts(Xg, Ws, Ys, F, O, Cq, o0, o1);
-      inverseOutputs(base, T, V, Ys, o0, o1, C, dx, H, W);
-    }
+  const groupTasks = ng - pairs;
+  if (t < groupTasks) {
+    if (t < pairs) dyGroups(job, base, 2 * t, 2);
+    else dyGroups(job, base, pairs + t, 1);
     return;
   }
   const CB = Pm(job, 28);
   const nCB = (C + CB - 1) / CB;
-  const u = t - ng;
+  const u = t - groupTasks;
   const gl = u / nCB, cb = u - gl * nCB;
   const c0 = cb * CB, c1 = imin(C, c0 + CB);
   const txB = PU(job, 26);
   prepareLanes(base, T, g0 + gl, numTiles, tY, tX, V, H, W, 0, V);
   transformChannels(base, T, PU(job, 24), C, c0, c1, H, W, (V + 1) >> 1, PU(job, 25) + <usize>gl * 4 * txB,
     PU(job, 27), scrRest(base, T), true, txB);
+}
+
+/**
+ * fftBackwardTask's work on `count` (1 or 2) tile groups from chunk index i: dy windows
+ * transformed and stored as frequency quads, then dx (OB input channels a pass). Scratch after
+ * the lane data, per group: O spectra of dy, OB of dx.
+ */
+function dyGroups(job: usize, base: usize, i: i32, count: i32): void {
+  const dy = PU(job, 1), Ws = PU(job, 2), dx = PU(job, 3);
+  const O = Pm(job, 5), C = Pm(job, 6), Cq = Pm(job, 7), H = Pm(job, 8), W = Pm(job, 9);
+  const T = Pm(job, 10), V = Pm(job, 11), tY = Pm(job, 12), tX = Pm(job, 13), numTiles = Pm(job, 14);
+  const OB = Pm(job, 15), p = Pm(job, 18), g = Pm(job, 19) + i;
+  const F = slotCount(T);
+  const tdB = PU(job, 22);
+  const per = <usize>F * <usize>(O + OB) << 5;
+  const Xa = scrRest(base, T), Xb = Xa + per;
+  const Ya = Xa + (<usize>F * <usize>O << 5), Yb = Ya + per;
+  for (let k = 0; k < count; k++) {
+    const Xg = k == 0 ? Xa : Xb;
+    prepareLanes(base, T, g + k, numTiles, tY, tX, V, H, W, p, T);
+    transformChannels(base, T, dy, O, 0, O, H, W, T >> 1, Xg, 0, 0);
+    storeQuads(Xg, F, O, PU(job, 21) + <usize>(i + k) * 4 * tdB, PU(job, 23), tdB);
+  }
+  for (let o0 = 0; o0 < Cq; o0 += OB) {
+    const o1 = imin(Cq, o0 + OB);
+    if (count == 1) {
+      convProducts(Xa, Ws, Ya, F, O, Cq, o0, o1);
+      inverseOutputs(base, T, V, Ya, o0, o1, C, dx, H, W);
+      continue;
+    }
+    convProductsPair(Xa, Xb, Ws, Ya, Yb, F, O, Cq, o0, o1);
+    // the lane table holds the group last prepared: the second, then the first
+    if (o0 > 0) prepareLanes(base, T, g + 1, numTiles, tY, tX, V, H, W, p, T);
+    inverseOutputs(base, T, V, Yb, o0, o1, C, dx, H, W);
+    prepareLanes(base, T, g, numTiles, tY, tX, V, H, W, p, T);
+    inverseOutputs(base, T, V, Ya, o0, o1, C, dx, H, W);
+  }
 }

@@ -10,6 +10,11 @@
 declare function convProductsImport(x0: usize, Ws: usize, Ys: usize, F: i32, R: i32, Lq: i32, o0: i32, o1: i32, memPages: i32): void;
 
 // @ts-ignore: decorator
+@external("env", "convProductsPair")
+declare function convProductsPairImport(xa: usize, xb: usize, Ws: usize, Ya: usize, Yb: usize, F: i32, R: i32, Lq: i32, o0: i32, o1: i32,
+  memPages: i32): void;
+
+// @ts-ignore: decorator
 @external("env", "gradWProducts")
 declare function gradWProductsImport(Xs: usize, DYs: usize, Racc: usize, C: i32, O: i32, Tn: i32, TnS: i32, txB: usize, tdB: usize,
   q0: i32, q1: i32, accumulate: i32, memPages: i32): void;
@@ -23,6 +28,11 @@ declare function gradWProductsImport(Xs: usize, DYs: usize, Racc: usize, C: i32,
 // @ts-ignore: decorator
 @inline export function nativeConvProducts(x0: usize, Ws: usize, Ys: usize, F: i32, R: i32, Lq: i32, o0: i32, o1: i32): void {
   convProductsImport(x0, Ws, Ys, F, R, Lq, o0, o1, memoryPages());
+}
+
+// @ts-ignore: decorator
+@inline export function nativeConvProductsPair(xa: usize, xb: usize, Ws: usize, Ya: usize, Yb: usize, F: i32, R: i32, Lq: i32, o0: i32, o1: i32): void {
+  convProductsPairImport(xa, xb, Ws, Ya, Yb, F, R, Lq, o0, o1, memoryPages());
 }
 
 // @ts-ignore: decorator

@@ -54,6 +54,13 @@ static int inside(napi_env env, double off, double bytes, size_t memBytes) {
   return 0;
 }
 
+/** Whether F slots, R reduction channels, Lq outputs and the pair-aligned range [o0, o1) make a product call; throws when not. */
+static int productShape(napi_env env, double F, double R, double Lq, double o0, double o1) {
+  if (F >= 1 && R >= 1 && Lq >= 2 && o0 <= o1 && o1 <= Lq && !((int)o0 & 1) && !((int)o1 & 1)) return 1;
+  napi_throw_error(env, NULL, "native products: bad convolution shape");
+  return 0;
+}
+
 /** convProducts(x0, Ws, Ys, F, R, Lq, o0, o1, memBytes) */
 static napi_value ConvProducts(napi_env env, napi_callback_info info) {
   double a[9];
@@ -61,14 +68,25 @@ static napi_value ConvProducts(napi_env env, napi_callback_info info) {
   uint8_t *mem = readArgs(env, info, 9, a, &memBytes);
   if (!mem) return NULL;
   const double F = a[3], R = a[4], Lq = a[5], o0 = a[6], o1 = a[7];
-  if (F < 1 || R < 1 || Lq < 2 || o0 > o1 || o1 > Lq || ((int)o0 & 1) || ((int)o1 & 1)) {
-    napi_throw_error(env, NULL, "native products: bad convolution shape");
-    return NULL;
-  }
-  if (!inside(env, a[0], R * F * 32, memBytes) || !inside(env, a[1], F * R * Lq * 8, memBytes) ||
+  if (!productShape(env, F, R, Lq, o0, o1) || !inside(env, a[0], R * F * 32, memBytes) || !inside(env, a[1], F * R * Lq * 8, memBytes) ||
       !inside(env, a[2], (o1 - o0) * F * 32, memBytes))
     return NULL;
   convProducts(mem, (uint32_t)a[0], (uint32_t)a[1], (uint32_t)a[2], (int)F, (int)R, (int)Lq, (int)o0, (int)o1);
+  return NULL;
+}
+
+/** convProductsPair(xa0, xb0, Ws, Ya, Yb, F, R, Lq, o0, o1, memBytes): convProducts of two tile groups */
+static napi_value ConvProductsPair(napi_env env, napi_callback_info info) {
+  double a[11];
+  size_t memBytes;
+  uint8_t *mem = readArgs(env, info, 11, a, &memBytes);
+  if (!mem) return NULL;
+  const double F = a[5], R = a[6], Lq = a[7], o0 = a[8], o1 = a[9];
+  if (!productShape(env, F, R, Lq, o0, o1) || !inside(env, a[0], R * F * 32, memBytes) || !inside(env, a[1], R * F * 32, memBytes) || !inside(env, a[2], F * R * Lq * 8, memBytes) ||
+      !inside(env, a[3], (o1 - o0) * F * 32, memBytes) || !inside(env, a[4], (o1 - o0) * F * 32, memBytes))
+    return NULL;
+  convProductsPair(mem, (uint32_t)a[0], (uint32_t)a[1], (uint32_t)a[2], (uint32_t)a[3], (uint32_t)a[4], (int)F, (int)R, (int)Lq, (int)o0,
+                   (int)o1);
   return NULL;
 }
 
@@ -131,8 +149,9 @@ static napi_value Supported(napi_env env, napi_callback_info info) {
 }
 
 /**
- * bind(view): the two products over the memory `view` (a Uint8Array over the kernels' shared
- * memory) as { convProducts, gradWProducts }, the kernel instance's imports. A shared memory
+ * bind(view): the products and transforms over the memory `view` (a Uint8Array over the kernels'
+ * shared memory) as { convProducts, convProductsPair, gradWProducts, fwd2d, inv2d }, the kernel
+ * instance's imports. A shared memory
  * never moves, so its base address is kept; its current size comes with every call.
  */
 static napi_value Bind(napi_env env, napi_callback_info info) {
@@ -149,6 +168,8 @@ static napi_value Bind(napi_env env, napi_callback_info info) {
   napi_create_object(env, &obj);
   napi_create_function(env, "convProducts", NAPI_AUTO_LENGTH, ConvProducts, data, &fn);
   napi_set_named_property(env, obj, "convProducts", fn);
+  napi_create_function(env, "convProductsPair", NAPI_AUTO_LENGTH, ConvProductsPair, data, &fn);
+  napi_set_named_property(env, obj, "convProductsPair", fn);
   napi_create_function(env, "gradWProducts", NAPI_AUTO_LENGTH, GradWProducts, data, &fn);
   napi_set_named_property(env, obj, "gradWProducts", fn);
   napi_create_function(env, "fwd2d", NAPI_AUTO_LENGTH, Fwd2d, data, &fn);
@@ -163,7 +184,7 @@ static napi_value Bind(napi_env env, napi_callback_info info) {
  * equal it, or the addon (built from other sources) is not used. Raise both with any change of
  * bind()'s functions or their arguments.
  */
-#define KERNELS_VERSION 2
+#define KERNELS_VERSION 3
 
 NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {

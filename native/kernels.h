@@ -7,6 +7,8 @@
 
 /** convProducts (fftconv.ts): Ys[o - o0][f] = sum_r X[r][f] * Ws[f][o][r]. */
 void convProducts(uint8_t *mem, uint32_t x0, uint32_t Ws, uint32_t Ys, int F, int R, int Lq, int o0, int o1);
+/** convProducts of two tile groups (x at xa0 and xb0, outputs at Ya and Yb): AVX-512 when the CPU has it. */
+void convProductsPair(uint8_t *mem, uint32_t xa0, uint32_t xb0, uint32_t Ws, uint32_t Ya, uint32_t Yb, int F, int R, int Lq, int o0, int o1);
 /** fftGradWTask's products (fftgrad.ts): Racc[fq][o*C + c] (+)= sum over tiles of conj(DY) * X. */
 void gradWProducts(uint8_t *mem, uint32_t Xs, uint32_t DYs, uint32_t Racc, int C, int O, int Tn, int TnS, size_t txB, size_t tdB, int q0,
                    int q1, int acc);

@@ -62,6 +62,69 @@ TARGET void convProducts(uint8_t *mem, uint32_t x0, uint32_t Ws, uint32_t Ys, in
   }
 }
 
+// ---- convProductsPair: convProducts of two tile groups at once (AVX-512) --------------------
+// A 512-bit register holds one slot of both groups: x = [xa | xb]. Each weight is broadcast
+// once for the 8 tiles (convBlock broadcasts it for 4), which is what limits convBlock: the
+// pair takes about 0.75 of two convProducts calls. Every lane's multiply-adds are convBlock's.
+
+#define TARGET512 __attribute__((target("avx512f,avx512vl,avx512dq,avx2,fma")))
+
+/** NP output pairs of one slot f of both groups: 4*NP accumulators. */
+TARGET512 INLINE void pairBlock(const uint8_t *xa, const uint8_t *xb, size_t fsB, const uint8_t *wp, size_t pairB, int R, uint8_t *ya,
+                                uint8_t *yb, const int NP) {
+  __m512 A[12], B[12];
+  for (int k = 0; k < 2 * NP; k++) A[k] = B[k] = _mm512_setzero_ps();
+  for (int r = 0; r < R; r++) {
+    const __m256 lo = _mm256_loadu_ps((const float *)(xa + (size_t)r * fsB));
+    const __m512 x = _mm512_insertf32x8(_mm512_castps256_ps512(lo), _mm256_loadu_ps((const float *)(xb + (size_t)r * fsB)), 1);
+    for (int k = 0; k < NP; k++) {
+      const float *w = (const float *)(wp + (size_t)k * pairB + ((size_t)r << 4));
+      A[2 * k] = _mm512_fmadd_ps(x, _mm512_set1_ps(w[0]), A[2 * k]);
+      B[2 * k] = _mm512_fmadd_ps(x, _mm512_set1_ps(w[1]), B[2 * k]);
+      A[2 * k + 1] = _mm512_fmadd_ps(x, _mm512_set1_ps(w[2]), A[2 * k + 1]);
+      B[2 * k + 1] = _mm512_fmadd_ps(x, _mm512_set1_ps(w[3]), B[2 * k + 1]);
+    }
+  }
+  // A = [p | t] and B = [s | q] per group (128-bit quarters); re = p - q, im = s + t (t + s: the same bits)
+  for (int j = 0; j < 2 * NP; j++) {
+    const __m512 Bs = _mm512_shuffle_f32x4(B[j], B[j], 0xB1); /* [q | s] per group */
+    const __m512 y = _mm512_mask_blend_ps(0xF0F0, _mm512_sub_ps(A[j], Bs), _mm512_add_ps(A[j], Bs));
+    _mm256_storeu_ps((float *)(ya + (size_t)j * fsB), _mm512_castps512_ps256(y));
+    _mm256_storeu_ps((float *)(yb + (size_t)j * fsB), _mm512_extractf32x8_ps(y, 1));
+  }
+}
+
+TARGET512 static void pairProducts512(uint8_t *mem, uint32_t xa0, uint32_t xb0, uint32_t Ws, uint32_t Ya, uint32_t Yb, int F, int R, int Lq,
+                                      int o0, int o1) {
+  const size_t fsB = (size_t)F << 5, wfB = (size_t)R * Lq * 8, pairB = (size_t)R << 4;
+  for (int f = 0; f < F; f++) {
+    const size_t fo = (size_t)f << 5;
+    const uint8_t *xa = mem + xa0 + fo, *xb = mem + xb0 + fo, *wf = mem + Ws + (size_t)f * wfB;
+    uint8_t *ya = mem + Ya + fo, *yb = mem + Yb + fo;
+    int o = o0;
+    // 6 pairs: 24 accumulators of the 32 registers
+    for (; o + 12 <= o1; o += 12) pairBlock(xa, xb, fsB, wf + (size_t)(o >> 1) * pairB, pairB, R, ya + (size_t)(o - o0) * fsB, yb + (size_t)(o - o0) * fsB, 6);
+    for (; o + 4 <= o1; o += 4) pairBlock(xa, xb, fsB, wf + (size_t)(o >> 1) * pairB, pairB, R, ya + (size_t)(o - o0) * fsB, yb + (size_t)(o - o0) * fsB, 2);
+    for (; o < o1; o += 2) pairBlock(xa, xb, fsB, wf + (size_t)(o >> 1) * pairB, pairB, R, ya + (size_t)(o - o0) * fsB, yb + (size_t)(o - o0) * fsB, 1);
+  }
+}
+
+int pairProductsSupported(void) {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+}
+
+void convProductsPair(uint8_t *mem, uint32_t xa0, uint32_t xb0, uint32_t Ws, uint32_t Ya, uint32_t Yb, int F, int R, int Lq, int o0, int o1) {
+  static int avx512 = -1;
+  if (avx512 < 0) avx512 = pairProductsSupported();
+  if (avx512) {
+    pairProducts512(mem, xa0, xb0, Ws, Ya, Yb, F, R, Lq, o0, o1);
+    return;
+  }
+  convProducts(mem, xa0, Ws, Ya, F, R, Lq, o0, o1);
+  convProducts(mem, xb0, Ws, Yb, F, R, Lq, o0, o1);
+}
+
 // ---- gradW: Racc[fq][o*C + c] (+)= sum_i conj(DY[fq][i][o]) * X[fq][i][c] ------------------
 // Frequency quads: 32 bytes (re of 4 slots, then im); X at Xs + fq*TnS*txB + i*txB + c*32,
 // DY at DYs + fq*TnS*tdB + i*tdB + o*32, Racc at Racc + (fq*O*C + o*C + c)*32.

@@ -57,6 +57,7 @@ const SHAPES = [
   shape(1, 3, 5, 45, 37, 7), // odd channels: an output pair padded, a lone input channel
   shape(2, 9, 10, 53, 27, 7),
   shape(1, 1, 2, 30, 30, 5),
+  shape(2, 6, 10, 150, 150, 7), // 36 tiles an image: fused and backward tasks take tile groups in pairs (convProductsPair)
 ];
 
 /** Sets one variant of the FFT jobs on a backend. */
@@ -125,7 +126,7 @@ for (const threads of [1, 2]) {
 test('native kernels: arrays outside the memory and bad arguments are refused, not run', { skip }, () => {
   assert.ok(addon);
   const memory = new WebAssembly.Memory({ initial: 2, maximum: 16, shared: true });
-  const { convProducts, gradWProducts, fwd2d, inv2d } = addon.kernels.bind(new Uint8Array(memory.buffer));
+  const { convProducts, convProductsPair, gradWProducts, fwd2d, inv2d } = addon.kernels.bind(new Uint8Array(memory.buffer));
   const bytes = memory.buffer.byteLength;
   const pages = bytes / 65536; // the kernels pass the memory's size in pages
   // F=1, R=1, Lq=2: x (32 bytes) at 0, the filter pair (16) at 64, 2 outputs (64) at 128
@@ -138,6 +139,14 @@ test('native kernels: arrays outside the memory and bad arguments are refused, n
   assert.throws(() => convProducts(0, 64, bytes - 32, 1, 1, 2, 0, 2, pages), /outside the kernels' memory/);
   assert.throws(() => convProducts(0, 64, 128, 1, 1, 2, 0, 2), /wrong number of arguments/);
   assert.throws(() => convProducts(0, 64, 128, 1, 1, 2, 0, 4, pages), /bad convolution shape/);
+  // the pair: a second group's x (x * 2) at 256, outputs at 512 and 640: each as convProducts alone
+  f.set([2, 4, 6, 8, 10, 12, 14, 16], 64);
+  convProductsPair(0, 256, 64, 512, 640, 1, 1, 2, 0, 2, pages);
+  assert.deepEqual(Array.from(f.subarray(128, 144)), Array.from(f.subarray(32, 48)));
+  assert.deepEqual(Array.from(f.subarray(160, 176)), [4, 8, 12, 16, 20, 24, 28, 32, -10, -12, -14, -16, 2, 4, 6, 8]);
+  assert.throws(() => convProductsPair(0, bytes - 16, 64, 512, 640, 1, 1, 2, 0, 2, pages), /outside the kernels' memory/);
+  assert.throws(() => convProductsPair(0, 256, 64, 512, bytes - 32, 1, 1, 2, 0, 2, pages), /outside the kernels' memory/);
+  assert.throws(() => convProductsPair(0, 256, 64, 512, 640, 1, 1, 2, 1, 2, pages), /bad convolution shape/);
   assert.throws(() => gradWProducts(0, 0, 0, 1, 1, 4, 4, 32, 32, 0, 200000, 0, pages), /outside the kernels' memory/);
   // T = 32: 16 row pairs of 1 KiB, a 1 KiB work array, 544 slots of 32 bytes
   assert.throws(() => fwd2d(0, 16384, bytes - 1024, 32, 16, pages), /outside the kernels' memory/);

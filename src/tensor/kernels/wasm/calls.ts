@@ -52,6 +52,11 @@ export class KernelCalls {
     this.threads = pool.threads;
   }
 
+  /** Whether the kernels call native code now (the pool's switch). */
+  get native(): boolean {
+    return this.pool.native;
+  }
+
   /** The shared memory's buffer (it changes when the memory grows: take it afresh each time). */
   get buffer(): ArrayBufferLike {
     return this.memory.buffer;

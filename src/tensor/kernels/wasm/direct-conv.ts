@@ -81,9 +81,7 @@ export class DirectConvolutions {
     // which stay in cache for all blocks after the first; otherwise a task is one block.
     const obInside = noPad ? 1 : 0;
     const rowsTotal = N * (Oq >> 2) * H;
-    const band = obInside
-      ? Math.max(1, Math.floor(mixChunk(Cin) / W))
-      : Math.max(1, Math.min(H, Math.ceil(rowsTotal / (this.k.threads * 12))));
+    const band = obInside ? Math.max(1, Math.floor(mixChunk(Cin) / W)) : Math.max(1, Math.min(H, Math.ceil(rowsTotal / (this.k.threads * 12))));
     const nBands = Math.ceil(H / band);
     // input channels per pass: their K rows (about 24 KiB) stay in the L1 cache
     const CC = Math.max(1, Math.min(Cin, Math.floor(24576 / (K * Wp * 4))));

@@ -101,7 +101,11 @@ export class FftConvolutions {
     const Xs = fused ? 0 : a.floats(G * F * R * 8);
     const yout = this.k.outputAt(ya, outLen);
     // (the filter job stages CB spectra in the same scratch)
-    const sc = this.fftScratch(plan, fused ? R + OB : Math.max(CB, OB));
+    // Fused tasks may take two tile groups, whose products the native code does together
+    // (convProductsPair): all but the last 3 groups a thread, so that the job's tail stays short.
+    const pairsOf = (groups: number): number => (fused && this.k.native ? Math.max(0, Math.floor((groups - 3 * this.k.threads) / 2)) : 0);
+    const paired = pairsOf(G) > 0 || pairsOf((tY * tX) / 4) > 0;
+    const sc = this.fftScratch(plan, fused ? (paired ? 2 : 1) * (R + OB) : Math.max(CB, OB));
     const tfFlops = transformFlops(T);
     // A non-resident input is copied in while the workers transform the filters.
     const Ws = this.filterSpectra(wa, wLen, { mode, T, K, R, L }, sc, xResident ? undefined : () => this.k.put(xin, xa, inLen));
@@ -112,10 +116,11 @@ export class FftConvolutions {
       // One job per image, each image's output copied out while the next one is computed.
       const gPer = tpi / 4,
         imgOut = L * H * W;
+      const pairs = pairsOf(gPer);
       for (let n = 0; n < N; n++) {
         this.k.run(
-          [K_FFT_FUSED, xin, Ws, yout, N, R, L, Lq, H, W, T, V, tY, tX, numTiles, OB, sc.base, sc.per, p, n * gPer, ...act],
-          gPer,
+          [K_FFT_FUSED, xin, Ws, yout, N, R, L, Lq, H, W, T, V, tY, tX, numTiles, OB, sc.base, sc.per, p, n * gPer, ...act, pairs],
+          gPer - pairs,
           productFlops / N,
           PARALLEL_FLOPS,
           n > 0 ? () => this.k.getRange(yout, ya, (n - 1) * imgOut, imgOut) : undefined,
@@ -125,7 +130,8 @@ export class FftConvolutions {
       return true;
     }
     if (fused) {
-      this.k.run([K_FFT_FUSED, xin, Ws, yout, N, R, L, Lq, H, W, T, V, tY, tX, numTiles, OB, sc.base, sc.per, p, 0, ...act], G, productFlops);
+      const pairs = pairsOf(G);
+      this.k.run([K_FFT_FUSED, xin, Ws, yout, N, R, L, Lq, H, W, T, V, tY, tX, numTiles, OB, sc.base, sc.per, p, 0, ...act, pairs], G - pairs, productFlops);
     } else {
       this.k.run(
         [K_FFT_INPUT, xin, Xs, N, R, T, V, tY, tX, H, W, p, T, F * R * 32, R * 32, numTiles, sc.base, sc.per, CB, 0, 0, 0],
@@ -201,7 +207,10 @@ export class FftConvolutions {
     const { Fq, txB, tdB, CG, Tn, xin, dyin, dyResident, dyLen, Xs, DYs, Racc } = this.weightGradientArrays(plan, s, xa, dya);
     const dx = this.k.outputAt(dxa, xLen);
     const dw = this.k.outputAt(dwa, wLen);
-    const sc = this.fftScratch(plan, Math.max(O + OB, CB));
+    // a group task may take two tile groups (products together in native code: convProductsPair);
+    // the job's tail is its small x-transform tasks
+    const pairing = this.k.native;
+    const sc = this.fftScratch(plan, Math.max((pairing ? 2 : 1) * (O + OB), CB));
     const tfFlops = transformFlops(T);
     const scale = f32bits(1 / (4 * T * T));
     // filters of the gradient of the input (flipped, transposed); a non-resident dy is copied in meanwhile
@@ -209,6 +218,7 @@ export class FftConvolutions {
     const qPer = quadsPerTask(Fq, this.k.threads);
     for (let g0 = 0; g0 < G; g0 += CG) {
       const ng = Math.min(CG, G - g0);
+      const pairs = pairing ? ng >> 1 : 0;
       this.k.run(
         [
           K_FFT_BACKWARD,
@@ -240,8 +250,9 @@ export class FftConvolutions {
           txB,
           Tn * txB,
           CB,
+          pairs,
         ],
-        ng * (1 + Math.ceil(C / CB)),
+        ng - pairs + ng * Math.ceil(C / CB),
         ng * (F * O * Cq * 32 + (O + 2 * C) * tfFlops),
       );
       // conj(X block) * DY window, accumulated as Racc[f][c*O + o]

@@ -7,13 +7,13 @@
  */
 
 /** The kernels' imports that native code provides (assembly/native.ts). */
-export type NativeImport = 'convProducts' | 'gradWProducts' | 'fwd2d' | 'inv2d';
+export type NativeImport = 'convProducts' | 'convProductsPair' | 'gradWProducts' | 'fwd2d' | 'inv2d';
 
 /**
  * The version of the imports the kernels expect (native/addon.c's KERNELS_VERSION): an addon
  * built from other sources (a stale build/ file) is not used.
  */
-export const NATIVE_KERNELS_VERSION = 2;
+export const NATIVE_KERNELS_VERSION = 3;
 
 /** The addon (build/native-kernels-<platform>-<arch>.node). */
 export interface NativeKernels {
@@ -23,19 +23,25 @@ export interface NativeKernels {
   supported(): boolean;
   /** How many threads of this process have run a product function so far (tests). */
   threadsUsed(): number;
-  /** The two imports, over the shared memory `view` is on (its address is kept: shared memories never move). */
+  /** The imports, over the shared memory `view` is on (its address is kept: shared memories never move). */
   bind(view: Uint8Array): Record<NativeImport, (...args: number[]) => void>;
 }
 
 /**
- * The imports of one kernel instance: the shared memory and the two product functions (native,
+ * The imports of one kernel instance: the shared memory and the native functions (native,
  * or stubs that throw). worker-source.ts embeds the text of this function and of the stub, so
  * that workers build their imports with the same code: neither may use names from outside.
  */
 export function kernelImports(memory: WebAssembly.Memory, native: NativeKernels | null): WebAssembly.ModuleImports {
   const env: WebAssembly.ModuleImports = native
     ? native.bind(new Uint8Array(memory.buffer))
-    : { convProducts: missingNativeKernel, gradWProducts: missingNativeKernel, fwd2d: missingNativeKernel, inv2d: missingNativeKernel };
+    : {
+        convProducts: missingNativeKernel,
+        convProductsPair: missingNativeKernel,
+        gradWProducts: missingNativeKernel,
+        fwd2d: missingNativeKernel,
+        inv2d: missingNativeKernel,
+      };
   env.memory = memory;
   return env;
 }
