@@ -2,7 +2,7 @@
 // the soft clamp, LeakyReLU, and the coupling's fused affine tail (forward and backward).
 // Every function of a value is written once, for a vector: the scalar tails of a loop run the
 // same code on a splat, so that an element's result does not depend on where it falls.
-import { P, PU, imin, madd, nmadd, leaky4 } from './simd';
+import { P, PU, imin, madd, nmadd, leaky4, leakyGrad4 } from './simd';
 import {
   MAP_EXP, MAP_SOFT_CLAMP, MAP_LEAKY, MAP_ADD, MAP_SUB, MAP_MUL,
   A_SOFT, A_CVN, A_SVN, A_APPLY, A_MEAN_SHIFT, A_SAME, A_HAVE_S, A_INVERSE,
@@ -101,11 +101,6 @@ function affine4(s: v128, x: v128, t: v128): v128 {
   return v128.shuffle<f32>(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5);
 }
 
-// @ts-ignore: decorator
-@inline
-function leakyGrad4(x: v128, g: v128, slope: v128): v128 {
-  return v128.bitselect(g, f32x4.mul(g, slope), f32x4.gt(x, f32x4.splat(0)));
-}
 
 // @ts-ignore: decorator
 @inline

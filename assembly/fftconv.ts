@@ -6,7 +6,7 @@
 // Spectra are stored as complex vectors (re v128, im v128; 32 bytes) in "slot" order (see
 // fwd2d); filter spectra as complex scalars (re f32, im f32). All slot values carry a factor 2
 // (fwd2d) which the scale passed with the filters / the weight gradient removes.
-import { P as Pm, PU, imin, imax, madd, nmadd, ld, st, splat, leaky4 } from './simd';
+import { P as Pm, PU, imin, imax, madd, nmadd, ld, st, splat, leaky4, leakyGrad4 } from './simd';
 import { fwd2d, inv2d, slotCount } from './fft';
 import { useNative, nativeConvProducts, nativeConvProductsPair } from './native';
 
@@ -68,7 +68,8 @@ function laneMasks(lanes: usize, masks: usize, T: i32): void {
  * rows rLo..rHi with columns masked; the rest is zero. zeroRow: T zero floats, then room for 8.
  * ahead (bytes, 0 for none): the next plane to touch, see below.
  */
-export function gatherClip(B: usize, T: i32, rows: i32, lanes: usize, masks: usize, W: i32, zeroRow: usize, ahead: usize = 0): void {
+export function gatherClip(B: usize, T: i32, rows: i32, lanes: usize, masks: usize, W: i32, zeroRow: usize, ahead: usize = 0,
+                           leakyDelta: usize = 0, leakySlope: f32 = 0): void {
   const rowB = <usize>T << 5;
   const Wb = <usize>W << 2;
   const rLo0 = load<i32>(lanes + 12), rHi0 = load<i32>(lanes + 16);
@@ -97,22 +98,42 @@ export function gatherClip(B: usize, T: i32, rows: i32, lanes: usize, masks: usi
       touch = touch ^ load<u32>(a3) ^ load<u32>(a3 + 64) ^ load<u32>(a3 + 124);
     }
     let mk = masks;
+    if (leakyDelta != 0) {
+      // the gradient of a LeakyReLU applied on the way in (elementwise.ts's leakyGrad4, the same
+      // bits as MAP_LEAKY_GRAD): its output y lies leakyDelta bytes after this gradient, laid out alike
+      const d = leakyDelta, sl = f32x4.splat(leakySlope);
+      const y0 = s0 != zeroRow ? s0 + d : zeroRow, y1 = s1 != zeroRow ? s1 + d : zeroRow;
+      const y2 = s2 != zeroRow ? s2 + d : zeroRow, y3 = s3 != zeroRow ? s3 + d : zeroRow;
+      for (let j = 0; j < T; j += 4) {
+        const jo = <usize>j << 2;
+        const v0 = leakyGrad4(ld(y0 + jo), v128.and(ld(s0 + jo), ld(mk)), sl), v1 = leakyGrad4(ld(y1 + jo), v128.and(ld(s1 + jo), ld(mk + 16)), sl);
+        const v2 = leakyGrad4(ld(y2 + jo), v128.and(ld(s2 + jo), ld(mk + 32)), sl), v3 = leakyGrad4(ld(y3 + jo), v128.and(ld(s3 + jo), ld(mk + 48)), sl);
+        mk += 64;
+        storeTransposed(dst + (<usize>j << 5), v0, v1, v2, v3);
+      }
+      continue;
+    }
     for (let j = 0; j < T; j += 4) {
       const jo = <usize>j << 2;
       const v0 = v128.and(ld(s0 + jo), ld(mk)), v1 = v128.and(ld(s1 + jo), ld(mk + 16));
       const v2 = v128.and(ld(s2 + jo), ld(mk + 32)), v3 = v128.and(ld(s3 + jo), ld(mk + 48));
       mk += 64;
-      const t0 = v128.shuffle<f32>(v0, v1, 0, 4, 1, 5), t1 = v128.shuffle<f32>(v2, v3, 0, 4, 1, 5);
-      const t2 = v128.shuffle<f32>(v0, v1, 2, 6, 3, 7), t3 = v128.shuffle<f32>(v2, v3, 2, 6, 3, 7);
-      const d = dst + (<usize>j << 5);
-      st(d, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
-      st(d + 32, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7));
-      st(d + 64, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5));
-      st(d + 96, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7));
+      storeTransposed(dst + (<usize>j << 5), v0, v1, v2, v3);
     }
   }
   // kept (never read) past the T zeros that rows outside the image read
   if (ahead != 0) store<u32>(zeroRow + (<usize>(T + 4) << 2), touch);
+}
+
+/** Stores the columns j..j+3 of 4 lanes' rows v0..v3 as 4 lane vectors at d, d+32, d+64, d+96. */
+// @ts-ignore: decorator
+@inline function storeTransposed(d: usize, v0: v128, v1: v128, v2: v128, v3: v128): void {
+  const t0 = v128.shuffle<f32>(v0, v1, 0, 4, 1, 5), t1 = v128.shuffle<f32>(v2, v3, 0, 4, 1, 5);
+  const t2 = v128.shuffle<f32>(v0, v1, 2, 6, 3, 7), t3 = v128.shuffle<f32>(v2, v3, 2, 6, 3, 7);
+  st(d, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
+  st(d + 32, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7));
+  st(d + 64, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5));
+  st(d + 96, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7));
 }
 
 /** Points every lane at channel c of its image: lanes + l*64 + 48 = window origin address. */
@@ -151,7 +172,8 @@ export function lanePlanes(lanes: usize, src: usize, C: i32, c: i32, H: i32, W: 
  * at out + (f/4)*strideF + tile*C*32 + c*32.
  */
 export function transformChannels(base: usize, T: i32, src: usize, C: i32, c0: i32, c1: i32, H: i32, W: i32, mAct: i32,
-                           out: usize, strideF: usize, spectra: usize, quads: bool = false, strideT: usize = 0): void {
+                           out: usize, strideF: usize, spectra: usize, quads: bool = false, strideT: usize = 0,
+                           leakyDelta: usize = 0, leakySlope: f32 = 0): void {
   const B = scrB(base), Pw = scrP(base, T), lanes = scrLanes(base, T), masks = scrMasks(base, T), zero = scrZero(base, T);
   const F = slotCount(T);
   const fsB = <usize>F << 5;
@@ -161,7 +183,7 @@ export function transformChannels(base: usize, T: i32, src: usize, C: i32, c0: i
   const ahead = plane >= (<usize>128 << 10) ? plane : 0;
   for (let c = c0; c < c1; c++) {
     lanePlanes(lanes, src, C, c, H, W);
-    gatherClip(B, T, imin(T, 2 * mAct), lanes, masks, W, zero, c + 1 < c1 ? ahead : 0);
+    gatherClip(B, T, imin(T, 2 * mAct), lanes, masks, W, zero, c + 1 < c1 ? ahead : 0, leakyDelta, leakySlope);
     fwd2d(B, Pw, quads ? spectra + <usize>(c - c0) * fsB : out + <usize>c * fsB, T, mAct);
   }
   if (quads) storeQuads(spectra, F, c1 - c0, out + (<usize>c0 << 5), strideF, strideT);

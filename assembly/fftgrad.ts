@@ -169,7 +169,9 @@ export function fftGradWInverseTask(job: usize, t: i32, thread: i32): void {
  * V x V blocks of x, CB channels a task, as frequency quads at Xs (tile stride txB, quad
  * stride xStrideF).
  * job: [kind, dy, Ws, dx, N, O, C, Cq, H, W, T, V, tY, tX, numTiles, OB, scratch, scratchPer, p,
- *       g0, ng, DYs, tdB, dyStrideF, x, Xs, txB, xStrideF, CB, pairs]
+ *       g0, ng, DYs, tdB, dyStrideF, x, Xs, txB, xStrideF, CB, pairs, leakyDelta, leakySlope]
+ * (leakyDelta != 0: dy is the gradient of a LeakyReLU's output y, which lies leakyDelta bytes
+ * after dy; the gradient of its input is taken as dy is read. leakySlope: f32 bits)
  */
 export function fftBackwardTask(job: usize, t: i32, thread: i32): void {
   const O = Pm(job, 5), C = Pm(job, 6), H = Pm(job, 8), W = Pm(job, 9);
@@ -211,7 +213,7 @@ function dyGroups(job: usize, base: usize, i: i32, count: i32): void {
   for (let k = 0; k < count; k++) {
     const Xg = k == 0 ? Xa : Xb;
     prepareLanes(base, T, g + k, numTiles, tY, tX, V, H, W, p, T);
-    transformChannels(base, T, dy, O, 0, O, H, W, T >> 1, Xg, 0, 0);
+    transformChannels(base, T, dy, O, 0, O, H, W, T >> 1, Xg, 0, 0, false, 0, PU(job, 30), reinterpret<f32>(Pm(job, 31)));
     storeQuads(Xg, F, O, PU(job, 21) + <usize>(i + k) * 4 * tdB, PU(job, 23), tdB);
   }
   for (let o0 = 0; o0 < Cq; o0 += OB) {

@@ -87,3 +87,10 @@ export function PU(job: usize, i: i32): usize {
 export function leaky4(x: v128, slope: v128): v128 {
   return v128.bitselect(x, f32x4.mul(x, slope), f32x4.gt(x, f32x4.splat(0)));
 }
+
+/** The gradient of leaky4 at its input x (or output: the same sign) for the output gradient g: x > 0 ? g : slope * g. */
+// @ts-ignore: decorator
+@inline
+export function leakyGrad4(x: v128, g: v128, slope: v128): v128 {
+  return v128.bitselect(g, f32x4.mul(g, slope), f32x4.gt(x, f32x4.splat(0)));
+}

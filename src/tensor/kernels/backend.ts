@@ -83,6 +83,12 @@ export interface AffineShape {
 /** The elementwise binary operations of KernelBackend.binary. */
 export type BinaryOp = 'add' | 'sub' | 'mul';
 
+/** A LeakyReLU that follows a convolution (KernelBackend.conv2dBackward): its output and slope (> 0). */
+export interface LeakyGradient {
+  output: Float32Array;
+  slope: number;
+}
+
 export interface KernelBackend {
   readonly name: string;
   /**
@@ -102,9 +108,11 @@ export interface KernelBackend {
   conv2dGradWeight(x: Float32Array, dy: Float32Array, s: ConvShape, dw: Float32Array): void;
   /**
    * Both gradients at once (dx as conv2dGradInput, dw as conv2dGradWeight): a backend that can
-   * share work between them (the FFT of dy) implements it.
+   * share work between them (the FFT of dy) implements it. With `leaky`, dy is the gradient of
+   * LeakyReLU(conv2d(x, w)), whose output is leaky.output: the gradients are the convolution's
+   * for leakyReluGrad(leaky.output, dy) (the same bits), which the backend may take as it reads dy.
    */
-  conv2dBackward?(x: Float32Array, dy: Float32Array, w: Float32Array, s: ConvShape, dx: Float32Array, dw: Float32Array): void;
+  conv2dBackward?(x: Float32Array, dy: Float32Array, w: Float32Array, s: ConvShape, dx: Float32Array, dw: Float32Array, leaky?: LeakyGradient): void;
   /**
    * Lets the backend keep work that depends on the weights only (FFT filter spectra) between
    * calls, up to `bytes` (0: off). Evaluation turns it on: every image runs the same weights.

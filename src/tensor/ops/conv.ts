@@ -1,7 +1,7 @@
 /** Convolution ops: the heavy ones, delegated to the active kernel backend. */
 import { Tensor, recordOp, accumulateGrad } from '../tensor.js';
 import { backend } from '../kernels/index.js';
-import type { ConvShape } from '../kernels/backend.js';
+import type { ConvShape, LeakyGradient } from '../kernels/backend.js';
 import { timed } from '../profile.js';
 import { allocFloats, release } from '../storage.js';
 
@@ -25,12 +25,7 @@ export function conv2dLeaky(x: Tensor, w: Tensor, slope: number): Tensor {
   const s = convShape(x, w, 'conv2dLeaky');
   const out = Tensor.uninitialized([s.batch, s.outChannels, s.height, s.width]);
   timed(`conv${s.kernel} forward`, () => backend().conv2d(x.data, w.data, s, out.data, slope));
-  recordOp(out, [x, w], (g) => {
-    const gc = allocFloats(out.size, false);
-    timed('leaky relu', () => backend().leakyReluGrad(out.data, g, slope, out.size, gc));
-    convBackward(x, w, s, gc);
-    release(gc);
-  });
+  recordOp(out, [x, w], (g) => convBackward(x, w, s, g, { output: out.data, slope }));
   return out;
 }
 
@@ -43,16 +38,28 @@ function convShape(x: Tensor, w: Tensor, what: string): ConvShape {
   return { batch: N, inChannels: C, outChannels: O, height: H, width: W, kernel: k };
 }
 
-/** The gradients of a convolution for its output gradient g: both at once when the backend can. */
-function convBackward(x: Tensor, w: Tensor, s: ConvShape, g: Float32Array): void {
+/**
+ * The gradients of a convolution for its output gradient g: both at once when the backend can.
+ * With `leaky`, g is the gradient of the LeakyReLU that follows it (conv2dLeaky): the backend's
+ * two-gradient call takes its mask as it reads g, the separate calls after a pass of its own.
+ */
+function convBackward(x: Tensor, w: Tensor, s: ConvShape, g: Float32Array, leaky?: LeakyGradient): void {
   const b = backend();
   const k = s.kernel;
   if (x.requiresGrad && w.requiresGrad && b.conv2dBackward) {
     const gx = allocFloats(x.size, false),
       gw = allocFloats(w.size, false);
-    timed(`conv${k} backward (input + weight)`, () => b.conv2dBackward!(x.data, g, w.data, s, gx, gw));
+    timed(`conv${k} backward (input + weight)`, () => b.conv2dBackward!(x.data, g, w.data, s, gx, gw, leaky));
     accumulateGrad(x, gx);
     accumulateGrad(w, gw);
+    return;
+  }
+  if (leaky) {
+    const n = s.batch * s.outChannels * s.height * s.width;
+    const gc = allocFloats(n, false);
+    timed('leaky relu', () => b.leakyReluGrad(leaky.output, g, leaky.slope, n, gc));
+    convBackward(x, w, s, gc);
+    release(gc);
     return;
   }
   if (x.requiresGrad) {

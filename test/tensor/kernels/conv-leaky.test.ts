@@ -60,3 +60,50 @@ test('conv2d with a LeakyReLU slope gives the bits of conv2d then leakyRelu (JS 
     }
   }
 });
+
+/** conv2dBackward with the LeakyReLU's gradient taken on the way in, against leakyReluGrad first, on backend b. */
+function checkBackward(b: KernelBackend, s: ConvShape, label: string, resident: boolean): void {
+  const next = rng(s.height * 5 + s.width);
+  const place = (a: Float32Array): Float32Array => {
+    const r = resident && 'floatAllocator' in b ? (b as { floatAllocator: { alloc(n: number): Float32Array | null } }).floatAllocator.alloc(a.length) : null;
+    if (!r) return a;
+    r.set(a);
+    return r;
+  };
+  const nx = s.batch * s.inChannels * s.height * s.width,
+    ny = s.batch * s.outChannels * s.height * s.width,
+    nw = s.outChannels * s.inChannels * s.kernel * s.kernel;
+  const x = place(randomArray(nx, next)),
+    w = place(randomArray(nw, next)),
+    dy = place(randomArray(ny, next));
+  const y = place(new Float32Array(ny));
+  b.conv2d(x, w, s, y, SLOPE);
+  const g = new Float32Array(ny);
+  b.leakyReluGrad(y, dy, SLOPE, ny, g);
+  const dxRef = new Float32Array(nx).fill(NaN),
+    dwRef = new Float32Array(nw).fill(NaN),
+    dx = place(new Float32Array(nx).fill(NaN)),
+    dw = place(new Float32Array(nw).fill(NaN));
+  b.conv2dBackward!(x, g, w, s, dxRef, dwRef);
+  b.conv2dBackward!(x, dy, w, s, dx, dw, { output: y, slope: SLOPE });
+  const what = `${label}${resident ? ' resident' : ''} ${JSON.stringify(s)}`;
+  assert.deepEqual(dx, dxRef, `dx ${what}`);
+  assert.deepEqual(dw, dwRef, `dw ${what}`);
+  assert.ok(
+    y.some((v) => v < 0),
+    'some outputs took the slope',
+  );
+}
+
+test('conv2dBackward with a LeakyReLU gives the bits of leakyReluGrad then conv2dBackward (every wasm path)', async () => {
+  for (const relaxed of [false, true]) {
+    for (const threads of [1, 2]) {
+      const b = await make(threads, relaxed);
+      for (const algorithm of ['direct', 'fft'] as const) {
+        b.forceAlgorithm = algorithm;
+        for (const s of SHAPES) for (const resident of [false, true]) checkBackward(b, s, `${b.name} ${algorithm}`, resident);
+      }
+      b.forceAlgorithm = undefined;
+    }
+  }
+});

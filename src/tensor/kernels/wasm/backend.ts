@@ -20,6 +20,7 @@ import {
   type ConvShape,
   type FftTables,
   type KernelBackend,
+  type LeakyGradient,
   type Spectra,
 } from '../backend.js';
 import type { FloatAllocator } from '../../storage.js';
@@ -207,18 +208,28 @@ export class WasmBackend implements KernelBackend {
    * Both gradients. By FFT (when both passes choose it with the same tile), dy is transformed
    * once for the two; otherwise the two passes run one after the other.
    */
-  conv2dBackward(x: Float32Array, dy: Float32Array, w: Float32Array, s: ConvShape, dx: Float32Array, dw: Float32Array): void {
+  conv2dBackward(x: Float32Array, dy: Float32Array, w: Float32Array, s: ConvShape, dx: Float32Array, dw: Float32Array, leaky?: LeakyGradient): void {
     this.check(s);
     if (
       this.algorithm('gradInput', s) === 'fft' &&
       this.algorithm('gradWeight', s) === 'fft' &&
       this.fftTile('gradInput', s) === this.fftTile('gradWeight', s)
     ) {
-      this.fft.backward(x, dy, w, s, dx, dw);
+      this.fft.backward(x, dy, w, s, dx, dw, leaky);
       return;
     }
-    this.conv2dGradInput(dy, w, s, dx);
-    this.conv2dGradWeight(x, dy, s, dw);
+    let g = dy;
+    if (leaky) {
+      const n = s.batch * s.outChannels * s.height * s.width;
+      g = this.floatAllocator.alloc(n) ?? new Float32Array(n);
+      this.leakyReluGrad(leaky.output, dy, leaky.slope, n, g);
+    }
+    try {
+      this.conv2dGradInput(g, w, s, dx);
+      this.conv2dGradWeight(x, g, s, dw);
+    } finally {
+      if (g !== dy && this.floatAllocator.owns(g)) this.floatAllocator.free(g);
+    }
   }
 
   /**

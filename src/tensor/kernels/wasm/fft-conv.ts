@@ -9,7 +9,7 @@
  * calls for unchanged weights (filter-cache.ts). The per-shape choices (algorithm, tile size)
  * are conv-plan.ts's.
  */
-import type { ConvShape } from '../backend.js';
+import type { ConvShape, LeakyGradient } from '../backend.js';
 import { fftPlan, slotCount, type ConvPass, type FftPlan } from './conv-plan.js';
 import { FilterCache, type FilterKey } from './filter-cache.js';
 import { type KernelCalls, ceilTo, f32bits, PARALLEL_FLOPS } from './calls.js';
@@ -192,7 +192,7 @@ export class FftConvolutions {
    * the T x T windows of dy once, computes dx from them and keeps them as frequency quads, and
    * transforms the V x V blocks of x; the weight-gradient products pair the two.
    */
-  backward(xa: Float32Array, dya: Float32Array, wa: Float32Array, s: ConvShape, dxa: Float32Array, dwa: Float32Array): void {
+  backward(xa: Float32Array, dya: Float32Array, wa: Float32Array, s: ConvShape, dxa: Float32Array, dwa: Float32Array, leaky?: LeakyGradient): void {
     const { batch: N, inChannels: C, outChannels: O, height: H, width: W, kernel: K } = s;
     const p = (K - 1) >> 1;
     const KK = K * K;
@@ -207,6 +207,8 @@ export class FftConvolutions {
     const { Fq, txB, tdB, CG, Tn, xin, dyin, dyResident, dyLen, Xs, DYs, Racc } = this.weightGradientArrays(plan, s, xa, dya);
     const dx = this.k.outputAt(dxa, xLen);
     const dw = this.k.outputAt(dwa, wLen);
+    // a LeakyReLU's gradient, taken as dy's windows are read: its output, at a distance from dy
+    const leakyWords = leaky ? [this.k.input(leaky.output, dyLen) - dyin, f32bits(leaky.slope)] : [0, 0];
     // a group task may take two tile groups (products together in native code: convProductsPair);
     // the job's tail is its small x-transform tasks
     const pairing = this.k.native;
@@ -251,6 +253,7 @@ export class FftConvolutions {
           Tn * txB,
           CB,
           pairs,
+          ...leakyWords,
         ],
         ng - pairs + ng * Math.ceil(C / CB),
         ng * (F * O * Cq * 32 + (O + 2 * C) * tfFlops),
