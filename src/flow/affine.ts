@@ -51,6 +51,11 @@ export class AffineParams {
     return conv2d(conv2dLeaky(input, this.conv0, this.leakySlope), this.conv2);
   }
 
+  /** raw(input) under a tape when its values are known (memory saving kept them): the second convolution is recorded, not run. */
+  rawKnown(input: Tensor, known: Float32Array): Tensor {
+    return conv2d(conv2dLeaky(input, this.conv0, this.leakySlope), this.conv2, known);
+  }
+
   /**
    * scale * x + shift for the target level x (resized by nearest when its size differs), from
    * the convolutions' output `raw`: the fused path.

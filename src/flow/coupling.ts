@@ -67,9 +67,11 @@ export abstract class CouplingBlock implements Invertible {
     return this.affine.raw(this.condition(levels));
   }
 
-  /** Coupling, then the 1x1 convolution of the target level. */
+  /** Coupling, then the 1x1 convolution of the target level (memory saving may keep raw for the rerun). */
   forward(z: Pyramid, mode: FlowMode): Tensor[] {
-    return this.mix.forward(this.couple(z, this.raw(z), mode), mode);
+    const raw = this.raw(z);
+    mode.kept?.offer(this, raw.data);
+    return this.mix.forward(this.couple(z, raw, mode), mode);
   }
 
   /** The 1x1 convolution's inverse, then the coupling's (no running-statistics update). */
@@ -121,12 +123,14 @@ export abstract class CouplingBlock implements Invertible {
    * run once, under the tape; the target level's input is rebuilt through the inverses (fused,
    * untaped). The coupling's output is the 1x1 convolution's inverse of y, and the 1x1
    * convolution's is y: both ops are recorded with those outputs (coupleKnown, forwardKnown),
-   * not computed again.
+   * not computed again; so is the second affine convolution when the forward kept raw.
    */
   rerun(y: readonly Tensor[], mode: FlowMode, tape: Tape): Rerun {
     const t = this.target;
     const m = { ...mode, updateStats: false };
-    const raw = withTape(tape, () => this.raw(y));
+    // raw kept from the forward (mode.kept): its convolutions recorded with that output
+    const known = mode.kept?.take(this);
+    const raw = withTape(tape, () => (known ? this.affine.rawKnown(this.condition(y), known) : this.raw(y)));
     const [coupled, before, batchMean] = noGrad(() =>
       keepingOnly(() => {
         const u = levelOf(this.mix.inverse(y, m), t);

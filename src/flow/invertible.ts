@@ -11,7 +11,7 @@
  * a tape (rerunByInverse). A piece that can share work between the two directions (the couplings
  * compute their affine convolutions once for both) implements `rerun` itself.
  */
-import { type Tensor, type Tape, markLeaf, noGrad, withTape, keepingOnly } from '../tensor/index.js';
+import { type Tensor, type Tape, markLeaf, noGrad, withTape, keepingOnly, allocFloatsOutermost, adoptFloats } from '../tensor/index.js';
 
 /** Level tensors [N, C, h_k, w_k], finest first: what every piece maps. */
 export type Pyramid = readonly Tensor[];
@@ -22,6 +22,51 @@ export interface FlowMode {
   training: boolean;
   /** Whether a training forward updates running statistics (off when memory saving re-runs a piece). */
   updateStats: boolean;
+  /**
+   * Memory saving: where a piece may keep, through the step, what its forward computed from the
+   * levels it leaves alone, for its rerun to take instead of computing it again.
+   */
+  kept?: KeptWork;
+}
+
+/**
+ * Memory saving's store of work kept from the untaped forward for the rerun (the coupling
+ * blocks' affine convolutions of the coarser levels): copies in the step's outermost resident
+ * scope, within a byte budget, each taken once (and then freed with the taker's scope). The rerun would compute the same values again from rebuilt levels, which equal
+ * the forward's up to the rounding of the inverses: the kept ones are the forward's own.
+ */
+export class KeptWork {
+  private readonly store = new Map<object, Float32Array>();
+  private used = 0;
+
+  constructor(
+    /** Bytes it may hold. */
+    readonly budget: number,
+    /** The largest array it takes (bytes): full-resolution maps stay out. */
+    readonly largest: number,
+  ) {}
+
+  /** Keeps a copy of `values` for `owner` when it fits; returns whether it did. */
+  offer(owner: object, values: Float32Array): boolean {
+    const bytes = values.length * 4;
+    if (bytes > this.largest || this.used + bytes > this.budget || this.store.has(owner)) return false;
+    const copy = allocFloatsOutermost(values.length);
+    copy.set(values);
+    this.store.set(owner, copy);
+    this.used += bytes;
+    return true;
+  }
+
+  /** What `owner` kept, removed from the store (undefined when nothing was). */
+  take(owner: object): Float32Array | undefined {
+    const v = this.store.get(owner);
+    if (v) {
+      this.store.delete(owner);
+      this.used -= v.length * 4;
+      adoptFloats(v);
+    }
+    return v;
+  }
 }
 
 /** A piece's input rebuilt from its output, and the output recomputed from it under a tape (memory saving). */

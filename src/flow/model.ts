@@ -13,6 +13,7 @@ import { InvConv1x1 } from './invconv.js';
 import { type CouplingBlock, couplingBlock, conditionChannels } from './coupling.js';
 import { InputPyramid } from './input.js';
 import { InvertibleSequence } from './sequence.js';
+import type { KeptWork } from './invertible.js';
 
 /** The official prefix of the blocks' parameters: `nf.moduleslst.{i}.{name in the block}`. */
 const BLOCKS_PREFIX = 'nf.moduleslst.';
@@ -88,8 +89,8 @@ export class PyramidFlow {
   }
 
   /** Runs blocks [from, to) on a pyramid. */
-  runBlocks(levels: readonly Tensor[], from = 0, to = this.blocks.length, updateStats = true): Tensor[] {
-    return this.flow.slice(from, to).forward(levels, this.mode(updateStats));
+  runBlocks(levels: readonly Tensor[], from = 0, to = this.blocks.length, updateStats = true, kept?: KeptWork): Tensor[] {
+    return this.flow.slice(from, to).forward(levels, { ...this.mode(updateStats), ...(kept ? { kept } : {}) });
   }
 
   forward(x: Tensor): Tensor[] {

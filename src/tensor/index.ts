@@ -30,6 +30,8 @@ export type { ConvShape, KernelBackend } from './kernels/backend.js';
 export { setProfiling, timed, profileTotals } from './profile.js';
 export {
   allocFloats,
+  allocFloatsOutermost,
+  adoptFloats,
   copyFloats,
   release,
   keep,

@@ -85,6 +85,29 @@ export function release(a: Float32Array): void {
   }
 }
 
+/**
+ * `length` floats (contents undefined) that outlive the scope they are made in: resident in the
+ * outermost open scope (freed when it ends, or by release), else a plain array. For work kept
+ * through a whole step (memory saving's KeptWork, src/flow/invertible.ts).
+ */
+export function allocFloatsOutermost(length: number): Float32Array {
+  const scope = scopes[0];
+  const a = scope && allocator && length > 0 ? allocator.alloc(length) : null;
+  if (!a) return new Float32Array(length);
+  scope!.add(a);
+  return a;
+}
+
+/** Moves a resident array into the innermost scope, to be freed when it ends (with the work that used it last). */
+export function adoptFloats(a: Float32Array): void {
+  for (let i = scopes.length - 1; i >= 0; i--) {
+    if (scopes[i]!.delete(a)) {
+      scopes[scopes.length - 1]!.add(a);
+      return;
+    }
+  }
+}
+
 /** Hands resident arrays allocated in the innermost scope to the enclosing one (they outlive this scope). */
 export function keep(...arrays: Float32Array[]): void {
   const inner = scopes[scopes.length - 1];

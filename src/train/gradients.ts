@@ -13,6 +13,7 @@ import { type Tensor, Tape, withTape, noGrad, markLeaf, allocFloats, withResiden
 import type { PyramidFlow } from '../flow/model.js';
 import { pyramidLoss } from '../flow/loss.js';
 import { stackOrder } from '../flow/config.js';
+import { KeptWork } from '../flow/invertible.js';
 import type { ModelConfig } from '../flow/types.js';
 
 export interface GradientResult {
@@ -24,8 +25,8 @@ export interface GradientResult {
  * activations and their gradients live in the kernels' memory for the call (src/tensor/storage.ts);
  * the parameters' gradients are on the heap and outlive it.
  */
-export function lossGradients(model: PyramidFlow, images: Tensor, saveMemory: boolean): GradientResult {
-  return withResidentScope(() => (saveMemory ? savingGradients(model, images) : plainGradients(model, images)));
+export function lossGradients(model: PyramidFlow, images: Tensor, saveMemory: boolean, keepWork = true): GradientResult {
+  return withResidentScope(() => (saveMemory ? savingGradients(model, images, keepWork) : plainGradients(model, images)));
 }
 
 function plainGradients(model: PyramidFlow, images: Tensor): GradientResult {
@@ -35,12 +36,13 @@ function plainGradients(model: PyramidFlow, images: Tensor): GradientResult {
   return { loss: loss.item() };
 }
 
-function savingGradients(model: PyramidFlow, images: Tensor): GradientResult {
+/** keepWork: whether the rebuild may take what the forward kept (KeptWork; the same gradients, bit for bit, either way). */
+function savingGradients(model: PyramidFlow, images: Tensor, keepWork: boolean): GradientResult {
   // The rebuilt blocks' forward runs twice with the same weights (once whole, once block by
   // block in the rebuild): the second time the convolutions reuse the filter spectra of the first.
   cacheFilters(SAVING_FILTER_CACHE_BYTES);
   try {
-    return savingGradientsCached(model, images);
+    return savingGradientsCached(model, images, keepWork);
   } finally {
     cacheFilters(0);
   }
@@ -49,10 +51,11 @@ function savingGradients(model: PyramidFlow, images: Tensor): GradientResult {
 /** Forward filter spectra kept through a memory-saving step: the default model's need about 75 MB. */
 const SAVING_FILTER_CACHE_BYTES = 128 << 20;
 
-function savingGradientsCached(model: PyramidFlow, images: Tensor): GradientResult {
+function savingGradientsCached(model: PyramidFlow, images: Tensor, keepWork: boolean): GradientResult {
   const n = model.flow.length;
   const rebuilt = n - keptBlocks(model.config);
-  const mid = noGrad(() => model.runBlocks(model.inputPyramid(images), 0, rebuilt));
+  const kept = keepWork ? keptWork(model.config, images.dim(0)) : undefined;
+  const mid = noGrad(() => model.runBlocks(model.inputPyramid(images), 0, rebuilt, true, kept));
   const outs = mid.map((z) => markLeaf(z.detach()));
   const tape = new Tape();
   const loss = withTape(tape, () => pyramidLoss(model.runBlocks(outs, rebuilt, n)));
@@ -61,11 +64,26 @@ function savingGradientsCached(model: PyramidFlow, images: Tensor): GradientResu
   model.flow.slice(0, rebuilt).backwardSavingMemory(
     outs.map((z) => z.detach()),
     outs.map((z) => z.grad ?? allocFloats(z.size)),
-    model.mode(false),
+    { ...model.mode(false), ...(kept ? { kept } : {}) },
     true,
   );
   return { loss: loss.item() };
 }
+
+/**
+ * What memory saving keeps from its forward for the rebuild (KeptWork): the affine blocks'
+ * convolution outputs (2C channels) of the coarser levels, a quarter of the full resolution's or
+ * less, up to as many bytes as one full-resolution output and at most KEPT_WORK_BYTES: for the
+ * default model at 256x256 the 128 and 64 levels' (16 MB), whose
+ * second convolutions the rebuild then does not run again.
+ */
+export function keptWork(config: Pick<ModelConfig, 'channels' | 'height' | 'width'>, batch: number): KeptWork {
+  const full = batch * 2 * config.channels * config.height * config.width * 4;
+  return new KeptWork(Math.min(full, KEPT_WORK_BYTES), full / 4);
+}
+
+/** The most memory saving keeps for its rebuild, whatever the image size (large images are why it runs). */
+const KEPT_WORK_BYTES = 32 << 20;
 
 /**
  * Blocks at the end of the flow that memory saving runs under the tape instead of rebuilding:

@@ -5,11 +5,22 @@ import type { ConvShape, LeakyGradient } from '../kernels/backend.js';
 import { timed } from '../profile.js';
 import { allocFloats, release } from '../storage.js';
 
-/** 'Same' k x k cross-correlation, zero padding (k-1)/2, no bias: x [N,C,H,W], w [O,C,k,k]. */
-export function conv2d(x: Tensor, w: Tensor): Tensor {
+/**
+ * 'Same' k x k cross-correlation, zero padding (k-1)/2, no bias: x [N,C,H,W], w [O,C,k,k].
+ * With `known`, the output's values are already known (memory saving kept them): the op is
+ * recorded with them as its output, not computed.
+ */
+export function conv2d(x: Tensor, w: Tensor, known?: Float32Array): Tensor {
   const s = convShape(x, w, 'conv2d');
-  const out = Tensor.uninitialized([s.batch, s.outChannels, s.height, s.width]);
-  timed(`conv${s.kernel} forward`, () => backend().conv2d(x.data, w.data, s, out.data));
+  const shape = [s.batch, s.outChannels, s.height, s.width];
+  let out: Tensor;
+  if (known) {
+    if (known.length !== s.batch * s.outChannels * s.height * s.width) throw new Error(`conv2d: ${known.length} known values for [${shape.join(', ')}]`);
+    out = new Tensor(shape, known);
+  } else {
+    out = Tensor.uninitialized(shape);
+    timed(`conv${s.kernel} forward`, () => backend().conv2d(x.data, w.data, s, out.data));
+  }
   recordOp(out, [x, w], (g) => convBackward(x, w, s, g));
   return out;
 }
