@@ -32,8 +32,9 @@ export interface FlowMode {
 /**
  * Memory saving's store of work kept from the untaped forward for the rerun (the coupling
  * blocks' affine convolutions of the coarser levels): copies in the step's outermost resident
- * scope, within a byte budget, each taken once (and then freed with the taker's scope). The rerun would compute the same values again from rebuilt levels, which equal
- * the forward's up to the rounding of the inverses: the kept ones are the forward's own.
+ * scope, within a byte budget, each taken once (and then freed with the taker's scope). The
+ * rerun would compute the same values again from rebuilt levels, which equal the forward's up
+ * to the rounding of the inverses: the kept ones are the forward's own.
  */
 export class KeptWork {
   private readonly store = new Map<object, Float32Array>();
