@@ -165,12 +165,11 @@ export function channelMixGradTask(job: usize, t: i32): void {
   const acc = PU(job, 10) + (<usize>(t * CB * 4) << 4);
   memory.fill(acc, 0, <usize>(CB * 4) << 4);
   const plane = <usize>HW << 2;
-  const end = <usize>HW << 2;
   for (let n = 0; n < N; n++) {
     const g = dy + <usize>(n * Oq + ob * 4) * plane;
     const xn = x + <usize>(n * C) * plane;
-    for (let q0: usize = 0; q0 < end; q0 += <usize>chunk << 2) {
-      const q1 = q0 + (<usize>chunk << 2) < end ? q0 + (<usize>chunk << 2) : end;
+    for (let q0: usize = 0; q0 < plane; q0 += <usize>chunk << 2) {
+      const q1 = q0 + (<usize>chunk << 2) < plane ? q0 + (<usize>chunk << 2) : plane;
       for (let c = cb0; c < cb1; c += 2) {
         const two = c + 1 < cb1;
         const ap = acc + (<usize>((c - cb0) * 4) << 4);

@@ -99,8 +99,8 @@ export function gatherClip(B: usize, T: i32, rows: i32, lanes: usize, masks: usi
     }
     let mk = masks;
     if (leakyDelta != 0) {
-      // the gradient of a LeakyReLU applied on the way in (elementwise.ts's leakyGrad4, the same
-      // bits as MAP_LEAKY_GRAD): its output y lies leakyDelta bytes after this gradient, laid out alike
+      // the gradient of a LeakyReLU applied on the way in (simd.ts's leakyGrad4, the same bits
+      // as MAP_LEAKY_GRAD): its output y lies leakyDelta bytes after this gradient, laid out alike
       const d = leakyDelta, sl = f32x4.splat(leakySlope);
       const y0 = s0 != zeroRow ? s0 + d : zeroRow, y1 = s1 != zeroRow ? s1 + d : zeroRow;
       const y2 = s2 != zeroRow ? s2 + d : zeroRow, y3 = s3 != zeroRow ? s3 + d : zeroRow;
@@ -455,33 +455,42 @@ export function fftConvFusedTask(job: usize, t: i32, thread: i32): void {
   const R = Pm(job, 5), L = Pm(job, 6), Lq = Pm(job, 7), H = Pm(job, 8), W = Pm(job, 9);
   const T = Pm(job, 10), V = Pm(job, 11), tY = Pm(job, 12), tX = Pm(job, 13), numTiles = Pm(job, 14);
   const OB = Pm(job, 15), off = Pm(job, 18), pairs = Pm(job, 22);
-  const leaky = Pm(job, 20) != 0, slope = reinterpret<f32>(Pm(job, 21));
   const F = slotCount(T);
   const base = scratchOf(job, 16, thread);
+  const count = t < pairs ? 2 : 1;
+  const g = Pm(job, 19) + (t < pairs ? 2 * t : pairs + t);
+  const per = <usize>F * <usize>(R + OB) << 5;
   const Xa = scrRest(base, T);
-  const Ya = Xa + (<usize>F * <usize>R << 5);
-  const ga = Pm(job, 19) + (t < pairs ? 2 * t : pairs + t);
-  prepareLanes(base, T, ga, numTiles, tY, tX, V, H, W, off, T);
-  transformChannels(base, T, x, R, 0, R, H, W, T >> 1, Xa, 0, 0);
-  if (t >= pairs) {
-    for (let o0 = 0; o0 < Lq; o0 += OB) {
-      const o1 = imin(Lq, o0 + OB);
-      convProducts(Xa, Ws, Ya, F, R, Lq, o0, o1);
-      inverseOutputs(base, T, V, Ya, o0, o1, L, y, H, W, leaky, slope);
-    }
-    return;
+  for (let k = 0; k < count; k++) {
+    prepareLanes(base, T, g + k, numTiles, tY, tX, V, H, W, off, T);
+    transformChannels(base, T, x, R, 0, R, H, W, T >> 1, Xa + <usize>k * per, 0, 0);
   }
-  const Xb = Ya + (<usize>F * <usize>OB << 5);
-  const Yb = Xb + (<usize>F * <usize>R << 5);
-  prepareLanes(base, T, ga + 1, numTiles, tY, tX, V, H, W, off, T);
-  transformChannels(base, T, x, R, 0, R, H, W, T >> 1, Xb, 0, 0);
+  groupOutputs(base, T, V, g, count, Xa, per, Ws, R, Lq, OB, L, y, H, W, numTiles, tY, tX, Pm(job, 20) != 0, reinterpret<f32>(Pm(job, 21)));
+}
+
+/**
+ * Products with the filter spectra Ws and inverse transforms, OB outputs at a time, of `count`
+ * (1 or 2) tile groups g and g + 1: group k's R input spectra at Xa + k*per, its OB output
+ * spectra staged after them. Two groups' products run together (convProductsPair). The lane
+ * table must hold the last group transformed, g + count - 1: inverseOutputs reads it, so it is
+ * rewritten as the groups take turns. Writes y[n][o] (L channels) cropped to H x W.
+ */
+export function groupOutputs(base: usize, T: i32, V: i32, g: i32, count: i32, Xa: usize, per: usize, Ws: usize, R: i32, Lq: i32, OB: i32,
+                             L: i32, y: usize, H: i32, W: i32, numTiles: i32, tY: i32, tX: i32, leaky: bool = false, slope: f32 = 0): void {
+  const F = slotCount(T), lanes = scrLanes(base, T);
+  const Ya = Xa + (<usize>F * <usize>R << 5), Xb = Xa + per, Yb = Ya + per;
   for (let o0 = 0; o0 < Lq; o0 += OB) {
     const o1 = imin(Lq, o0 + OB);
+    if (count == 1) {
+      convProducts(Xa, Ws, Ya, F, R, Lq, o0, o1);
+      inverseOutputs(base, T, V, Ya, o0, o1, L, y, H, W, leaky, slope);
+      continue;
+    }
     convProductsPair(Xa, Xb, Ws, Ya, Yb, F, R, Lq, o0, o1);
-    // the lane table holds the group last prepared: b first, then a, then b again for the next block
-    if (o0 > 0) tileLanes(scrLanes(base, T), ga + 1, numTiles, tY, tX, V, H, W, off, T, T);
+    // the second group's lanes (prepared last, or again for a later block), then the first's
+    if (o0 > 0) tileLanes(lanes, g + 1, numTiles, tY, tX, V, H, W, 0, T, T);
     inverseOutputs(base, T, V, Yb, o0, o1, L, y, H, W, leaky, slope);
-    tileLanes(scrLanes(base, T), ga, numTiles, tY, tX, V, H, W, off, T, T);
+    tileLanes(lanes, g, numTiles, tY, tX, V, H, W, 0, T, T);
     inverseOutputs(base, T, V, Ya, o0, o1, L, y, H, W, leaky, slope);
   }
 }

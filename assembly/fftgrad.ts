@@ -14,7 +14,7 @@
 import { P as Pm, PU, imin, imax, madd, ld, st } from './simd';
 import { inv2d, slotCount } from './fft';
 import { useNative, nativeGradWProducts } from './native';
-import { scratchOf, scrB, scrP, scrS, scrRest, prepareLanes, transformChannels, storeQuads, convProducts, convProductsPair, inverseOutputs } from './fftconv';
+import { scratchOf, scrB, scrP, scrS, scrRest, prepareLanes, transformChannels, storeQuads, groupOutputs } from './fftconv';
 
 /**
  * Kind 9: weight-gradient products on frequency quads (vectors over 4 consecutive slots):
@@ -208,26 +208,12 @@ function dyGroups(job: usize, base: usize, i: i32, count: i32): void {
   const F = slotCount(T);
   const tdB = PU(job, 22);
   const per = <usize>F * <usize>(O + OB) << 5;
-  const Xa = scrRest(base, T), Xb = Xa + per;
-  const Ya = Xa + (<usize>F * <usize>O << 5), Yb = Ya + per;
+  const Xa = scrRest(base, T);
   for (let k = 0; k < count; k++) {
-    const Xg = k == 0 ? Xa : Xb;
+    const Xg = Xa + <usize>k * per;
     prepareLanes(base, T, g + k, numTiles, tY, tX, V, H, W, p, T);
     transformChannels(base, T, dy, O, 0, O, H, W, T >> 1, Xg, 0, 0, false, 0, PU(job, 30), reinterpret<f32>(Pm(job, 31)));
     storeQuads(Xg, F, O, PU(job, 21) + <usize>(i + k) * 4 * tdB, PU(job, 23), tdB);
   }
-  for (let o0 = 0; o0 < Cq; o0 += OB) {
-    const o1 = imin(Cq, o0 + OB);
-    if (count == 1) {
-      convProducts(Xa, Ws, Ya, F, O, Cq, o0, o1);
-      inverseOutputs(base, T, V, Ya, o0, o1, C, dx, H, W);
-      continue;
-    }
-    convProductsPair(Xa, Xb, Ws, Ya, Yb, F, O, Cq, o0, o1);
-    // the lane table holds the group last prepared: the second, then the first
-    if (o0 > 0) prepareLanes(base, T, g + 1, numTiles, tY, tX, V, H, W, p, T);
-    inverseOutputs(base, T, V, Yb, o0, o1, C, dx, H, W);
-    prepareLanes(base, T, g, numTiles, tY, tX, V, H, W, p, T);
-    inverseOutputs(base, T, V, Ya, o0, o1, C, dx, H, W);
-  }
+  groupOutputs(base, T, V, g, count, Xa, per, Ws, O, Cq, OB, C, dx, H, W, numTiles, tY, tX);
 }
