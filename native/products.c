@@ -109,14 +109,15 @@ TARGET512 static void pairProducts512(uint8_t *mem, uint32_t xa0, uint32_t xb0, 
   }
 }
 
-int pairProductsSupported(void) {
+/** Whether this processor runs pairProducts512: set once when the library is loaded, before any thread can call it. */
+static int avx512 = 0;
+
+__attribute__((constructor)) static void detectAvx512(void) {
   __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+  avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
 }
 
 void convProductsPair(uint8_t *mem, uint32_t xa0, uint32_t xb0, uint32_t Ws, uint32_t Ya, uint32_t Yb, int F, int R, int Lq, int o0, int o1) {
-  static int avx512 = -1;
-  if (avx512 < 0) avx512 = pairProductsSupported();
   if (avx512) {
     pairProducts512(mem, xa0, xb0, Ws, Ya, Yb, F, R, Lq, o0, o1);
     return;
