@@ -123,8 +123,19 @@ test('serve --redis with two workers: concurrent answers equal a local predict; 
   timeout: 240_000,
 }, async () => {
   const workers = [startWorker(), startWorker()];
+  try {
+    await concurrentAnswers(workers);
+  } finally {
+    // stopped even when an assertion fails, so that they do not take the next test's jobs
+    await Promise.all(workers.map((w) => stop(w.child)));
+  }
+});
+
+/** The first test's body, with its two workers. */
+async function concurrentAnswers(workers: Spawned[]): Promise<void> {
   await Promise.all(workers.map((w) => w.ready));
-  const { base } = await startServe(['--model', `other=${join(outside, 'other.pflow')}`]);
+  // 20 requests at once: a queue bound above them (admission is the next test's)
+  const { base } = await startServe(['--model', `other=${join(outside, 'other.pflow')}`, '--max-queue', '64']);
   const url = `${base}/v1/models/fabric/predict`;
   const truthA = await localTruth(modelA);
   assert.ok(new Set([...truthA.values()].map((t) => t.verdict)).size === 2, 'the images hold good and defect verdicts');
@@ -203,9 +214,7 @@ test('serve --redis with two workers: concurrent answers equal a local predict; 
     await events.close();
     await queue.close();
   }
-
-  await Promise.all(workers.map((w) => stop(w.child)));
-});
+}
 
 test('serve --redis: past --max-queue waiting jobs a 503 with Retry-After; no worker within the timeout a 504; Redis gone a 503', {
   skip: redisSkip,
