@@ -201,7 +201,9 @@ async function concurrentAnswers(workers: Spawned[]): Promise<void> {
   // A job put in the queue by anyone else is checked like a request: a map of a billion pixels a side is refused.
   const connection = { host: '127.0.0.1', port: redis.port };
   const queue = new Queue(QUEUE_NAMES.predict, { connection });
-  const events = new QueueEvents(QUEUE_NAMES.predict, { connection });
+  // from the stream's start: a job refused in a few milliseconds can end before a reader at '$'
+  // (the default) issues its first read, whose outcome waitUntilFinished would then never hear
+  const events = new QueueEvents(QUEUE_NAMES.predict, { connection, lastEventId: '0-0' });
   try {
     await events.waitUntilReady();
     const image = readFileSync(images[0]!).toString('base64');
