@@ -8,7 +8,7 @@
 // (fwd2d) which the scale passed with the filters / the weight gradient removes.
 import { P as Pm, PU, imin, imax, madd, nmadd, ld, st, splat, leaky4, leakyGrad4 } from './simd';
 import { fwd2d, inv2d, slotCount } from './fft';
-import { useNative, nativeConvProducts, nativeConvProductsPair } from './native';
+import { useNative, nativeConvProducts, nativeConvProductsPair, nativeGatherFwd2d, nativeInv2dScatter, nativeStoreQuads } from './native';
 
 // @ts-ignore: decorator
 @inline export function scratchOf(job: usize, iScratch: i32, thread: i32): usize {
@@ -180,11 +180,17 @@ export function transformChannels(base: usize, T: i32, src: usize, C: i32, c0: i
   // Large planes are read from memory, not cache: touch the next channel's rows while
   // gathering this one's (measured: 2-15% at 256 x 256, nothing at 128 x 128).
   const plane = <usize>(H * W) << 2;
-  const ahead = plane >= (<usize>128 << 10) ? plane : 0;
+  const ahead = plane >= (<usize>128 << 10) || useNative() ? plane : 0;
   for (let c = c0; c < c1; c++) {
     lanePlanes(lanes, src, C, c, H, W);
-    gatherClip(B, T, imin(T, 2 * mAct), lanes, masks, W, zero, c + 1 < c1 ? ahead : 0, leakyDelta, leakySlope);
-    fwd2d(B, Pw, quads ? spectra + <usize>(c - c0) * fsB : out + <usize>c * fsB, T, mAct);
+    const S = quads ? spectra + <usize>(c - c0) * fsB : out + <usize>c * fsB;
+    const next = c + 1 < c1 ? ahead : 0;
+    if (useNative() && T >= 16) {
+      nativeGatherFwd2d(B, Pw, S, T, mAct, lanes, masks, W, zero, next, leakyDelta, leakySlope);
+      continue;
+    }
+    gatherClip(B, T, imin(T, 2 * mAct), lanes, masks, W, zero, next, leakyDelta, leakySlope);
+    fwd2d(B, Pw, S, T, mAct);
   }
   if (quads) storeQuads(spectra, F, c1 - c0, out + (<usize>c0 << 5), strideF, strideT);
 }
@@ -195,6 +201,10 @@ export function transformChannels(base: usize, T: i32, src: usize, C: i32, c0: i
  * out + (f/4)*strideF + tile*strideT + i*32 (tile 0..3 of this group; slots past F are zero).
  */
 export function storeQuads(sp: usize, F: i32, n: i32, out: usize, strideF: usize, strideT: usize): void {
+  if (useNative()) {
+    nativeStoreQuads(sp, F, n, out, strideF, strideT);
+    return;
+  }
   const fsB = <usize>F << 5;
   const z = f32x4.splat(0);
   for (let i = 0; i < n; i++) {
@@ -386,6 +396,10 @@ export function inverseOutputs(base: usize, T: i32, V: i32, Ys: usize, o0: i32, 
   const rmax = imax(imax(r0, r1), imax(r2, r3));
   for (let o = o0; o < o1; o++) {
     if (o >= L) break;
+    if (useNative() && T >= 16) {
+      nativeInv2dScatter(Ys + <usize>(o - o0) * fsB, B, Pw, T, V, lanes, y, L, o, H, W, leaky, slope);
+      continue;
+    }
     inv2d(Ys + <usize>(o - o0) * fsB, B, Pw, T, mOut);
     let d0: usize = 0, d1: usize = 0, d2: usize = 0, d3: usize = 0;
     for (let l = 0; l < 4; l++) {

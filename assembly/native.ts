@@ -1,6 +1,6 @@
-// Products and 2D transforms of the FFT convolutions done by native code (native/products.c,
-// native/fft.c) when the host provides it: Node.js on x86-64 with AVX2 and FMA, with the
-// relaxed-SIMD build only, whose results it reproduces bit for bit. The host always supplies
+// Products, 2D transforms and tile moves of the FFT convolutions done by native code
+// (native/products.c, fft.c, tiles.c) when the host provides it: Node.js on x86-64 with AVX2
+// and FMA, with the relaxed-SIMD build only, whose results it reproduces bit for bit. The host always supplies
 // the imports; without native code they are stubs that throw, and the switch stays 0. The
 // switch is a word of the pool's control block (pool.ts, NATIVE), so that all threads follow
 // one setting and a backend can turn it off and on between calls.
@@ -66,4 +66,37 @@ const NATIVE_SWITCH: usize = 65536 + 4 * 6;
 // @ts-ignore: decorator
 @inline export function useNative(): bool {
   return load<i32>(NATIVE_SWITCH) != 0;
+}
+
+// @ts-ignore: decorator
+@external("env", "gatherFwd2d")
+declare function gatherFwd2dImport(B: usize, P: usize, S: usize, T: i32, mAct: i32, lanes: usize, masks: usize, W: i32, zeroRow: usize,
+  ahead: usize, leakyDelta: usize, slopeBits: i32, memPages: i32): void;
+
+/** gatherClip (fftconv.ts) then fwd2d, in one call (native/tiles.c). */
+// @ts-ignore: decorator
+@inline export function nativeGatherFwd2d(B: usize, P: usize, S: usize, T: i32, mAct: i32, lanes: usize, masks: usize, W: i32, zeroRow: usize,
+  ahead: usize, leakyDelta: usize, leakySlope: f32): void {
+  gatherFwd2dImport(B, P, S, T, mAct, lanes, masks, W, zeroRow, ahead, leakyDelta, reinterpret<i32>(leakySlope), memoryPages());
+}
+
+// @ts-ignore: decorator
+@external("env", "inv2dScatter")
+declare function inv2dScatterImport(S: usize, B: usize, P: usize, T: i32, V: i32, lanes: usize, y: usize, L: i32, o: i32, H: i32, W: i32,
+  leaky: i32, slopeBits: i32, memPages: i32): void;
+
+/** inv2d of output o, then inverseOutputs' stores (fftconv.ts), in one call (native/tiles.c). */
+// @ts-ignore: decorator
+@inline export function nativeInv2dScatter(S: usize, B: usize, P: usize, T: i32, V: i32, lanes: usize, y: usize, L: i32, o: i32, H: i32, W: i32,
+  leaky: bool, slope: f32): void {
+  inv2dScatterImport(S, B, P, T, V, lanes, y, L, o, H, W, leaky ? 1 : 0, reinterpret<i32>(slope), memoryPages());
+}
+
+// @ts-ignore: decorator
+@external("env", "storeQuads")
+declare function storeQuadsImport(sp: usize, F: i32, n: i32, out: usize, strideF: usize, strideT: usize, memPages: i32): void;
+
+// @ts-ignore: decorator
+@inline export function nativeStoreQuads(sp: usize, F: i32, n: i32, out: usize, strideF: usize, strideT: usize): void {
+  storeQuadsImport(sp, F, n, out, strideF, strideT, memoryPages());
 }

@@ -5,6 +5,7 @@
 #include <node_api.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <math.h>
 #include <string.h>
 
 #include "kernels.h"
@@ -117,6 +118,9 @@ static napi_value ThreadsUsed(napi_env env, napi_callback_info info) {
   return v;
 }
 
+/** Whether T is a tile size of the native transforms. */
+static int tileSize(int T) { return T == 16 || T == 32 || T == 64; }
+
 /**
  * fwd2d(B, P, S, T, mAct, memBytes) and inv2d(S, B, P, T, mOut, memBytes) (fft.c): B holds
  * `rows` row pairs of T elements, P T elements, S the T x T transform's slots.
@@ -127,7 +131,7 @@ static napi_value transform2d(napi_env env, napi_callback_info info, int inverse
   uint8_t *mem = readArgs(env, info, 6, a, &memBytes);
   if (!mem) return NULL;
   const int T = (int)a[3], rows = (int)a[4];
-  if ((T != 16 && T != 32 && T != 64) || rows < 0 || rows > T / 2) return fail(env, "native products: bad transform shape");
+  if (!tileSize(T) || rows < 0 || rows > T / 2) return fail(env, "native products: bad transform shape");
   const double B = inverse ? a[1] : a[0], S = inverse ? a[0] : a[2];
   if (!inside(env, B, rows * T * 32.0, memBytes) || !inside(env, S, nativeFftSlots(T) * 32.0, memBytes) || !inside(env, a[inverse ? 2 : 1], T * 32.0, memBytes))
     return NULL;
@@ -139,6 +143,69 @@ static napi_value transform2d(napi_env env, napi_callback_info info, int inverse
 static napi_value Fwd2d(napi_env env, napi_callback_info info) { return transform2d(env, info, 0); }
 static napi_value Inv2d(napi_env env, napi_callback_info info) { return transform2d(env, info, 1); }
 
+/** Throws when a tile move (tiles.c) refused a row outside the memory (status -1); returns NULL. */
+static napi_value moved(napi_env env, int status) {
+  if (status) napi_throw_range_error(env, NULL, "native products: a tile row lies outside the kernels' memory");
+  return NULL;
+}
+
+/** The f32 whose bits the kernels passed as an i32 (read back as unsigned). */
+static float floatBits(double bits) {
+  const uint32_t u = (uint32_t)bits;
+  float f;
+  memcpy(&f, &u, sizeof f);
+  return f;
+}
+
+/**
+ * gatherFwd2d(B, P, S, T, mAct, lanes, masks, W, zeroRow, ahead, leakyDelta, slopeBits, memBytes)
+ * (tiles.c): gatherClip (fftconv.ts) of 4 tiles into B, then fwd2d.
+ */
+static napi_value GatherFwd2d(napi_env env, napi_callback_info info) {
+  double a[13];
+  size_t memBytes;
+  uint8_t *mem = readArgs(env, info, 13, a, &memBytes);
+  if (!mem) return NULL;
+  const int T = (int)a[3], mAct = (int)a[4];
+  if (!tileSize(T) || mAct < 0 || mAct > T / 2 || a[7] < 1) return fail(env, "native products: bad transform shape");
+  if (!inside(env, a[0], mAct * T * 32.0, memBytes) || !inside(env, a[1], T * 32.0, memBytes) || !inside(env, a[2], nativeFftSlots(T) * 32.0, memBytes) ||
+      !inside(env, a[5], 4 * 64.0, memBytes) || !inside(env, a[6], T / 4 * 64.0, memBytes))
+    return NULL;
+  return moved(env, nativeGatherFwd2d(mem, memBytes, (uint32_t)a[0], (uint32_t)a[1], (uint32_t)a[2], T, mAct, (uint32_t)a[5], (uint32_t)a[6],
+                                       (int)a[7], (uint32_t)a[8], (uint32_t)a[9], (uint32_t)a[10], floatBits(a[11])));
+}
+
+/**
+ * inv2dScatter(S, B, P, T, V, lanes, y, L, o, H, W, leaky, slopeBits, memBytes) (tiles.c):
+ * inv2d of output channel o of 4 tiles, then inverseOutputs' stores (fftconv.ts) into y.
+ */
+static napi_value Inv2dScatter(napi_env env, napi_callback_info info) {
+  double a[14];
+  size_t memBytes;
+  uint8_t *mem = readArgs(env, info, 14, a, &memBytes);
+  if (!mem) return NULL;
+  const int T = (int)a[3], V = (int)a[4];
+  if (!tileSize(T) || V < 1 || V > T || a[7] < 1 || a[8] >= a[7] || a[9] < 1 || a[10] < 1) return fail(env, "native products: bad transform shape");
+  if (!inside(env, a[0], nativeFftSlots(T) * 32.0, memBytes) || !inside(env, a[1], ((V + 1) >> 1) * T * 32.0, memBytes) ||
+      !inside(env, a[2], T * 32.0, memBytes) || !inside(env, a[5], 4 * 64.0, memBytes))
+    return NULL;
+  return moved(env, nativeInv2dScatter(mem, memBytes, (uint32_t)a[0], (uint32_t)a[1], (uint32_t)a[2], T, V, (uint32_t)a[5], (uint32_t)a[6],
+                                        (int)a[7], (int)a[8], (int)a[9], (int)a[10], a[11] != 0, floatBits(a[12])));
+}
+
+/** storeQuads(sp, F, n, out, strideF, strideT, memBytes) (tiles.c): spectra of 4 tiles as frequency quads. */
+static napi_value StoreQuads(napi_env env, napi_callback_info info) {
+  double a[7];
+  size_t memBytes;
+  uint8_t *mem = readArgs(env, info, 7, a, &memBytes);
+  if (!mem) return NULL;
+  const double F = a[1], n = a[2], strideF = a[4], strideT = a[5];
+  if (F < 1 || n < 0 || strideT < n * 32 || strideF < 4 * strideT) return fail(env, "native products: bad quad layout");
+  if (n > 0 && (!inside(env, a[0], n * F * 32, memBytes) || !inside(env, a[3], (ceil(F / 4) - 1) * strideF + 3 * strideT + n * 32, memBytes))) return NULL;
+  nativeStoreQuads(mem, (uint32_t)a[0], (int)F, (int)n, (uint32_t)a[3], (uint64_t)strideF, (uint64_t)strideT);
+  return NULL;
+}
+
 /** supported(): whether this processor runs the AVX2 + FMA code. */
 static napi_value Supported(napi_env env, napi_callback_info info) {
   (void)info;
@@ -149,9 +216,9 @@ static napi_value Supported(napi_env env, napi_callback_info info) {
 }
 
 /**
- * bind(view): the products and transforms over the memory `view` (a Uint8Array over the kernels'
- * shared memory) as { convProducts, convProductsPair, gradWProducts, fwd2d, inv2d }, the kernel
- * instance's imports. A shared memory
+ * bind(view): the products, transforms and tile moves over the memory `view` (a Uint8Array over
+ * the kernels' shared memory) as { convProducts, convProductsPair, gradWProducts, fwd2d, inv2d,
+ * gatherFwd2d, inv2dScatter, storeQuads }, the kernel instance's imports. A shared memory
  * never moves, so its base address is kept; its current size comes with every call.
  */
 static napi_value Bind(napi_env env, napi_callback_info info) {
@@ -176,6 +243,12 @@ static napi_value Bind(napi_env env, napi_callback_info info) {
   napi_set_named_property(env, obj, "fwd2d", fn);
   napi_create_function(env, "inv2d", NAPI_AUTO_LENGTH, Inv2d, data, &fn);
   napi_set_named_property(env, obj, "inv2d", fn);
+  napi_create_function(env, "gatherFwd2d", NAPI_AUTO_LENGTH, GatherFwd2d, data, &fn);
+  napi_set_named_property(env, obj, "gatherFwd2d", fn);
+  napi_create_function(env, "inv2dScatter", NAPI_AUTO_LENGTH, Inv2dScatter, data, &fn);
+  napi_set_named_property(env, obj, "inv2dScatter", fn);
+  napi_create_function(env, "storeQuads", NAPI_AUTO_LENGTH, StoreQuads, data, &fn);
+  napi_set_named_property(env, obj, "storeQuads", fn);
   return obj;
 }
 
@@ -184,7 +257,7 @@ static napi_value Bind(napi_env env, napi_callback_info info) {
  * equal it, or the addon (built from other sources) is not used. Raise both with any change of
  * bind()'s functions or their arguments.
  */
-#define KERNELS_VERSION 3
+#define KERNELS_VERSION 4
 
 NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {

@@ -17,3 +17,17 @@ void nativeFwd2d(uint8_t *mem, uint32_t B, uint32_t P, uint32_t S, int T, int mA
 void nativeInv2d(uint8_t *mem, uint32_t S, uint32_t B, uint32_t P, int T, int mOut);
 /** Frequency slots of a T x T real transform (slotCount in fft.ts). */
 int nativeFftSlots(int T);
+/**
+ * gatherClip (fftconv.ts) of 4 tiles into B, then nativeFwd2d; -1 (nothing transformed) when a
+ * row it would read lies outside the memory's memBytes.
+ */
+int nativeGatherFwd2d(uint8_t *mem, size_t memBytes, uint32_t B, uint32_t P, uint32_t S, int T, int mAct, uint32_t lanes, uint32_t masks,
+                      int W, uint32_t zeroRow, uint32_t ahead, uint32_t leakyDelta, float slope);
+/**
+ * nativeInv2d of spectra S into B's (V + 1) / 2 row pairs, then inverseOutputs' stores
+ * (fftconv.ts) of 4 tiles to y[n][o]; -1 (nothing stored) when a row lies outside the memory.
+ */
+int nativeInv2dScatter(uint8_t *mem, size_t memBytes, uint32_t S, uint32_t B, uint32_t P, int T, int V, uint32_t lanes, uint32_t y, int L,
+                       int o, int H, int W, int leakyOn, float slope);
+/** storeQuads (fftconv.ts): n spectra of 4 tiles at sp (F slots each) as frequency quads at out. */
+void nativeStoreQuads(uint8_t *mem, uint32_t sp, int F, int n, uint32_t out, uint64_t strideF, uint64_t strideT);

@@ -39,18 +39,27 @@ function passes(b: WasmBackend, s: ConvShape, seed: number): Float32Array[] {
     dx = new Float32Array(N * C * H * W),
     dw = new Float32Array(O * C * K * K),
     dx2 = new Float32Array(dx.length),
-    dw2 = new Float32Array(dw.length);
+    dw2 = new Float32Array(dw.length),
+    yLeaky = new Float32Array(y.length),
+    dx3 = new Float32Array(dx.length),
+    dw3 = new Float32Array(dw.length);
   b.forceAlgorithm = 'fft';
   try {
     b.conv2d(x, w, s, y);
     b.conv2dGradInput(dy, w, s, dx);
     b.conv2dGradWeight(x, dy, s, dw);
     b.conv2dBackward(x, dy, w, s, dx2, dw2);
+    // with a LeakyReLU after it (fused into the output's store and the gradient's gather)
+    b.conv2d(x, w, s, yLeaky, LEAKY);
+    b.conv2dBackward(x, dy, w, s, dx3, dw3, { output: yLeaky, slope: LEAKY });
   } finally {
     b.forceAlgorithm = undefined;
   }
-  return [y, dx, dw, dx2, dw2];
+  return [y, dx, dw, dx2, dw2, yLeaky, dx3, dw3];
 }
+
+/** A slope large enough that its products are not mostly tiny. */
+const LEAKY = 0.3;
 
 const SHAPES = [
   shape(2, 16, 32, 64, 64, 7), // the model's shape: 16 output pairs, 5 blocks of 3 and one of 1
@@ -78,7 +87,16 @@ const VARIANTS: Variant[] = [
   { label: 'many chunks', set: (b) => void (b.gradWeightChunkBytes = 1) },
 ];
 
-const NAMES = ['conv2d', 'conv2dGradInput', 'conv2dGradWeight', 'conv2dBackward dx', 'conv2dBackward dw'];
+const NAMES = [
+  'conv2d',
+  'conv2dGradInput',
+  'conv2dGradWeight',
+  'conv2dBackward dx',
+  'conv2dBackward dw',
+  'conv2d leaky',
+  'conv2dBackward leaky dx',
+  'conv2dBackward leaky dw',
+];
 
 for (const threads of [1, 2]) {
   test(`native kernels, ${threads} thread(s): the same bits as the relaxed-SIMD build's own loops`, { skip }, async () => {
@@ -126,7 +144,9 @@ for (const threads of [1, 2]) {
 test('native kernels: arrays outside the memory and bad arguments are refused, not run', { skip }, () => {
   assert.ok(addon);
   const memory = new WebAssembly.Memory({ initial: 2, maximum: 16, shared: true });
-  const { convProducts, convProductsPair, gradWProducts, fwd2d, inv2d } = addon.kernels.bind(new Uint8Array(memory.buffer));
+  const { convProducts, convProductsPair, gradWProducts, fwd2d, inv2d, gatherFwd2d, inv2dScatter, storeQuads } = addon.kernels.bind(
+    new Uint8Array(memory.buffer),
+  );
   const bytes = memory.buffer.byteLength;
   const pages = bytes / 65536; // the kernels pass the memory's size in pages
   // F=1, R=1, Lq=2: x (32 bytes) at 0, the filter pair (16) at 64, 2 outputs (64) at 128
@@ -153,6 +173,21 @@ test('native kernels: arrays outside the memory and bad arguments are refused, n
   assert.throws(() => inv2d(0, bytes - 1024, 16384, 32, 16, pages), /outside the kernels' memory/);
   assert.throws(() => fwd2d(0, 16384, 20000, 24, 12, pages), /bad transform shape/);
   assert.throws(() => fwd2d(0, 16384, 20000, 32, 17, pages), /bad transform shape/);
+  // the tile moves: a lane table (4 entries of 64 bytes at 40960) whose rows lie past the memory's end
+  const lanes = new Int32Array(memory.buffer, 40960, 64);
+  lanes.fill(0);
+  lanes.set([0, 0, 0, 0, 32], 0); // lane 0: window rows 0..32
+  lanes[12] = bytes - 4096; // its plane's origin: 32 rows of 256 floats do not fit
+  assert.throws(() => gatherFwd2d(0, 16384, 20000, 32, 16, 40960, 41216, 256, 42240, 0, 0, 0, pages), /a tile row lies outside/);
+  assert.throws(() => gatherFwd2d(0, 16384, 20000, 24, 12, 40960, 41216, 256, 42240, 0, 0, 0, pages), /bad transform shape/);
+  assert.throws(() => gatherFwd2d(0, 16384, 20000, 32, 16, bytes - 128, 41216, 256, 42240, 0, 0, 0, pages), /outside the kernels' memory/);
+  lanes.fill(0);
+  lanes.set([26, 26], 8); // lane 0: a 26 x 26 output block of image 0, channel 0 ...
+  assert.throws(() => inv2dScatter(20000, 0, 16384, 32, 26, 40960, bytes - 26 * 4, 1, 0, 256, 256, 0, 0, pages), /a tile row lies outside/);
+  assert.throws(() => inv2dScatter(20000, 0, 16384, 32, 33, 40960, 0, 1, 0, 256, 256, 0, 0, pages), /bad transform shape/);
+  // quads: 2 spectra of 546 slots (T = 32) into quads 1 KiB apart: the last ones past the end
+  assert.throws(() => storeQuads(0, 546, 2, bytes - 100000, 1024, 64, pages), /outside the kernels' memory/);
+  assert.throws(() => storeQuads(0, 546, 2, 40000, 256, 32, pages), /bad quad layout/);
   assert.throws(() => addon.kernels.bind(new Float32Array(4) as unknown as Uint8Array), /Uint8Array/);
   // built from the sources the kernels expect (a stale file of another version is not loaded)
   assert.equal(addon.kernels.version, NATIVE_KERNELS_VERSION);

@@ -1,19 +1,20 @@
 /**
- * The optional native kernels (native/): the FFT convolutions' two product loops (products.c)
- * and their 2D transforms (fft.c) in AVX2 + FMA code, which the relaxed-SIMD kernels call
+ * The optional native kernels (native/): the FFT convolutions' two product loops (products.c),
+ * their 2D transforms (fft.c) and the tile moves around them (tiles.c: gathering tiles from the
+ * planes, storing outputs back, with a prefetch that wasm lacks) in AVX2 + FMA code, which the relaxed-SIMD kernels call
  * through imports (assembly/native.ts) instead of running their own 128-bit loops.
  * Bit-identical to that build; Node.js on x86-64 only (the browser and other hosts pass `null`
  * and get stubs that are never called).
  */
 
 /** The kernels' imports that native code provides (assembly/native.ts). */
-export type NativeImport = 'convProducts' | 'convProductsPair' | 'gradWProducts' | 'fwd2d' | 'inv2d';
+export type NativeImport = 'convProducts' | 'convProductsPair' | 'gradWProducts' | 'fwd2d' | 'inv2d' | 'gatherFwd2d' | 'inv2dScatter' | 'storeQuads';
 
 /**
  * The version of the imports the kernels expect (native/addon.c's KERNELS_VERSION): an addon
  * built from other sources (a stale build/ file) is not used.
  */
-export const NATIVE_KERNELS_VERSION = 3;
+export const NATIVE_KERNELS_VERSION = 4;
 
 /** The addon (build/native-kernels-<platform>-<arch>.node). */
 export interface NativeKernels {
@@ -41,6 +42,9 @@ export function kernelImports(memory: WebAssembly.Memory, native: NativeKernels 
         gradWProducts: missingNativeKernel,
         fwd2d: missingNativeKernel,
         inv2d: missingNativeKernel,
+        gatherFwd2d: missingNativeKernel,
+        inv2dScatter: missingNativeKernel,
+        storeQuads: missingNativeKernel,
       };
   env.memory = memory;
   return env;
