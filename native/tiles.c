@@ -202,30 +202,39 @@ TARGET int nativeInv2dScatter(uint8_t *mem, size_t memBytes, uint32_t S, uint32_
 /**
  * storeQuads (fftconv.ts): n spectra of 4 tiles (F slots of [re of 4 tiles | im of 4 tiles],
  * consecutive at sp) as frequency quads, [re of slots f..f+3 | their im] of one tile at
- * out + (f/4) strideF + tile strideT + i 32 (slots past F zero). Consecutive quads lie strideF
- * apart, so each store would wait for its line: the lines a few quads on are prefetched.
+ * out + (f/4) strideF + tile strideT + i 32 (slots past F zero). The quads are read only by the
+ * weight gradient's products, after every tile group of the chunk has stored its own (tens of
+ * MB): they go straight to memory (streaming stores, whole lines: the n spectra of a quad and
+ * tile are consecutive) instead of each store first fetching its line.
  */
 TARGET void nativeStoreQuads(uint8_t *mem, uint32_t sp, int F, int n, uint32_t out, uint64_t strideF, uint64_t strideT) {
-  enum { AHEAD = 16 }; /* quads */
   const int quads = (F + 3) >> 2;
   const __m256 z = _mm256_setzero_ps();
-  for (int i = 0; i < n; i++) {
-    const uint8_t *s = mem + sp + (size_t)i * F * 32;
-    uint8_t *o = mem + out + (size_t)i * 32;
-    for (int q = 0; q < quads; q++, o += strideF) {
-      if (q + AHEAD < quads)
-        for (int t = 0; t < 4; t++) __builtin_prefetch(o + AHEAD * strideF + t * strideT, 1, 3);
-      const int f = 4 * q;
-      const uint8_t *a = s + (size_t)f * 32;
+  const int stream = !((out | strideF | strideT) & 31);
+  for (int q = 0; q < quads; q++) {
+    const int f = 4 * q;
+    uint8_t *o = mem + out + (size_t)q * strideF;
+    for (int i = 0; i < n; i++, o += 32) {
+      const uint8_t *a = mem + sp + (size_t)i * F * 32 + (size_t)f * 32;
       const __m256 s0 = _mm256_loadu_ps((const float *)a), s1 = f + 1 < F ? _mm256_loadu_ps((const float *)(a + 32)) : z;
       const __m256 s2 = f + 2 < F ? _mm256_loadu_ps((const float *)(a + 64)) : z, s3 = f + 3 < F ? _mm256_loadu_ps((const float *)(a + 96)) : z;
       /* 4 x 4 transposes in both halves at once (lanes: tiles -> slots) */
       const __m256 t0 = _mm256_unpacklo_ps(s0, s1), t1 = _mm256_unpackhi_ps(s0, s1);
       const __m256 t2 = _mm256_unpacklo_ps(s2, s3), t3 = _mm256_unpackhi_ps(s2, s3);
-      _mm256_storeu_ps((float *)o, _mm256_shuffle_ps(t0, t2, 0x44));
-      _mm256_storeu_ps((float *)(o + strideT), _mm256_shuffle_ps(t0, t2, 0xee));
-      _mm256_storeu_ps((float *)(o + 2 * strideT), _mm256_shuffle_ps(t1, t3, 0x44));
-      _mm256_storeu_ps((float *)(o + 3 * strideT), _mm256_shuffle_ps(t1, t3, 0xee));
+      const __m256 v0 = _mm256_shuffle_ps(t0, t2, 0x44), v1 = _mm256_shuffle_ps(t0, t2, 0xee);
+      const __m256 v2 = _mm256_shuffle_ps(t1, t3, 0x44), v3 = _mm256_shuffle_ps(t1, t3, 0xee);
+      if (stream) {
+        _mm256_stream_ps((float *)o, v0);
+        _mm256_stream_ps((float *)(o + strideT), v1);
+        _mm256_stream_ps((float *)(o + 2 * strideT), v2);
+        _mm256_stream_ps((float *)(o + 3 * strideT), v3);
+      } else {
+        _mm256_storeu_ps((float *)o, v0);
+        _mm256_storeu_ps((float *)(o + strideT), v1);
+        _mm256_storeu_ps((float *)(o + 2 * strideT), v2);
+        _mm256_storeu_ps((float *)(o + 3 * strideT), v3);
+      }
     }
   }
+  _mm_sfence();
 }
