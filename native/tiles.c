@@ -1,9 +1,11 @@
 // Moving tiles between image planes and the transforms' lane layout (assembly/fftconv.ts's
-// gatherClip and inverseOutputs), around the native 2D transforms (fft.c): 4 tiles, one per
-// lane, each row pair of a tile as one complex row (even row real, odd row imaginary). The
-// 128-bit kernels move 4 columns with 8 shuffles; here 8 columns of 8 rows (a row pair of 4
-// lanes) go through one 8 x 8 transpose, and the next channel's rows are prefetched instead of
-// touched. Pure data movement (and the LeakyReLU and its gradient, elementwise): the same bits.
+// gatherClip, inverseOutputs and storeQuads), around the native 2D transforms (fft.c): 4 tiles,
+// one per lane, each row pair of a tile as one complex row (even row real, odd row imaginary).
+// The 128-bit kernels move 4 columns with 8 shuffles; here 8 columns of 8 rows (a row pair of 4
+// lanes) go through one 8 x 8 transpose. These moves wait on memory more than they compute, so
+// they prefetch what comes next (the next channel's rows to read, the next output channel's
+// rows to write), which wasm cannot, and the weight gradient's quads bypass the cache. Pure data
+// movement (and the LeakyReLU and its gradient, elementwise): the same bits as the wasm.
 #include "kernels.h"
 
 #include <immintrin.h>
