@@ -71,7 +71,10 @@ export class PredictQueue {
     this.producer.on('error', () => undefined);
     const listener = redisOptions(opts.url, { password: opts.password, worker: true }) as ConnectionOptions;
     this.queue = new Queue(QUEUE_NAMES.predict, { connection: this.producer as unknown as ConnectionOptions, streams: { events: { maxLen: EVENTS_KEPT } } });
-    this.events = new QueueEvents(QUEUE_NAMES.predict, { connection: listener });
+    // Read from the stream's start, not '$': a job queued right after start-up can end before the
+    // reader's first read, and '$' would then miss its outcome. Replaying the few kept events
+    // (EVENTS_KEPT) is harmless: their job ids are nobody's here.
+    this.events = new QueueEvents(QUEUE_NAMES.predict, { connection: listener, lastEventId: '0-0' });
     this.jobEvents = this.events as unknown as EventEmitter;
     // Connection errors surface per request (E_REDIS); the clients reconnect by themselves.
     this.queue.on('error', () => undefined);
