@@ -1,9 +1,9 @@
 // Products, 2D transforms and tile moves of the FFT convolutions done by native code
 // (native/products.c, fft.c, tiles.c) when the host provides it: Node.js on x86-64 with AVX2
-// and FMA, with the relaxed-SIMD build only, whose results it reproduces bit for bit. The host always supplies
-// the imports; without native code they are stubs that throw, and the switch stays 0. The
-// switch is a word of the pool's control block (pool.ts, NATIVE), so that all threads follow
-// one setting and a backend can turn it off and on between calls.
+// and FMA, with the relaxed-SIMD build only, whose results it reproduces bit for bit. The host
+// always supplies the imports; without native code they are stubs that throw, and the switch
+// stays 0. The switch is a word of the pool's control block (pool.ts, NATIVE), so that all
+// threads follow one setting and a backend can turn it off and on between calls.
 
 // @ts-ignore: decorator
 @external("env", "convProducts")

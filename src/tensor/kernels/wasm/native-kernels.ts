@@ -1,8 +1,9 @@
 /**
  * The optional native kernels (native/): the FFT convolutions' two product loops (products.c),
  * their 2D transforms (fft.c) and the tile moves around them (tiles.c: gathering tiles from the
- * planes, storing outputs back, with a prefetch that wasm lacks) in AVX2 + FMA code, which the relaxed-SIMD kernels call
- * through imports (assembly/native.ts) instead of running their own 128-bit loops.
+ * planes, storing outputs back, with the prefetches wasm lacks) in AVX2 + FMA code, which the
+ * relaxed-SIMD kernels call through imports (assembly/native.ts) instead of running their own
+ * 128-bit loops.
  * Bit-identical to that build; Node.js on x86-64 only (the browser and other hosts pass `null`
  * and get stubs that are never called).
  */
