@@ -177,20 +177,21 @@ export function transformChannels(base: usize, T: i32, src: usize, C: i32, c0: i
   const B = scrB(base), Pw = scrP(base, T), lanes = scrLanes(base, T), masks = scrMasks(base, T), zero = scrZero(base, T);
   const F = slotCount(T);
   const fsB = <usize>F << 5;
-  // Large planes are read from memory, not cache: touch the next channel's rows while
-  // gathering this one's (measured: 2-15% at 256 x 256, nothing at 128 x 128). Native code
-  // prefetches them instead, which costs no load and pays at every size.
+  // The next channel's rows are read ahead while this one's are gathered: native code
+  // prefetches them (no load, pays at every size); the wasm touches them, for large planes
+  // only, which are read from memory, not cache (measured: 2-15% at 256 x 256, nothing at 128).
   const plane = <usize>(H * W) << 2;
-  const ahead = plane >= (<usize>128 << 10) || useNative() ? plane : 0;
+  const native = useNative() && T >= 16;
+  const touch = plane >= (<usize>128 << 10);
   for (let c = c0; c < c1; c++) {
     lanePlanes(lanes, src, C, c, H, W);
     const S = quads ? spectra + <usize>(c - c0) * fsB : out + <usize>c * fsB;
-    const next = c + 1 < c1 ? ahead : 0;
-    if (useNative() && T >= 16) {
+    const next = c + 1 < c1 ? plane : 0;
+    if (native) {
       nativeGatherFwd2d(B, Pw, S, T, mAct, lanes, masks, W, zero, next, leakyDelta, leakySlope);
       continue;
     }
-    gatherClip(B, T, imin(T, 2 * mAct), lanes, masks, W, zero, next, leakyDelta, leakySlope);
+    gatherClip(B, T, imin(T, 2 * mAct), lanes, masks, W, zero, touch ? next : 0, leakyDelta, leakySlope);
     fwd2d(B, Pw, S, T, mAct);
   }
   if (quads) storeQuads(spectra, F, c1 - c0, out + (<usize>c0 << 5), strideF, strideT);

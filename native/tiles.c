@@ -20,24 +20,26 @@
 
 INLINE int32_t field(const uint8_t *lanes, int l, int byte) { return *(const int32_t *)(lanes + (size_t)l * LANE + byte); }
 
-/** Rows (r0..r7) to columns: out[k] = (r0[k], ..., r7[k]). Its own inverse. */
-TARGET INLINE void transpose8(__m256 r[8]) {
+/** 4 x 4 transposes in both 128-bit halves at once: r[k] = (r0[k], r1[k], r2[k], r3[k]) in each half. */
+TARGET INLINE void transposeHalves4(__m256 r[4]) {
   const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
   const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
-  const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
-  const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
-  const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xee);
-  const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xee);
-  const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xee);
-  const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xee);
-  r[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
-  r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
-  r[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
-  r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
-  r[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
-  r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
-  r[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
-  r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
+  r[0] = _mm256_shuffle_ps(t0, t2, 0x44);
+  r[1] = _mm256_shuffle_ps(t0, t2, 0xee);
+  r[2] = _mm256_shuffle_ps(t1, t3, 0x44);
+  r[3] = _mm256_shuffle_ps(t1, t3, 0xee);
+}
+
+/** Rows (r0..r7) to columns: out[k] = (r0[k], ..., r7[k]). Its own inverse. */
+TARGET INLINE void transpose8(__m256 r[8]) {
+  transposeHalves4(r);
+  transposeHalves4(r + 4);
+  /* r[k] now holds column k (low half) and column k + 4 (high half) of rows 0-3, r[4 + k] of rows 4-7 */
+  for (int k = 0; k < 4; k++) {
+    const __m256 a = r[k], b = r[4 + k];
+    r[k] = _mm256_permute2f128_ps(a, b, 0x20);
+    r[4 + k] = _mm256_permute2f128_ps(a, b, 0x31);
+  }
 }
 
 /** simd.ts's leakyGrad4: x > 0 ? g : g * slope. */
@@ -218,23 +220,13 @@ TARGET void nativeStoreQuads(uint8_t *mem, uint32_t sp, int F, int n, uint32_t o
     uint8_t *o = mem + out + (size_t)q * strideF;
     for (int i = 0; i < n; i++, o += 32) {
       const uint8_t *a = mem + sp + (size_t)i * F * 32 + (size_t)f * 32;
-      const __m256 s0 = _mm256_loadu_ps((const float *)a), s1 = f + 1 < F ? _mm256_loadu_ps((const float *)(a + 32)) : z;
-      const __m256 s2 = f + 2 < F ? _mm256_loadu_ps((const float *)(a + 64)) : z, s3 = f + 3 < F ? _mm256_loadu_ps((const float *)(a + 96)) : z;
-      /* 4 x 4 transposes in both halves at once (lanes: tiles -> slots) */
-      const __m256 t0 = _mm256_unpacklo_ps(s0, s1), t1 = _mm256_unpackhi_ps(s0, s1);
-      const __m256 t2 = _mm256_unpacklo_ps(s2, s3), t3 = _mm256_unpackhi_ps(s2, s3);
-      const __m256 v0 = _mm256_shuffle_ps(t0, t2, 0x44), v1 = _mm256_shuffle_ps(t0, t2, 0xee);
-      const __m256 v2 = _mm256_shuffle_ps(t1, t3, 0x44), v3 = _mm256_shuffle_ps(t1, t3, 0xee);
-      if (stream) {
-        _mm256_stream_ps((float *)o, v0);
-        _mm256_stream_ps((float *)(o + strideT), v1);
-        _mm256_stream_ps((float *)(o + 2 * strideT), v2);
-        _mm256_stream_ps((float *)(o + 3 * strideT), v3);
-      } else {
-        _mm256_storeu_ps((float *)o, v0);
-        _mm256_storeu_ps((float *)(o + strideT), v1);
-        _mm256_storeu_ps((float *)(o + 2 * strideT), v2);
-        _mm256_storeu_ps((float *)(o + 3 * strideT), v3);
+      __m256 v[4] = {_mm256_loadu_ps((const float *)a), f + 1 < F ? _mm256_loadu_ps((const float *)(a + 32)) : z,
+                     f + 2 < F ? _mm256_loadu_ps((const float *)(a + 64)) : z, f + 3 < F ? _mm256_loadu_ps((const float *)(a + 96)) : z};
+      transposeHalves4(v); /* lanes: tiles -> slots; v[t]: tile t's quad */
+      for (int t = 0; t < 4; t++) {
+        float *d = (float *)(o + t * strideT);
+        if (stream) _mm256_stream_ps(d, v[t]);
+        else _mm256_storeu_ps(d, v[t]);
       }
     }
   }
